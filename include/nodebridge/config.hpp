@@ -1,0 +1,165 @@
+#pragma once
+// The configuration as plain structs, and the loader that builds them from YAML.
+//
+// load_config() reads the file and everything it includes, validates it completely and
+// returns either a Config that every component can trust, or every error found, each
+// positioned "FILE:LINE:COL: message". Nothing is opened or started by loading.
+// docs/configuration.md is the user's reference for every key and default below.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace nodebridge {
+
+using Millis = std::chrono::milliseconds;
+
+// Where a value was written: file path as given, 1-based line and column.
+struct Position {
+    std::string file;
+    int line = 0;
+    int column = 0;
+};
+
+struct ConfigError {
+    Position where;
+    std::string message;
+
+    // "FILE:LINE:COL: message"
+    std::string to_string() const;
+};
+
+// ---- sources -------------------------------------------------------------------------
+
+enum class ModbusTable { coil, discrete, input, holding };
+enum class ModbusType { boolean, int16, uint16, int32, uint32, int64, uint64, float32, float64, string };
+enum class WordOrder { big, little };
+
+struct ModbusAttribute {
+    std::string name;                 // the key under `attributes:`
+    ModbusTable table = ModbusTable::holding;
+    std::uint16_t address = 0;        // zero-based, as on the wire
+    ModbusType type = ModbusType::uint16;
+    std::uint16_t length = 0;         // registers, for `string` only (required there)
+    WordOrder word_order = WordOrder::big;  // order of 16-bit words in multi-register types
+    bool byte_swap = false;           // swap the two bytes inside each register
+    double scale = 1.0;               // value = raw * scale + offset
+    double offset = 0.0;
+    std::optional<int> round;         // decimals to round to after scaling
+    std::string unit;                 // e.g. "V"; empty for none
+    Position where;
+
+    // Registers (or bits, for coil/discrete) this attribute occupies.
+    std::uint16_t width() const;
+};
+
+struct ModbusNode {
+    std::string id;                   // node id used in topics, e.g. "pdu-1"
+    int unit = 1;                     // Modbus unit (slave) id, 0..247 (255 allowed for TCP)
+    Millis poll{1000};                // poll interval
+    std::vector<ModbusAttribute> attributes;
+    Position where;
+};
+
+struct ModbusTcpEndpoint {
+    std::string host;                 // required
+    int port = 502;
+};
+
+enum class Parity { none, even, odd };
+
+struct SerialLine {
+    std::string device;               // required, e.g. /dev/ttyUSB0
+    int baud = 9600;
+    Parity parity = Parity::none;
+    int data_bits = 8;
+    int stop_bits = 1;
+};
+
+struct ModbusSourceConfig {
+    std::variant<ModbusTcpEndpoint, SerialLine> link;  // modbus-tcp or modbus-rtu
+    Millis timeout{1000};             // response timeout per request
+    std::uint16_t max_gap = 0;        // unmapped registers/bits one request may span
+    std::vector<ModbusNode> nodes;
+};
+
+struct SourceConfig {
+    std::string name;                 // unique among sources
+    std::string type;                 // "modbus-tcp", "modbus-rtu"
+    std::variant<ModbusSourceConfig> settings;
+    Position where;
+};
+
+// ---- mappings ------------------------------------------------------------------------
+
+enum class PayloadForm { value, json };
+
+struct MappingRule {
+    std::string name;                 // unique among rules; defaults to "rule-N" (1-based)
+    std::string match_source = "*";   // glob over source names
+    std::string match_node = "*";     // glob over node ids
+    std::vector<std::string> attributes;  // names or globs; empty selects all
+    std::string topic;                // template: {gateway} {source} {node} {attribute} {unit}
+    PayloadForm payload = PayloadForm::json;
+    int qos = 0;
+    bool retain = false;
+    bool on_change = false;           // publish only when the value changed
+    double deadband = 0.0;            // with on_change: numbers must move more than this
+    Millis heartbeat{0};              // 0 = none; republish unchanged values at least this often
+    Millis min_interval{0};           // 0 = none; at most one message per this, latest wins
+    Position where;
+
+    // True when the topic template holds {attribute}: one message per attribute.
+    bool per_attribute() const;
+};
+
+// ---- mqtt ----------------------------------------------------------------------------
+
+struct HealthConfig {
+    std::string topic;                // default "nodebridge/{gateway}/status", expanded at load
+    std::string online = "online";
+    std::string offline = "offline";
+    int qos = 1;
+    bool retain = true;
+};
+
+struct MqttConfig {
+    std::string host = "localhost";
+    int port = 1883;
+    std::string client_id;            // default "nodebridge-{gateway}", expanded at load
+    Millis keepalive{60000};
+    int protocol = 4;                 // 4 = MQTT 3.1.1, 5 = MQTT 5 (written "3.1.1" / "5")
+    std::string username;             // empty = no authentication
+    std::string password;
+    HealthConfig health;
+};
+
+// ---- the whole file ------------------------------------------------------------------
+
+struct Config {
+    std::string gateway;              // required; used in topics and the client id
+    MqttConfig mqtt;
+    std::vector<SourceConfig> sources;
+    std::vector<MappingRule> mappings;
+    std::vector<std::string> files;   // the main file and every included file, in load order
+};
+
+struct LoadResult {
+    std::optional<Config> config;     // set when errors is empty
+    std::vector<ConfigError> errors;  // every error found, in file order
+};
+
+// Reads `path` and its includes and validates everything. Never throws.
+LoadResult load_config(const std::string& path);
+
+// Parses "250ms", "1s", "5m", "1h" (a positive whole number and a unit).
+std::optional<Millis> parse_duration(std::string_view text);
+
+// The human summary --check-config prints for a valid config: sources, nodes,
+// attributes, rules, and each rule's topic pattern.
+std::string describe(const Config& config);
+
+}  // namespace nodebridge

@@ -1,0 +1,46 @@
+#pragma once
+// A Source owns one bus (a TCP endpoint or a serial port) and the thread that polls it.
+// It pushes Samples into the queue it was given; it never blocks on anything but its own
+// bus, with every wait bounded by a timeout.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "nodebridge/bounded_queue.hpp"
+#include "nodebridge/log.hpp"
+#include "nodebridge/sample.hpp"
+
+namespace nodebridge {
+
+using SampleQueue = BoundedQueue<Sample>;
+
+// A snapshot of a source's counters, for logs, the stats topic and the status line.
+struct SourceStats {
+    std::uint64_t polls = 0;       // requests (or received lines) attempted
+    std::uint64_t samples = 0;     // samples pushed to the queue
+    std::map<std::string, std::uint64_t> errors;  // by kind: "timeout", "exception", "crc", ...
+    std::string last_error;        // the most recent error message, empty if none
+    int nodes_total = 0;
+    int nodes_online = 0;          // nodes whose last poll succeeded
+};
+
+class Source {
+public:
+    virtual ~Source() = default;
+
+    virtual const std::string& name() const = 0;
+
+    // Starts the source's thread and returns at once. Opening the bus happens on that
+    // thread; failures there are logged and retried, never thrown.
+    virtual void start() = 0;
+
+    // Asks the thread to finish and joins it. Returns within about one I/O timeout.
+    virtual void stop() = 0;
+
+    // Thread-safe snapshot of the counters.
+    virtual SourceStats stats() const = 0;
+};
+
+}  // namespace nodebridge
