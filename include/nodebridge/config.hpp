@@ -7,6 +7,7 @@
 // docs/configuration.md is the user's reference for every key and default below.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -70,13 +71,15 @@ struct ModbusTcpEndpoint {
 };
 
 enum class Parity { none, even, odd };
+enum class FlowControl { none, rtscts, xonxoff };
 
 struct SerialLine {
     std::string device;               // required, e.g. /dev/ttyUSB0
     int baud = 9600;
     Parity parity = Parity::none;
-    int data_bits = 8;
-    int stop_bits = 1;
+    int data_bits = 8;                // 5..8
+    int stop_bits = 1;                // 1 or 2
+    FlowControl flow_control = FlowControl::none;
 };
 
 struct ModbusSourceConfig {
@@ -86,10 +89,44 @@ struct ModbusSourceConfig {
     std::vector<ModbusNode> nodes;
 };
 
+// How a `serial-nodes` receiver's line becomes node id + attributes.
+enum class LineFormat { kv, json, csv, regex };
+
+// Optional per-source schema for a received key (`attributes:` of a serial-nodes source).
+struct ReceivedAttribute {
+    std::string key;                  // the key as received, e.g. "temp"
+    std::string name;                 // published attribute name; defaults to `key`
+    double scale = 1.0;
+    double offset = 0.0;
+    std::optional<int> round;
+    std::string unit;
+    bool ignore = false;              // drop this key
+    Position where;
+};
+
+// A polled receiver: `send` is written on the line every `every`.
+struct LinePoll {
+    std::string send;                 // escape sequences (\r \n \t \xNN) decoded at load
+    Millis every{0};
+};
+
+struct SerialNodesSourceConfig {
+    SerialLine line;
+    std::size_t max_line = 1024;      // longer lines are dropped and counted
+    LineFormat format = LineFormat::kv;
+    std::vector<std::string> columns; // csv: column names, one must be the node key
+    std::string pattern;              // regex: PCRE2 with named groups, (?<node>...) required
+    std::string node_key;             // empty = "node", then "id"
+    std::string time_key;             // empty = receive time; else epoch seconds or ISO 8601
+    std::vector<ReceivedAttribute> attributes;
+    std::optional<LinePoll> poll;
+    std::optional<Millis> offline_after;  // default: 3x observed interval, at least 30 s
+};
+
 struct SourceConfig {
     std::string name;                 // unique among sources
-    std::string type;                 // "modbus-tcp", "modbus-rtu"
-    std::variant<ModbusSourceConfig> settings;
+    std::string type;                 // "modbus-tcp", "modbus-rtu", "serial-nodes"
+    std::variant<ModbusSourceConfig, SerialNodesSourceConfig> settings;
     Position where;
 };
 
