@@ -174,11 +174,18 @@ struct MqttConfig {
     HealthConfig health;
 };
 
+// The retained stats topic for dashboards (docs/topics.md lists its fields).
+struct StatsConfig {
+    std::string topic;                // default "nodebridge/{gateway}/stats", expanded at load
+    Millis interval{10000};           // 0 disables the stats topic
+};
+
 // ---- the whole file ------------------------------------------------------------------
 
 struct Config {
     std::string gateway;              // required; used in topics and the client id
     MqttConfig mqtt;
+    StatsConfig stats;
     std::vector<SourceConfig> sources;
     std::vector<MappingRule> mappings;
     std::vector<std::string> files;   // the main file and every included file, in load order
