@@ -1,0 +1,45 @@
+#pragma once
+// Request planning: which Modbus read requests fetch a node's attributes.
+//
+// Attributes of one node in the same table that are adjacent (or, with max_gap, nearly
+// adjacent) are read in one request, up to the protocol limits. Pure and deterministic.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "nodebridge/config.hpp"
+
+namespace nodebridge::modbus {
+
+inline constexpr std::uint16_t kMaxReadRegisters = 125;  // function codes 3 and 4
+inline constexpr std::uint16_t kMaxReadBits = 2000;      // function codes 1 and 2
+
+// One read request: `count` registers (or bits) of `table` starting at `address`.
+struct ReadRequest {
+    ModbusTable table = ModbusTable::holding;
+    std::uint16_t address = 0;
+    std::uint16_t count = 0;
+    std::vector<std::size_t> attributes;  // indices into the planned span, by address
+
+    friend bool operator==(const ReadRequest&, const ReadRequest&) = default;
+};
+
+struct RequestPlan {
+    // Sorted by table (coil, discrete, input, holding), then address.
+    std::vector<ReadRequest> requests;
+    // Indices of attributes that no request can read: zero width, wider than the table's
+    // limit, or running past address 65535. Sorted.
+    std::vector<std::size_t> rejected;
+};
+
+// The largest request `table` allows: 2000 bits or 125 registers.
+std::uint16_t max_request_size(ModbusTable table);
+
+// Plans the requests that read `attributes`. A request grows to take the next attribute
+// (by address) when the unmapped space between them is at most `max_gap` and the request
+// then stays within max_request_size(). Overlapping attributes share a request.
+RequestPlan plan_requests(std::span<const ModbusAttribute> attributes, std::uint16_t max_gap);
+
+}  // namespace nodebridge::modbus

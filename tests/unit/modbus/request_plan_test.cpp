@@ -1,0 +1,153 @@
+#include "request_plan.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace nodebridge::modbus {
+namespace {
+
+ModbusAttribute at(ModbusTable table, std::uint16_t address, ModbusType type,
+                   std::uint16_t length = 0) {
+    ModbusAttribute a;
+    a.name = "a" + std::to_string(address);
+    a.table = table;
+    a.address = address;
+    a.type = type;
+    a.length = length;
+    return a;
+}
+
+using T = ModbusTable;
+using Y = ModbusType;
+
+TEST(RequestPlan, EmptyGivesNothing) {
+    const auto plan = plan_requests({}, 0);
+    EXPECT_TRUE(plan.requests.empty());
+    EXPECT_TRUE(plan.rejected.empty());
+}
+
+TEST(RequestPlan, AdjacentAttributesMerge) {
+    const std::vector<ModbusAttribute> attrs = {
+        at(T::input, 2, Y::float32), at(T::input, 0, Y::float32), at(T::input, 4, Y::float32)};
+    const auto plan = plan_requests(attrs, 0);
+    ASSERT_EQ(plan.requests.size(), 1u);
+    EXPECT_EQ(plan.requests[0], (ReadRequest{T::input, 0, 6, {1, 0, 2}}));
+}
+
+TEST(RequestPlan, GapSplitsWithoutMaxGap) {
+    const std::vector<ModbusAttribute> attrs = {at(T::holding, 0, Y::uint16),
+                                                at(T::holding, 3, Y::uint16)};
+    const auto plan = plan_requests(attrs, 0);
+    ASSERT_EQ(plan.requests.size(), 2u);
+    EXPECT_EQ(plan.requests[0], (ReadRequest{T::holding, 0, 1, {0}}));
+    EXPECT_EQ(plan.requests[1], (ReadRequest{T::holding, 3, 1, {1}}));
+}
+
+TEST(RequestPlan, MaxGapSpansUnmappedRegisters) {
+    const std::vector<ModbusAttribute> attrs = {
+        at(T::holding, 0, Y::uint16), at(T::holding, 3, Y::uint16), at(T::holding, 7, Y::uint32)};
+    // gaps are 2 (1..2) and 3 (4..6)
+    auto plan = plan_requests(attrs, 2);
+    ASSERT_EQ(plan.requests.size(), 2u);
+    EXPECT_EQ(plan.requests[0], (ReadRequest{T::holding, 0, 4, {0, 1}}));
+    EXPECT_EQ(plan.requests[1], (ReadRequest{T::holding, 7, 2, {2}}));
+    plan = plan_requests(attrs, 3);
+    ASSERT_EQ(plan.requests.size(), 1u);
+    EXPECT_EQ(plan.requests[0], (ReadRequest{T::holding, 0, 9, {0, 1, 2}}));
+}
+
+TEST(RequestPlan, TablesNeverMergeAndSortInTableOrder) {
+    const std::vector<ModbusAttribute> attrs = {
+        at(T::holding, 0, Y::uint16), at(T::input, 1, Y::uint16), at(T::coil, 0, Y::boolean),
+        at(T::discrete, 1, Y::boolean), at(T::input, 0, Y::uint16)};
+    const auto plan = plan_requests(attrs, 10);
+    ASSERT_EQ(plan.requests.size(), 4u);
+    EXPECT_EQ(plan.requests[0], (ReadRequest{T::coil, 0, 1, {2}}));
+    EXPECT_EQ(plan.requests[1], (ReadRequest{T::discrete, 1, 1, {3}}));
+    EXPECT_EQ(plan.requests[2], (ReadRequest{T::input, 0, 2, {4, 1}}));
+    EXPECT_EQ(plan.requests[3], (ReadRequest{T::holding, 0, 1, {0}}));
+}
+
+TEST(RequestPlan, RegisterLimitSplitsAt125) {
+    std::vector<ModbusAttribute> attrs;
+    for (std::uint16_t a = 0; a < 130; a += 2) attrs.push_back(at(T::holding, a, Y::float32));
+    const auto plan = plan_requests(attrs, 0);
+    ASSERT_EQ(plan.requests.size(), 2u);
+    // 62 float32 = 124 registers; the 63rd would make 126.
+    EXPECT_EQ(plan.requests[0].address, 0);
+    EXPECT_EQ(plan.requests[0].count, 124);
+    EXPECT_EQ(plan.requests[0].attributes.size(), 62u);
+    EXPECT_EQ(plan.requests[1].address, 124);
+    EXPECT_EQ(plan.requests[1].count, 6);
+}
+
+TEST(RequestPlan, ExactlyAtTheLimitIsOneRequest) {
+    std::vector<ModbusAttribute> attrs;
+    for (std::uint16_t a = 0; a < 125; ++a) attrs.push_back(at(T::input, a, Y::uint16));
+    auto plan = plan_requests(attrs, 0);
+    ASSERT_EQ(plan.requests.size(), 1u);
+    EXPECT_EQ(plan.requests[0].count, 125);
+    attrs.push_back(at(T::input, 125, Y::uint16));
+    plan = plan_requests(attrs, 0);
+    ASSERT_EQ(plan.requests.size(), 2u);
+    EXPECT_EQ(plan.requests[1], (ReadRequest{T::input, 125, 1, {125}}));
+}
+
+TEST(RequestPlan, BitLimitIs2000) {
+    std::vector<ModbusAttribute> attrs = {at(T::coil, 0, Y::boolean), at(T::coil, 1999, Y::boolean),
+                                          at(T::coil, 2000, Y::boolean)};
+    const auto plan = plan_requests(attrs, 2000);
+    ASSERT_EQ(plan.requests.size(), 2u);
+    EXPECT_EQ(plan.requests[0], (ReadRequest{T::coil, 0, 2000, {0, 1}}));
+    EXPECT_EQ(plan.requests[1], (ReadRequest{T::coil, 2000, 1, {2}}));
+}
+
+TEST(RequestPlan, MaxGapNeverExceedsTheLimit) {
+    const std::vector<ModbusAttribute> attrs = {at(T::holding, 0, Y::uint16),
+                                                at(T::holding, 124, Y::uint16),
+                                                at(T::holding, 125, Y::uint16)};
+    const auto plan = plan_requests(attrs, 200);
+    ASSERT_EQ(plan.requests.size(), 2u);
+    EXPECT_EQ(plan.requests[0], (ReadRequest{T::holding, 0, 125, {0, 1}}));
+    EXPECT_EQ(plan.requests[1], (ReadRequest{T::holding, 125, 1, {2}}));
+}
+
+TEST(RequestPlan, OverlappingAttributesShareARequest) {
+    const std::vector<ModbusAttribute> attrs = {at(T::holding, 10, Y::uint32),
+                                                at(T::holding, 11, Y::uint16)};
+    const auto plan = plan_requests(attrs, 0);
+    ASSERT_EQ(plan.requests.size(), 1u);
+    EXPECT_EQ(plan.requests[0], (ReadRequest{T::holding, 10, 2, {0, 1}}));
+}
+
+TEST(RequestPlan, StringsUseTheirLength) {
+    const std::vector<ModbusAttribute> attrs = {at(T::holding, 0, Y::string, 8),
+                                                at(T::holding, 8, Y::uint16)};
+    const auto plan = plan_requests(attrs, 0);
+    ASSERT_EQ(plan.requests.size(), 1u);
+    EXPECT_EQ(plan.requests[0].count, 9);
+}
+
+TEST(RequestPlan, RejectsWhatCannotBeRead) {
+    const std::vector<ModbusAttribute> attrs = {
+        at(T::holding, 0, Y::string, 0),     // no length
+        at(T::holding, 10, Y::string, 126),  // over the limit
+        at(T::holding, 65535, Y::uint32),    // past the end of the address space
+        at(T::holding, 65535, Y::uint16)};   // the last register is fine
+    const auto plan = plan_requests(attrs, 0);
+    EXPECT_EQ(plan.rejected, (std::vector<std::size_t>{0, 1, 2}));
+    ASSERT_EQ(plan.requests.size(), 1u);
+    EXPECT_EQ(plan.requests[0], (ReadRequest{T::holding, 65535, 1, {3}}));
+}
+
+TEST(RequestPlan, DeterministicForEqualAddresses) {
+    const std::vector<ModbusAttribute> attrs = {at(T::input, 5, Y::uint16),
+                                                at(T::input, 5, Y::uint16)};
+    const auto plan = plan_requests(attrs, 0);
+    ASSERT_EQ(plan.requests.size(), 1u);
+    EXPECT_EQ(plan.requests[0].attributes, (std::vector<std::size_t>{0, 1}));
+}
+
+}  // namespace
+}  // namespace nodebridge::modbus
