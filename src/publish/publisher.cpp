@@ -1,0 +1,637 @@
+#include "nodebridge/publisher.hpp"
+
+#include <mosquitto.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+#include "outbox.hpp"
+
+// Design notes.
+//
+// The network thread is ours, not libmosquitto's (mosquitto_loop_start): it polls the
+// client's socket together with an eventfd that publish() and stop() use to wake it, and
+// drives mosquitto_loop_read/write/misc itself. That makes it the only thread that ever
+// calls into the client, so:
+//  - the race between a connection drop (on_disconnect) and a publish from another thread
+//    cannot happen: the connection state we test before mosquitto_publish() is the state the
+//    library is in;
+//  - message ids are registered before any acknowledgement for them can be processed;
+//  - new messages are handed over only after libmosquitto has finished handling a CONNACK,
+//    which includes retransmitting the QoS>0 messages that were in flight when the previous
+//    connection dropped, so queued messages never overtake those;
+//  - reconnection (backoff with jitter, connect timeout) is ours, and does not end on the
+//    errors that make mosquitto_loop_forever() return for good (e.g. a failed DNS lookup).
+//
+// libmosquitto keeps every QoS>0 message it accepted until acknowledged, across reconnects,
+// even when mosquitto_publish() returned an error after queueing it (e.g. MOSQ_ERR_NO_CONN).
+// Such a message is therefore never put back in our outbox: that would send it twice. A QoS
+// 0 message that the library did not take is put back at the front of the outbox.
+
+namespace nodebridge {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// mosquitto_lib_init()/cleanup() keep a reference count without locking; serialize them so
+// several Publishers can be built and destroyed from different threads.
+class LibraryReference {
+  public:
+    LibraryReference() {
+        std::lock_guard lock(mutex());
+        mosquitto_lib_init();
+    }
+    ~LibraryReference() {
+        std::lock_guard lock(mutex());
+        mosquitto_lib_cleanup();
+    }
+    LibraryReference(const LibraryReference&) = delete;
+    LibraryReference& operator=(const LibraryReference&) = delete;
+
+  private:
+    static std::mutex& mutex() {
+        static std::mutex library_mutex;
+        return library_mutex;
+    }
+};
+
+// Errors on which mosquitto_publish() refused the message itself before queueing it:
+// retrying cannot help.
+bool is_refusal(int rc) {
+    switch (rc) {
+        case MOSQ_ERR_INVAL:
+        case MOSQ_ERR_MALFORMED_UTF8:
+        case MOSQ_ERR_PAYLOAD_SIZE:
+        case MOSQ_ERR_OVERSIZE_PACKET:
+        case MOSQ_ERR_QOS_NOT_SUPPORTED:
+        case MOSQ_ERR_RETAIN_NOT_SUPPORTED:
+        case MOSQ_ERR_NOT_SUPPORTED:
+        case MOSQ_ERR_PROTOCOL:
+        case MOSQ_ERR_DUPLICATE_PROPERTY:
+            return true;
+        default:
+            return false;
+    }
+}
+
+// The largest payload MQTT can carry (remaining length limit, less a little for the header).
+constexpr std::size_t kMaxPayload = 268'435'455 - 65'535 - 8;
+
+int keepalive_seconds(Millis keepalive) {
+    const auto seconds = (keepalive.count() + 999) / 1000;
+    return static_cast<int>(std::clamp<long long>(seconds, 5, 65'535));
+}
+
+// Text for a libmosquitto error code; `saved_errno` is errno as it was right after the call.
+std::string error_text(int rc, int saved_errno) {
+    if (rc == MOSQ_ERR_ERRNO) return std::strerror(saved_errno);
+    return mosquitto_strerror(rc);
+}
+
+}  // namespace
+
+struct Publisher::Impl {
+    Impl(const MqttConfig& config, Logger& log, std::size_t capacity);
+    ~Impl();
+
+    // ---- any thread -------------------------------------------------------------------
+    void start();
+    void publish(Message message);
+    void stop(milliseconds grace);
+    PublisherStats stats() const;
+    void wake();
+
+    // ---- network thread ---------------------------------------------------------------
+    enum class Link { idle, connecting, connected };
+    struct InFlight {
+        bool health = false;  // birth/offline: not counted in the stats
+    };
+
+    void run();
+    void start_attempt(Clock::time_point now);
+    void link_down(std::string reason);
+    void note_state(bool connected, const std::string& reason);
+    milliseconds next_retry_delay();
+    void drain();
+    void publish_health(const std::string& payload);
+    void poll_once(milliseconds timeout);
+    void close_session();
+    std::string reason_text(int code) const;
+
+    static void on_connect(mosquitto*, void* self, int rc, int flags, const mosquitto_property*);
+    static void on_disconnect(mosquitto*, void* self, int rc, const mosquitto_property*);
+    static void on_publish(mosquitto*, void* self, int mid, int reason, const mosquitto_property*);
+
+    // Immutable after construction.
+    const MqttConfig config_;
+    Logger& log_;
+    const std::string endpoint_;  // "host:port", for log lines
+    LibraryReference library_;
+    mosquitto* mosq_ = nullptr;
+    int wake_fd_ = -1;
+
+    // Guarded by mutex_.
+    mutable std::mutex mutex_;
+    Outbox outbox_;
+    PublisherStats stats_;
+    bool accepting_ = true;
+    bool stop_requested_ = false;
+    Clock::time_point stop_deadline_{};
+
+    std::atomic<bool> wake_pending_{false};
+
+    // start()/stop() serialization.
+    std::mutex lifecycle_mutex_;
+    std::thread thread_;
+    bool started_ = false;
+    bool stopped_ = false;
+
+    // Network thread only.
+    Link link_ = Link::idle;
+    bool closing_ = false;        // our own DISCONNECT is under way
+    bool birth_pending_ = false;  // CONNACK accepted, birth not yet published
+    std::string pending_reason_;  // why the current attempt failed, when known before the drop
+    Clock::time_point next_attempt_{};
+    Clock::time_point connect_deadline_{};
+    unsigned failed_attempts_ = 0;
+    std::unordered_map<int, InFlight> in_flight_;
+    std::uint64_t data_in_flight_ = 0;  // in_flight_ entries that are not health messages
+    std::minstd_rand jitter_{std::random_device{}()};
+    bool logged_connected_ = false;
+    std::optional<std::string> logged_reason_;
+};
+
+// ---- construction ------------------------------------------------------------------------
+
+Publisher::Impl::Impl(const MqttConfig& config, Logger& log, std::size_t capacity)
+    : config_(config),
+      log_(log),
+      endpoint_(config.host + ":" + std::to_string(config.port)),
+      outbox_(capacity) {
+    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd_ < 0) {
+        log_.log(LogLevel::error,
+                 std::string("MQTT: cannot create eventfd: ") + std::strerror(errno));
+    }
+    const char* id = config_.client_id.empty() ? nullptr : config_.client_id.c_str();
+    mosq_ = mosquitto_new(id, /*clean_session=*/true, this);
+    if (mosq_ == nullptr) {
+        log_.log(LogLevel::error,
+                 std::string("MQTT: cannot create client: ") + std::strerror(errno));
+        return;
+    }
+    mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION,
+                         config_.protocol == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+    mosquitto_max_inflight_messages_set(mosq_, static_cast<unsigned>(kMaxInFlight));
+    if (!config_.username.empty()) {
+        const char* password = config_.password.empty() ? nullptr : config_.password.c_str();
+        mosquitto_username_pw_set(mosq_, config_.username.c_str(), password);
+    }
+    const HealthConfig& health = config_.health;
+    if (!health.topic.empty()) {
+        const int rc =
+            mosquitto_will_set(mosq_, health.topic.c_str(), static_cast<int>(health.offline.size()),
+                               health.offline.data(), health.qos, health.retain);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            log_.log(LogLevel::error, "MQTT: cannot set the Last Will on '" + health.topic +
+                                          "': " + mosquitto_strerror(rc));
+        }
+    }
+    mosquitto_connect_v5_callback_set(mosq_, &Impl::on_connect);
+    mosquitto_disconnect_v5_callback_set(mosq_, &Impl::on_disconnect);
+    mosquitto_publish_v5_callback_set(mosq_, &Impl::on_publish);
+}
+
+Publisher::Impl::~Impl() {
+    if (mosq_ != nullptr) mosquitto_destroy(mosq_);
+    if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+// ---- any thread --------------------------------------------------------------------------
+
+void Publisher::Impl::start() {
+    std::lock_guard lifecycle(lifecycle_mutex_);
+    if (started_ || stopped_ || mosq_ == nullptr || wake_fd_ < 0) return;
+    started_ = true;
+    thread_ = std::thread([this] { run(); });
+}
+
+void Publisher::Impl::publish(Message message) {
+    const bool valid_qos = message.qos >= 0 && message.qos <= 2;
+    const bool valid_topic =
+        mosquitto_pub_topic_check2(message.topic.data(), message.topic.size()) ==
+            MOSQ_ERR_SUCCESS &&
+        mosquitto_validate_utf8(message.topic.data(), static_cast<int>(message.topic.size())) ==
+            MOSQ_ERR_SUCCESS;
+    const bool valid_size = message.payload.size() <= kMaxPayload && message.topic.size() < 65'536;
+    if (!valid_qos || !valid_topic || !valid_size) {
+        {
+            std::lock_guard lock(mutex_);
+            ++stats_.rejected;
+        }
+        log_.log_limited("mqtt-invalid-message", LogLevel::warning,
+                         !valid_qos    ? "MQTT: message refused: QoS must be 0, 1 or 2"
+                         : !valid_size ? "MQTT: message refused: topic or payload too long"
+                                       : "MQTT: message refused: invalid topic",
+                         {.topic = message.topic, .event = "mqtt-invalid-message"});
+        return;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        if (!accepting_) {
+            ++stats_.dropped;
+            return;
+        }
+        stats_.dropped += outbox_.push_back(std::move(message));
+    }
+    wake();
+}
+
+void Publisher::Impl::wake() {
+    // One write per wake-up, not per message: the network thread clears the flag before it
+    // looks at the outbox, so a message pushed after that look always causes a new write.
+    if (!wake_pending_.exchange(true) && wake_fd_ >= 0) {
+        const std::uint64_t one = 1;
+        if (write(wake_fd_, &one, sizeof one) < 0) {
+            // EAGAIN means the counter is saturated, i.e. a wake-up is pending anyway.
+        }
+    }
+}
+
+void Publisher::Impl::stop(milliseconds grace) {
+    std::lock_guard lifecycle(lifecycle_mutex_);
+    if (stopped_) return;
+    stopped_ = true;
+    {
+        std::lock_guard lock(mutex_);
+        accepting_ = false;
+        stop_requested_ = true;
+        stop_deadline_ = Clock::now() + std::max(grace, milliseconds(0));
+    }
+    if (started_) {
+        wake_pending_ = false;  // make sure this wake-up is written
+        wake();
+        thread_.join();
+    } else {
+        std::lock_guard lock(mutex_);
+        stats_.dropped += outbox_.clear();
+    }
+}
+
+PublisherStats Publisher::Impl::stats() const {
+    std::lock_guard lock(mutex_);
+    PublisherStats copy = stats_;
+    copy.queued = outbox_.size();
+    return copy;
+}
+
+// ---- callbacks (network thread, inside mosquitto_loop_read/write/misc) ------------------
+
+std::string Publisher::Impl::reason_text(int code) const {
+    if (config_.protocol == 5) return mosquitto_reason_string(code);
+    return mosquitto_connack_string(code);
+}
+
+void Publisher::Impl::on_connect(mosquitto*, void* self, int rc, int, const mosquitto_property*) {
+    auto& impl = *static_cast<Impl*>(self);
+    if (rc != 0) {
+        // Refused (bad credentials, client id, protocol): the drop that follows says only
+        // "connection refused", so keep the broker's reason for the log line.
+        impl.pending_reason_ = "refused by the broker: " + impl.reason_text(rc);
+        return;
+    }
+    impl.link_ = Link::connected;
+    impl.failed_attempts_ = 0;
+    impl.birth_pending_ = true;
+    impl.pending_reason_.clear();
+    {
+        std::lock_guard lock(impl.mutex_);
+        impl.stats_.connected = true;
+        ++impl.stats_.connects;
+    }
+    impl.note_state(true, "");
+}
+
+void Publisher::Impl::on_disconnect(mosquitto*, void* self, int rc, const mosquitto_property*) {
+    const int saved_errno = errno;
+    auto& impl = *static_cast<Impl*>(self);
+    std::string reason = impl.pending_reason_;
+    if (reason.empty()) {
+        if (rc >= 0x80) {
+            reason = std::string("broker sent DISCONNECT: ") + mosquitto_reason_string(rc);
+        } else if (rc == MOSQ_ERR_SUCCESS) {
+            reason = "connection closed";
+        } else {
+            reason = error_text(rc, saved_errno);
+        }
+    }
+    impl.link_down(std::move(reason));
+}
+
+void Publisher::Impl::on_publish(mosquitto*, void* self, int mid, int reason,
+                                 const mosquitto_property*) {
+    auto& impl = *static_cast<Impl*>(self);
+    const auto it = impl.in_flight_.find(mid);
+    if (it == impl.in_flight_.end()) return;  // a QoS 0 message written to the socket
+    const bool health = it->second.health;
+    impl.in_flight_.erase(it);
+    if (health) return;
+    --impl.data_in_flight_;
+    std::lock_guard lock(impl.mutex_);
+    impl.stats_.in_flight = impl.data_in_flight_;
+    // MQTT 5: a PUBACK/PUBREC reason >= 0x80 means the broker refused the message (e.g.
+    // not authorized). 0x92 (packet id not found) answers a PUBREL resent after a reconnect
+    // to a clean session: the message itself had been received.
+    if (reason >= 0x80 && reason != 0x92) {
+        ++impl.stats_.rejected;
+    } else {
+        ++impl.stats_.delivered;
+    }
+}
+
+// ---- connection state --------------------------------------------------------------------
+
+void Publisher::Impl::link_down(std::string reason) {
+    link_ = Link::idle;
+    birth_pending_ = false;
+    pending_reason_.clear();
+    {
+        std::lock_guard lock(mutex_);
+        stats_.connected = false;
+    }
+    if (closing_) return;
+    next_attempt_ = Clock::now() + next_retry_delay();
+    ++failed_attempts_;
+    note_state(false, reason);
+}
+
+milliseconds Publisher::Impl::next_retry_delay() {
+    const unsigned doublings = std::min(failed_attempts_, 16u);
+    const auto ceiling = std::min<milliseconds>(kMaxRetryDelay, kFirstRetryDelay * (1L << doublings));
+    // Equal jitter: somewhere in the upper half, so a fleet of gateways does not reconnect
+    // in lockstep after a broker restart.
+    std::uniform_int_distribution<milliseconds::rep> pick(ceiling.count() / 2, ceiling.count());
+    return milliseconds(pick(jitter_));
+}
+
+void Publisher::Impl::note_state(bool connected, const std::string& reason) {
+    const LogContext context{.event = "mqtt-connection"};
+    if (connected) {
+        if (!logged_connected_) {
+            log_.log_limited("mqtt-connection", LogLevel::notice,
+                             "MQTT: connected to " + endpoint_ + " as '" + config_.client_id + "'",
+                             context);
+        }
+        logged_connected_ = true;
+        logged_reason_.reset();
+        return;
+    }
+    if (logged_connected_) {
+        log_.log_limited(
+            "mqtt-connection", LogLevel::warning,
+            "MQTT: connection to " + endpoint_ + " lost: " + reason + "; reconnecting with backoff",
+            context);
+    } else if (logged_reason_ != reason) {
+        log_.log_limited(
+            "mqtt-connection", LogLevel::warning,
+            "MQTT: cannot connect to " + endpoint_ + ": " + reason + "; retrying with backoff",
+            context);
+    }
+    logged_connected_ = false;
+    logged_reason_ = reason;
+}
+
+void Publisher::Impl::start_attempt(Clock::time_point now) {
+    pending_reason_.clear();
+    const int rc = mosquitto_connect_async(mosq_, config_.host.c_str(), config_.port,
+                                           keepalive_seconds(config_.keepalive));
+    const int saved_errno = errno;
+    if (rc == MOSQ_ERR_SUCCESS) {
+        link_ = Link::connecting;
+        connect_deadline_ = now + kConnectTimeout;
+        return;
+    }
+    link_down(error_text(rc, saved_errno));
+}
+
+// ---- handing messages over ---------------------------------------------------------------
+
+void Publisher::Impl::publish_health(const std::string& payload) {
+    const HealthConfig& health = config_.health;
+    if (health.topic.empty()) return;
+    int mid = 0;
+    const int rc =
+        mosquitto_publish(mosq_, &mid, health.topic.c_str(), static_cast<int>(payload.size()),
+                          payload.data(), health.qos, health.retain);
+    if (health.qos > 0 && !is_refusal(rc)) {
+        in_flight_[mid] = InFlight{.health = true};
+    } else if (rc != MOSQ_ERR_SUCCESS) {
+        log_.log_limited("mqtt-health", LogLevel::warning,
+                         "MQTT: cannot publish health message on '" + health.topic +
+                             "': " + mosquitto_strerror(rc),
+                         {.topic = health.topic, .event = "mqtt-health"});
+    }
+}
+
+void Publisher::Impl::drain() {
+    while (link_ == Link::connected && in_flight_.size() < kMaxInFlight) {
+        // Unsent bytes pending in the client mean the socket is full: wait for POLLOUT
+        // rather than pile messages up inside libmosquitto.
+        if (mosquitto_want_write(mosq_)) return;
+        std::optional<Message> message;
+        {
+            std::lock_guard lock(mutex_);
+            message = outbox_.pop_front();
+        }
+        if (!message) return;
+        int mid = 0;
+        const int rc = mosquitto_publish(mosq_, &mid, message->topic.c_str(),
+                                         static_cast<int>(message->payload.size()),
+                                         message->payload.data(), message->qos, message->retain);
+        const int saved_errno = errno;
+        if (is_refusal(rc)) {
+            {
+                std::lock_guard lock(mutex_);
+                ++stats_.rejected;
+            }
+            log_.log_limited("mqtt-refused", LogLevel::warning,
+                             std::string("MQTT: message refused by the client library: ") +
+                                 mosquitto_strerror(rc),
+                             {.topic = message->topic, .event = "mqtt-refused"});
+            continue;
+        }
+        if (message->qos > 0) {
+            // Accepted by libmosquitto, which resends it after a reconnect if need be, even
+            // when rc reports the connection gone.
+            in_flight_[mid] = InFlight{};
+            ++data_in_flight_;
+            std::lock_guard lock(mutex_);
+            ++stats_.published;
+            stats_.in_flight = data_in_flight_;
+            continue;
+        }
+        if (rc == MOSQ_ERR_SUCCESS) {
+            std::lock_guard lock(mutex_);
+            ++stats_.published;
+            continue;
+        }
+        // A QoS 0 message the library could not send: keep it for the next connection.
+        {
+            std::lock_guard lock(mutex_);
+            stats_.dropped += outbox_.push_front(std::move(*message));
+        }
+        log_.log_limited("mqtt-send", LogLevel::info,
+                         "MQTT: send failed: " + error_text(rc, saved_errno),
+                         {.event = "mqtt-send"});
+        return;
+    }
+}
+
+// ---- the loop ----------------------------------------------------------------------------
+
+void Publisher::Impl::poll_once(milliseconds timeout) {
+    pollfd fds[2] = {{.fd = wake_fd_, .events = POLLIN, .revents = 0}, {}};
+    nfds_t count = 1;
+    const int sock = mosquitto_socket(mosq_);
+    if (sock >= 0) {
+        const short events = POLLIN | (mosquitto_want_write(mosq_) ? POLLOUT : 0);
+        fds[1] = {.fd = sock, .events = events, .revents = 0};
+        count = 2;
+    }
+    const int ready = poll(fds, count, static_cast<int>(std::max<long long>(timeout.count(), 0)));
+    if (ready > 0 && (fds[0].revents & POLLIN)) {
+        std::uint64_t ignored = 0;
+        if (read(wake_fd_, &ignored, sizeof ignored) < 0) {
+            // EAGAIN: another read already consumed it.
+        }
+        wake_pending_ = false;
+    }
+    if (ready > 0 && count == 2) {
+        if (fds[1].revents & (POLLIN | POLLERR | POLLHUP)) {
+            mosquitto_loop_read(mosq_, 1);
+        }
+        if ((fds[1].revents & POLLOUT) && mosquitto_socket(mosq_) >= 0) {
+            mosquitto_loop_write(mosq_, 1);
+        }
+    }
+    if (mosquitto_socket(mosq_) >= 0) mosquitto_loop_misc(mosq_);  // keepalive
+}
+
+void Publisher::Impl::run() {
+    bool stopping = false;
+    bool offline_sent = false;
+    Clock::time_point deadline{};
+    for (;;) {
+        const auto now = Clock::now();
+        if (!stopping) {
+            std::lock_guard lock(mutex_);
+            if (stop_requested_) {
+                stopping = true;
+                deadline = stop_deadline_;
+            }
+        }
+        // Safety net: a socket closed without a disconnect callback.
+        if (link_ != Link::idle && mosquitto_socket(mosq_) < 0) {
+            link_down(pending_reason_.empty() ? "connection closed" : pending_reason_);
+        }
+        if (link_ == Link::connected) {
+            if (birth_pending_) {
+                birth_pending_ = false;
+                if (!stopping) publish_health(config_.health.online);
+            }
+            drain();
+        }
+        if (stopping) {
+            bool outbox_empty = false;
+            {
+                std::lock_guard lock(mutex_);
+                outbox_empty = outbox_.empty();
+            }
+            if (link_ == Link::connected && !offline_sent && (outbox_empty || now >= deadline)) {
+                publish_health(config_.health.offline);
+                offline_sent = true;
+            }
+            const bool written = link_ != Link::connected || !mosquitto_want_write(mosq_);
+            const bool settled = in_flight_.empty() && written;
+            // Done when the offline message went out and everything was acknowledged, or when
+            // there is no connection and nothing left to deliver (the broker has already sent
+            // the Will for a connection that dropped), or when the grace is spent.
+            if (settled && (offline_sent || (link_ != Link::connected && outbox_empty))) break;
+            if (now >= deadline) break;
+        }
+        if (link_ == Link::idle && now >= next_attempt_) {
+            start_attempt(now);
+        } else if (link_ == Link::connecting && now >= connect_deadline_) {
+            pending_reason_ =
+                "no CONNACK within " + std::to_string(kConnectTimeout.count() / 1000) + " s";
+            shutdown(mosquitto_socket(mosq_), SHUT_RDWR);  // the read that follows fails
+        }
+        auto timeout = milliseconds(1000);
+        const auto until = [&](Clock::time_point when) {
+            timeout = std::min(timeout, std::chrono::ceil<milliseconds>(when - Clock::now()));
+        };
+        if (link_ == Link::idle) until(next_attempt_);
+        if (link_ == Link::connecting) until(connect_deadline_);
+        if (stopping) until(deadline);
+        poll_once(timeout);
+    }
+    close_session();
+}
+
+void Publisher::Impl::close_session() {
+    closing_ = true;
+    if (link_ == Link::connected) {
+        // A normal DISCONNECT: the broker discards the Will. Anything queued in the client,
+        // such as the offline message, is written before it.
+        mosquitto_disconnect(mosq_);
+        const auto flush_deadline = Clock::now() + milliseconds(1000);
+        while (mosquitto_socket(mosq_) >= 0 && Clock::now() < flush_deadline) {
+            poll_once(milliseconds(50));
+        }
+        log_.log(LogLevel::notice, "MQTT: disconnected from " + endpoint_,
+                 {.event = "mqtt-connection"});
+    }
+    link_ = Link::idle;
+    std::size_t left = 0;
+    {
+        std::lock_guard lock(mutex_);
+        left = outbox_.clear();
+        stats_.dropped += left;
+        stats_.connected = false;
+    }
+    if (left > 0 || data_in_flight_ > 0) {
+        log_.log(LogLevel::warning,
+                 "MQTT: stopping with " + std::to_string(left) + " queued and " +
+                     std::to_string(data_in_flight_) + " unacknowledged messages not delivered",
+                 {.event = "mqtt-undelivered"});
+    }
+}
+
+// ---- Publisher ---------------------------------------------------------------------------
+
+Publisher::Publisher(const MqttConfig& config, Logger& log, std::size_t queue_capacity)
+    : impl_(std::make_unique<Impl>(config, log, queue_capacity)) {}
+
+Publisher::~Publisher() { impl_->stop(kDestructorGrace); }
+
+void Publisher::start() { impl_->start(); }
+
+void Publisher::publish(Message message) { impl_->publish(std::move(message)); }
+
+void Publisher::stop(std::chrono::milliseconds grace) { impl_->stop(grace); }
+
+PublisherStats Publisher::stats() const { return impl_->stats(); }
+
+}  // namespace nodebridge

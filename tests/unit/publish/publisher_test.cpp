@@ -1,0 +1,396 @@
+// The Publisher against a real mosquitto on a free loopback port.
+
+#include "nodebridge/publisher.hpp"
+
+#include <gtest/gtest.h>
+#include <mosquitto.h>
+
+#include <algorithm>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "support/support.hpp"
+
+namespace nodebridge {
+namespace {
+
+using namespace std::chrono_literals;
+using test::Broker;
+using test::Received;
+using test::Subscriber;
+using test::wait_until;
+
+// Keeps every line so tests can assert on what was logged.
+class CapturingLogger final : public Logger {
+  public:
+    CapturingLogger() : Logger(LogLevel::debug) {}
+
+    std::vector<std::string> lines() const {
+        std::lock_guard lock(mutex_);
+        return lines_;
+    }
+    int count_containing(std::string_view text) const {
+        const auto all = lines();
+        return static_cast<int>(std::count_if(all.begin(), all.end(), [&](const std::string& l) {
+            return l.find(text) != std::string::npos;
+        }));
+    }
+
+  protected:
+    void write(LogLevel, std::string_view message, const LogContext&) override {
+        std::lock_guard lock(mutex_);
+        lines_.emplace_back(message);
+    }
+
+  private:
+    mutable std::mutex mutex_;
+    std::vector<std::string> lines_;
+};
+
+MqttConfig config_for(int port, const std::string& client_id, int protocol = 4) {
+    MqttConfig config;
+    config.host = "127.0.0.1";
+    config.port = port;
+    config.client_id = client_id;
+    config.keepalive = 5s;
+    config.protocol = protocol;
+    config.health.topic = "test/" + client_id + "/status";
+    return config;
+}
+
+Message message(std::string topic, std::string payload, int qos = 1, bool retain = false) {
+    return Message{
+        .topic = std::move(topic), .payload = std::move(payload), .qos = qos, .retain = retain};
+}
+
+std::vector<std::string> payloads(const std::vector<Received>& received) {
+    std::vector<std::string> out;
+    for (const auto& r : received) out.push_back(r.payload);
+    return out;
+}
+
+std::vector<std::string> numbered(const std::string& prefix, int from, int to) {
+    std::vector<std::string> out;
+    for (int i = from; i < to; ++i) out.push_back(prefix + std::to_string(i));
+    return out;
+}
+
+// A reader with a persistent MQTT 3.1.1 session (clean_session false): the broker queues
+// QoS 1 messages for it while it is away, also across a broker restart with persistence.
+// (test::Subscriber speaks MQTT 5 without a session expiry interval, so its "persistent"
+// session ends with the connection.)
+class SessionReader {
+  public:
+    SessionReader(int port, const std::string& client_id, const std::string& topic)
+        : client_(mosquitto_new(client_id.c_str(), /*clean_session=*/false, this)) {
+        if (client_ == nullptr) throw std::runtime_error("mosquitto_new failed");
+        mosquitto_subscribe_callback_set(client_, [](mosquitto*, void* self, int, int, const int*) {
+            auto* reader = static_cast<SessionReader*>(self);
+            std::lock_guard lock(reader->mutex_);
+            reader->subscribed_ = true;
+        });
+        mosquitto_message_callback_set(
+            client_, [](mosquitto*, void* self, const mosquitto_message* m) {
+                auto* reader = static_cast<SessionReader*>(self);
+                std::lock_guard lock(reader->mutex_);
+                reader->payloads_.emplace_back(static_cast<const char*>(m->payload),
+                                               static_cast<std::size_t>(m->payloadlen));
+            });
+        if (mosquitto_connect(client_, "127.0.0.1", port, 10) != MOSQ_ERR_SUCCESS ||
+            mosquitto_subscribe(client_, nullptr, topic.c_str(), 1) != MOSQ_ERR_SUCCESS) {
+            mosquitto_destroy(client_);
+            throw std::runtime_error("session reader cannot connect");
+        }
+        mosquitto_loop_start(client_);
+        if (!wait_until(
+                [&] {
+                    std::lock_guard lock(mutex_);
+                    return subscribed_;
+                },
+                10s)) {
+            throw std::runtime_error("session reader: no SUBACK");
+        }
+    }
+    ~SessionReader() {
+        mosquitto_disconnect(client_);
+        mosquitto_loop_stop(client_, false);
+        mosquitto_destroy(client_);
+    }
+    SessionReader(const SessionReader&) = delete;
+    SessionReader& operator=(const SessionReader&) = delete;
+
+    std::vector<std::string> payloads() const {
+        std::lock_guard lock(mutex_);
+        return payloads_;
+    }
+    bool wait_for_count(std::size_t count, test::Millis timeout) const {
+        return wait_until([&] { return payloads().size() >= count; }, timeout);
+    }
+
+  private:
+    mosquitto* client_;
+    mutable std::mutex mutex_;
+    bool subscribed_ = false;
+    std::vector<std::string> payloads_;
+};
+
+bool wait_for_stats(const Publisher& publisher,
+                    const std::function<bool(const PublisherStats&)>& ok,
+                    test::Millis timeout = 15s) {
+    return wait_until([&] { return ok(publisher.stats()); }, timeout);
+}
+
+class PublisherProtocolTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(PublisherProtocolTest, PublishesRetainedBirthOnConnect) {
+    Broker broker;
+    broker.start();
+    CapturingLogger log;
+    const auto config =
+        config_for(broker.port(), "birth-" + std::to_string(GetParam()), GetParam());
+    Publisher publisher(config, log);
+    publisher.start();
+    ASSERT_TRUE(wait_for_stats(publisher, [](const auto& s) { return s.connected; }));
+
+    // A subscriber arriving later still sees the birth: it is retained.
+    Subscriber late(broker.port(), {config.health.topic});
+    const auto birth = late.wait_for_message(config.health.topic, 10s, "online");
+    ASSERT_TRUE(birth.has_value());
+    EXPECT_TRUE(birth->retain);
+    EXPECT_EQ(birth->qos, 1);
+    EXPECT_EQ(publisher.stats().connects, 1u);
+    EXPECT_EQ(log.count_containing("connected to"), 1);
+}
+
+TEST_P(PublisherProtocolTest, MessagesArriveWithTheirQosAndRetainFlag) {
+    Broker broker;
+    broker.start();
+    Subscriber subscriber(broker.port(), {"data/#"}, {.qos = 2});
+    CapturingLogger log;
+    Publisher publisher(config_for(broker.port(), "qos-" + std::to_string(GetParam()), GetParam()),
+                        log);
+    publisher.start();
+
+    const std::vector<Message> sent = {
+        message("data/q0", "zero", 0, false),  message("data/q1", "one", 1, false),
+        message("data/q2", "two", 2, false),   message("data/q0r", "zero-r", 0, true),
+        message("data/q1r", "one-r", 1, true), message("data/q2r", "two-r", 2, true),
+    };
+    for (const auto& m : sent) publisher.publish(m);
+
+    ASSERT_TRUE(
+        subscriber.wait_for([&](const auto& got) { return got.size() >= sent.size(); }, 10s));
+    ASSERT_EQ(subscriber.messages().size(), sent.size());
+    // MQTT orders messages per QoS level only (mosquitto forwards QoS 2 on PUBREL), so
+    // match them by topic.
+    for (const auto& m : sent) {
+        SCOPED_TRACE(m.topic);
+        const auto got = subscriber.on_topic(m.topic);
+        ASSERT_EQ(got.size(), 1u);
+        EXPECT_EQ(got[0].payload, m.payload);
+        EXPECT_EQ(got[0].qos, m.qos);  // the subscription grants up to 2
+        EXPECT_EQ(got[0].retain, m.retain);
+    }
+    ASSERT_TRUE(wait_for_stats(publisher, [](const auto& s) { return s.delivered == 4; }));
+    const auto stats = publisher.stats();
+    EXPECT_EQ(stats.published, 6u);
+    EXPECT_EQ(stats.in_flight, 0u);
+    EXPECT_EQ(stats.dropped, 0u);
+}
+
+TEST_P(PublisherProtocolTest, StopPublishesOfflineAndTheBrokerSendsNoWill) {
+    Broker broker;
+    broker.start();
+    CapturingLogger log;
+    const auto config =
+        config_for(broker.port(), "offline-" + std::to_string(GetParam()), GetParam());
+    Subscriber subscriber(broker.port(), {config.health.topic, "data/#"});
+    Publisher publisher(config, log);
+    publisher.start();
+    ASSERT_TRUE(subscriber.wait_for_message(config.health.topic, 10s, "online").has_value());
+
+    publisher.publish(message("data/last", "before-offline", 1));
+    publisher.stop(5s);
+    EXPECT_FALSE(publisher.stats().connected);
+    EXPECT_EQ(publisher.stats().delivered, 1u);
+
+    const auto offline = subscriber.wait_for_message(config.health.topic, 10s, "offline");
+    ASSERT_TRUE(offline.has_value());
+    EXPECT_TRUE(offline->retain);
+    // A Will would be a second "offline" right after the connection closed.
+    std::this_thread::sleep_for(1500ms);
+    const auto status = payloads(subscriber.on_topic(config.health.topic));
+    EXPECT_EQ(status, (std::vector<std::string>{"online", "offline"}));
+    // The data message went out before the offline message.
+    const auto all = payloads(subscriber.messages());
+    EXPECT_EQ(all, (std::vector<std::string>{"online", "before-offline", "offline"}));
+    // The retained status is now offline.
+    Subscriber later(broker.port(), {config.health.topic});
+    EXPECT_TRUE(later.wait_for_message(config.health.topic, 10s, "offline").has_value());
+}
+
+INSTANTIATE_TEST_SUITE_P(Mqtt, PublisherProtocolTest, ::testing::Values(4, 5),
+                         [](const auto& info) { return info.param == 5 ? "v5" : "v311"; });
+
+TEST(Publisher, DeliversMessagesQueuedBeforeTheBrokerStarted) {
+    Broker broker;
+    broker.start();
+    { SessionReader session(broker.port(), "late-reader", "late/#"); }
+    broker.stop();
+
+    CapturingLogger log;
+    Publisher publisher(config_for(broker.port(), "late-writer"), log);
+    publisher.start();
+    const auto expected = numbered("m", 0, 20);
+    for (const auto& p : expected) publisher.publish(message("late/x", p, 1));
+    std::this_thread::sleep_for(1500ms);  // several failed attempts
+    auto stats = publisher.stats();
+    EXPECT_FALSE(stats.connected);
+    EXPECT_EQ(stats.queued, 20u);
+    EXPECT_EQ(stats.published, 0u);
+    // One line for the state change, not one per retry.
+    EXPECT_EQ(log.count_containing("cannot connect"), 1);
+
+    broker.start();
+    ASSERT_TRUE(wait_for_stats(publisher, [](const auto& s) { return s.delivered == 20; }));
+    EXPECT_EQ(publisher.stats().queued, 0u);
+    EXPECT_EQ(log.count_containing("connected to"), 1);
+
+    SessionReader reader(broker.port(), "late-reader", "late/#");
+    ASSERT_TRUE(reader.wait_for_count(20, 10s));
+    EXPECT_EQ(reader.payloads(), expected);
+}
+
+TEST(Publisher, DeliversMessagesQueuedWhileTheBrokerRestarts) {
+    Broker broker;
+    broker.start();
+    SessionReader reader(broker.port(), "restart-reader", "restart/#");
+    CapturingLogger log;
+    Publisher publisher(config_for(broker.port(), "restart-writer"), log);
+    publisher.start();
+    for (const auto& p : numbered("a", 0, 10)) publisher.publish(message("restart/x", p, 1));
+    ASSERT_TRUE(wait_for_stats(publisher, [](const auto& s) { return s.delivered == 10; }));
+
+    broker.stop();
+    ASSERT_TRUE(wait_for_stats(publisher, [](const auto& s) { return !s.connected; }));
+    for (const auto& p : numbered("b", 0, 10)) publisher.publish(message("restart/x", p, 1));
+    EXPECT_EQ(publisher.stats().queued, 10u);
+    broker.start();
+
+    ASSERT_TRUE(wait_for_stats(publisher, [](const auto& s) { return s.delivered == 20; }));
+    EXPECT_EQ(publisher.stats().connects, 2u);
+    ASSERT_TRUE(reader.wait_for_count(20, 15s));
+    auto expected = numbered("a", 0, 10);
+    const auto second = numbered("b", 0, 10);
+    expected.insert(expected.end(), second.begin(), second.end());
+    EXPECT_EQ(reader.payloads(), expected);
+    EXPECT_EQ(log.count_containing("lost"), 1);
+    EXPECT_EQ(log.count_containing("connected to"), 2);
+}
+
+TEST(Publisher, FullQueueDropsTheOldestAndCountsThem) {
+    Broker broker;
+    broker.start();
+    { SessionReader session(broker.port(), "bound-reader", "bound/#"); }
+    broker.stop();
+
+    CapturingLogger log;
+    Publisher publisher(config_for(broker.port(), "bound-writer"), log, /*queue_capacity=*/5);
+    publisher.start();
+    for (const auto& p : numbered("m", 0, 8)) publisher.publish(message("bound/x", p, 1));
+    auto stats = publisher.stats();
+    EXPECT_EQ(stats.queued, 5u);
+    EXPECT_EQ(stats.dropped, 3u);
+
+    broker.start();
+    ASSERT_TRUE(wait_for_stats(publisher, [](const auto& s) { return s.delivered == 5; }));
+    SessionReader reader(broker.port(), "bound-reader", "bound/#");
+    ASSERT_TRUE(reader.wait_for_count(5, 10s));
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(reader.payloads(), numbered("m", 3, 8));
+    EXPECT_EQ(publisher.stats().dropped, 3u);
+}
+
+TEST(Publisher, ConcurrentPublishersLoseNothingAtQos1) {
+    Broker broker;
+    broker.start();
+    Subscriber subscriber(broker.port(), {"mt/#"}, {.qos = 1});
+    CapturingLogger log;
+    Publisher publisher(config_for(broker.port(), "threads"), log);
+    publisher.start();
+    ASSERT_TRUE(wait_for_stats(publisher, [](const auto& s) { return s.connected; }));
+
+    constexpr int kThreads = 4;
+    constexpr int kEach = 2500;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&publisher, t] {
+            const std::string topic = "mt/" + std::to_string(t);
+            for (int i = 0; i < kEach; ++i) publisher.publish(message(topic, std::to_string(i), 1));
+        });
+    }
+    for (auto& thread : threads) thread.join();
+
+    ASSERT_TRUE(wait_for_stats(
+        publisher, [](const auto& s) { return s.delivered == kThreads * kEach; }, 30s))
+        << "delivered " << publisher.stats().delivered;
+    ASSERT_TRUE(subscriber.wait_for(
+        [](const auto& got) { return got.size() >= std::size_t{kThreads * kEach}; }, 30s));
+    for (int t = 0; t < kThreads; ++t) {
+        // Every message of each thread, in the order that thread published them.
+        EXPECT_EQ(payloads(subscriber.on_topic("mt/" + std::to_string(t))), numbered("", 0, kEach))
+            << "thread " << t;
+    }
+    const auto stats = publisher.stats();
+    EXPECT_EQ(stats.published, std::uint64_t{kThreads * kEach});
+    EXPECT_EQ(stats.dropped, 0u);
+}
+
+TEST(Publisher, RefusesInvalidMessagesAndKeepsGoing) {
+    Broker broker;
+    broker.start();
+    Subscriber subscriber(broker.port(), {"ok/#"});
+    CapturingLogger log;
+    Publisher publisher(config_for(broker.port(), "invalid"), log);
+    publisher.start();
+    publisher.publish(message("bad/+/wildcard", "x", 1));
+    publisher.publish(message("", "x", 1));
+    publisher.publish(message("ok/qos", "x", 3));
+    publisher.publish(message("ok/fine", "y", 1));
+    ASSERT_TRUE(subscriber.wait_for_message("ok/fine", 10s).has_value());
+    EXPECT_EQ(publisher.stats().rejected, 3u);
+    EXPECT_EQ(payloads(subscriber.messages()), (std::vector<std::string>{"y"}));
+}
+
+TEST(Publisher, SeveralPublishersShareTheProcess) {
+    Broker broker;
+    broker.start();
+    Subscriber subscriber(broker.port(), {"multi/#"});
+    CapturingLogger log;
+    auto first = std::make_unique<Publisher>(config_for(broker.port(), "multi-1"), log);
+    Publisher second(config_for(broker.port(), "multi-2"), log);
+    first->start();
+    second.start();
+    first->publish(message("multi/1", "a"));
+    second.publish(message("multi/2", "b"));
+    ASSERT_TRUE(subscriber.wait_for([](const auto& got) { return got.size() >= 2; }, 10s));
+    first.reset();  // destroyed without stop(): stops with a short grace
+    second.publish(message("multi/2", "c"));
+    ASSERT_TRUE(subscriber.wait_for_message("multi/2", 10s, "c").has_value());
+}
+
+TEST(Publisher, StopWithoutStartDropsWhatWasQueued) {
+    CapturingLogger log;
+    Publisher publisher(config_for(test::free_port(), "never"), log);
+    publisher.publish(message("x/y", "1"));
+    publisher.stop(100ms);
+    publisher.publish(message("x/y", "2"));
+    const auto stats = publisher.stats();
+    EXPECT_EQ(stats.dropped, 2u);
+    EXPECT_EQ(stats.queued, 0u);
+}
+
+}  // namespace
+}  // namespace nodebridge
