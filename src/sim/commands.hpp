@@ -1,0 +1,18 @@
+#pragma once
+// The simulator's subcommands. Each takes the arguments after its name and returns the
+// process exit code. Adding a subcommand is one new file plus one line in main.cpp.
+
+#include <span>
+#include <string_view>
+
+namespace nodebridge::sim {
+
+using Args = std::span<const std::string_view>;
+
+// nodebridge-sim modbus-tcp --port P [--bind ADDR] [--devices FILE] [--nodes N --attributes M]
+int run_modbus_tcp(Args args);
+
+// nodebridge-sim modbus-rtu --link PATH [--devices FILE] [--nodes N --attributes M]
+int run_modbus_rtu(Args args);
+
+}  // namespace nodebridge::sim

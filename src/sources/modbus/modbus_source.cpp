@@ -1,0 +1,404 @@
+#include "modbus_source.hpp"
+
+#include <modbus.h>
+#include <termios.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "decode.hpp"
+#include "request_plan.hpp"
+
+namespace nodebridge {
+
+namespace modbus {
+
+std::string_view classify_error(int errnum) {
+    if (errnum == ETIMEDOUT) return "timeout";
+    if (errnum >= EMBXILFUN && errnum <= EMBXGTAR) return "exception";
+    if (errnum == EMBBADCRC) return "crc";
+    if (errnum >= EMBBADDATA && errnum <= EMBBADSLAVE) return "protocol";
+    return "connection";
+}
+
+}  // namespace modbus
+
+namespace {
+
+using Steady = SteadyClock;
+
+struct NodeState {
+    const ModbusNode* config = nullptr;
+    modbus::RequestPlan plan;
+    Steady::time_point deadline;
+    Millis poll{1000};
+    bool online = false;
+    bool ever_polled = false;
+};
+
+std::string describe_link(const ModbusSourceConfig& config) {
+    if (const auto* tcp = std::get_if<ModbusTcpEndpoint>(&config.link)) {
+        return tcp->host + ":" + std::to_string(tcp->port);
+    }
+    return std::get<SerialLine>(config.link).device;
+}
+
+char parity_letter(Parity parity) {
+    switch (parity) {
+        case Parity::even:
+            return 'E';
+        case Parity::odd:
+            return 'O';
+        case Parity::none:
+            return 'N';
+    }
+    return 'N';
+}
+
+void split_timeout(Millis timeout, std::uint32_t& sec, std::uint32_t& usec) {
+    const auto ms = std::max<std::int64_t>(timeout.count(), 1);
+    sec = static_cast<std::uint32_t>(ms / 1000);
+    usec = static_cast<std::uint32_t>((ms % 1000) * 1000);
+}
+
+}  // namespace
+
+struct ModbusSource::Impl {
+    Impl(std::string name_, ModbusSourceConfig config_, SampleQueue& queue_, Logger& log_)
+        : name(std::move(name_)),
+          config(std::move(config_)),
+          queue(queue_),
+          log(log_),
+          link(describe_link(config)) {
+        for (const ModbusNode& node : config.nodes) {
+            NodeState state;
+            state.config = &node;
+            state.plan = modbus::plan_requests(node.attributes, config.max_gap);
+            state.poll = std::max(node.poll, Millis{1});
+            nodes.push_back(std::move(state));
+        }
+        stats.nodes_total = static_cast<int>(nodes.size());
+    }
+
+    const std::string name;
+    const ModbusSourceConfig config;
+    SampleQueue& queue;
+    Logger& log;
+    const std::string link;
+    std::vector<NodeState> nodes;  // touched only by the thread after start()
+
+    mutable std::mutex stats_mutex;
+    SourceStats stats;
+    std::map<std::string, std::map<std::string, std::uint64_t>> node_errors;
+
+    std::mutex wake_mutex;
+    std::condition_variable wake;
+    bool stop_requested = false;
+    std::thread thread;
+
+    // Thread-only state.
+    modbus_t* context = nullptr;
+    bool connected = false;
+    Millis reconnect_delay = modbus::kFirstReconnectDelay;
+
+    // Waits until `until` or stop(); returns false when stopping.
+    bool sleep_until(Steady::time_point until) {
+        std::unique_lock lock(wake_mutex);
+        return !wake.wait_until(lock, until, [&] { return stop_requested; });
+    }
+    bool stopping() {
+        std::lock_guard lock(wake_mutex);
+        return stop_requested;
+    }
+
+    void record_error(const NodeState* node, std::string_view kind, const std::string& message) {
+        const std::string node_id = node != nullptr ? node->config->id : std::string();
+        std::string text = node != nullptr ? node_id + ": " + message : message;
+        {
+            std::lock_guard lock(stats_mutex);
+            ++stats.errors[std::string(kind)];
+            stats.last_error = text;
+            if (node != nullptr) ++node_errors[node_id][std::string(kind)];
+        }
+        const std::string cause = std::string(kind) + ":" + name + "/" + node_id;
+        const std::string event = "modbus-" + std::string(kind);
+        log.log_limited(cause, LogLevel::warning, text,
+                        LogContext{.source = name, .node = node_id, .event = event});
+    }
+
+    void update_online() {
+        int online = 0;
+        for (const NodeState& node : nodes) online += node.online ? 1 : 0;
+        std::lock_guard lock(stats_mutex);
+        stats.nodes_online = online;
+    }
+
+    bool create_context() {
+        if (const auto* tcp = std::get_if<ModbusTcpEndpoint>(&config.link)) {
+            context = modbus_new_tcp_pi(tcp->host.c_str(), std::to_string(tcp->port).c_str());
+        } else {
+            const SerialLine& line = std::get<SerialLine>(config.link);
+            context = modbus_new_rtu(line.device.c_str(), line.baud, parity_letter(line.parity),
+                                     line.data_bits, line.stop_bits);
+        }
+        if (context == nullptr) {
+            record_error(
+                nullptr, "connection",
+                "cannot create a Modbus context for " + link + ": " + modbus_strerror(errno));
+            return false;
+        }
+        std::uint32_t sec = 0, usec = 0;
+        split_timeout(config.timeout, sec, usec);
+        modbus_set_response_timeout(context, sec, usec);
+        split_timeout(std::min(config.timeout, Millis{500}), sec, usec);
+        modbus_set_byte_timeout(context, sec, usec);
+        return true;
+    }
+
+    void apply_flow_control() {
+        const auto* line = std::get_if<SerialLine>(&config.link);
+        if (line == nullptr || line->flow_control == FlowControl::none) return;
+        const int fd = modbus_get_socket(context);
+        termios tio{};
+        if (fd < 0 || tcgetattr(fd, &tio) != 0) return;
+        if (line->flow_control == FlowControl::rtscts) {
+            tio.c_cflag |= CRTSCTS;
+        } else {
+            tio.c_iflag |= IXON | IXOFF;
+        }
+        tcsetattr(fd, TCSANOW, &tio);
+    }
+
+    void disconnect() {
+        if (connected) modbus_close(context);
+        connected = false;
+        for (NodeState& node : nodes) node.online = false;
+        update_online();
+    }
+
+    bool connect() {
+        if (modbus_connect(context) == -1) {
+            const int err = errno;
+            modbus_close(context);
+            record_error(nullptr, "connection",
+                         "cannot connect to " + link + ": " + modbus_strerror(err) + " (retry in " +
+                             std::to_string(reconnect_delay.count()) + " ms)");
+            return false;
+        }
+        connected = true;
+        apply_flow_control();
+        modbus_flush(context);
+        log.log(LogLevel::info, "connected to " + link,
+                LogContext{.source = name, .event = "modbus-connected"});
+        return true;
+    }
+
+    // Issues one read. Returns the number of registers/bits read, or -1 with errno set.
+    int read(const modbus::ReadRequest& request, std::vector<std::uint16_t>& registers,
+             std::vector<std::uint8_t>& bits) {
+        switch (request.table) {
+            case ModbusTable::coil:
+                bits.resize(request.count);
+                return modbus_read_bits(context, request.address, request.count, bits.data());
+            case ModbusTable::discrete:
+                bits.resize(request.count);
+                return modbus_read_input_bits(context, request.address, request.count, bits.data());
+            case ModbusTable::input:
+                registers.resize(request.count);
+                return modbus_read_input_registers(context, request.address, request.count,
+                                                   registers.data());
+            case ModbusTable::holding:
+                registers.resize(request.count);
+                return modbus_read_registers(context, request.address, request.count,
+                                             registers.data());
+        }
+        errno = EINVAL;
+        return -1;
+    }
+
+    void poll(NodeState& node) {
+        const ModbusNode& config_node = *node.config;
+        std::vector<std::optional<Value>> values(config_node.attributes.size());
+        bool complete = node.plan.rejected.empty();
+        std::optional<WallClock::time_point> reply_time;
+        std::vector<std::uint16_t> registers;
+        std::vector<std::uint8_t> bits;
+
+        if (modbus_set_slave(context, config_node.unit) == -1) {
+            record_error(&node, "connection",
+                         "invalid unit id " + std::to_string(config_node.unit));
+            node.online = false;
+            return;
+        }
+        for (const modbus::ReadRequest& request : node.plan.requests) {
+            {
+                std::lock_guard lock(stats_mutex);
+                ++stats.polls;
+            }
+            const int rc = read(request, registers, bits);
+            if (rc == -1) {
+                const int err = errno;
+                const std::string_view kind = modbus::classify_error(err);
+                complete = false;
+                record_error(&node, kind,
+                             "reading " + std::to_string(request.count) + " from address " +
+                                 std::to_string(request.address) + " of unit " +
+                                 std::to_string(config_node.unit) + ": " + modbus_strerror(err));
+                if (kind == "connection") {
+                    disconnect();
+                    break;
+                }
+                if (kind != "exception") modbus_flush(context);
+                if (kind == "timeout") break;  // not answering: do not wait for it again
+                continue;
+            }
+            reply_time = WallClock::now();
+            reconnect_delay = modbus::kFirstReconnectDelay;
+            if (rc != request.count) {
+                complete = false;
+                record_error(&node, "protocol",
+                             "short reply from unit " + std::to_string(config_node.unit));
+                continue;
+            }
+            for (std::size_t index : request.attributes) {
+                const ModbusAttribute& attribute = config_node.attributes[index];
+                const std::size_t offset = attribute.address - request.address;
+                const std::uint16_t width = modbus::attribute_width(attribute);
+                if (modbus::is_bit_table(request.table)) {
+                    values[index] = modbus::decode_bit(attribute, bits[offset] != 0);
+                    continue;
+                }
+                values[index] = modbus::decode_registers(
+                    attribute, std::span<const std::uint16_t>(registers).subspan(offset, width));
+                if (!values[index]) {
+                    complete = false;
+                    record_error(&node, "decode", "cannot decode " + attribute.name);
+                }
+            }
+        }
+
+        if (complete && !node.online && node.ever_polled) {
+            log.log_limited(
+                "recovered:" + name + "/" + config_node.id, LogLevel::notice,
+                config_node.id + ": answering again",
+                LogContext{.source = name, .node = config_node.id, .event = "modbus-recovered"});
+        }
+        node.online = complete;
+        node.ever_polled = true;
+        update_online();  // before the sample, so a consumer sees matching stats
+
+        Sample sample;
+        sample.source = name;
+        sample.node = config_node.id;
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            if (!values[i]) continue;
+            const ModbusAttribute& attribute = config_node.attributes[i];
+            sample.attributes.push_back(Attribute{
+                .name = attribute.name, .value = std::move(*values[i]), .unit = attribute.unit});
+        }
+        if (!sample.attributes.empty() && reply_time) {
+            sample.time = *reply_time;
+            {
+                std::lock_guard lock(stats_mutex);
+                ++stats.samples;
+            }
+            queue.push(std::move(sample));
+        }
+    }
+
+    void run() {
+        if (!create_context()) {
+            sleep_until(Steady::time_point::max());
+            return;
+        }
+        for (const NodeState& node : nodes) {
+            for (std::size_t index : node.plan.rejected) {
+                record_error(&node, "decode",
+                             "attribute " + node.config->attributes[index].name +
+                                 " cannot be read in one request; it is skipped");
+            }
+        }
+        const auto start = Steady::now();
+        for (NodeState& node : nodes) node.deadline = start;
+
+        while (!stopping()) {
+            if (!connected) {
+                if (!connect()) {
+                    if (!sleep_until(Steady::now() + reconnect_delay)) break;
+                    reconnect_delay = std::min(reconnect_delay * 2, modbus::kMaxReconnectDelay);
+                    continue;
+                }
+            }
+            if (nodes.empty()) {
+                sleep_until(Steady::time_point::max());
+                break;
+            }
+            auto next = std::min_element(
+                nodes.begin(), nodes.end(),
+                [](const NodeState& a, const NodeState& b) { return a.deadline < b.deadline; });
+            if (!sleep_until(next->deadline)) break;
+            poll(*next);
+
+            // The next deadline keeps the rhythm; missed ones are skipped, not bursted.
+            next->deadline += next->poll;
+            const auto now = Steady::now();
+            if (next->deadline <= now) {
+                const auto behind = (now - next->deadline) / next->poll + 1;
+                next->deadline += next->poll * behind;
+            }
+        }
+        disconnect();
+        modbus_free(context);
+        context = nullptr;
+    }
+};
+
+ModbusSource::ModbusSource(std::string name, ModbusSourceConfig config, SampleQueue& queue,
+                           Logger& log)
+    : impl_(std::make_unique<Impl>(std::move(name), std::move(config), queue, log)) {}
+
+ModbusSource::~ModbusSource() { stop(); }
+
+const std::string& ModbusSource::name() const { return impl_->name; }
+
+void ModbusSource::start() {
+    if (impl_->thread.joinable()) return;
+    {
+        std::lock_guard lock(impl_->wake_mutex);
+        impl_->stop_requested = false;
+    }
+    impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+}
+
+void ModbusSource::stop() {
+    {
+        std::lock_guard lock(impl_->wake_mutex);
+        impl_->stop_requested = true;
+    }
+    impl_->wake.notify_all();
+    if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+SourceStats ModbusSource::stats() const {
+    std::lock_guard lock(impl_->stats_mutex);
+    return impl_->stats;
+}
+
+std::map<std::string, std::map<std::string, std::uint64_t>> ModbusSource::node_errors() const {
+    std::lock_guard lock(impl_->stats_mutex);
+    return impl_->node_errors;
+}
+
+std::unique_ptr<Source> make_modbus_source(const SourceConfig& config, SampleQueue& queue,
+                                           Logger& log) {
+    const auto* settings = std::get_if<ModbusSourceConfig>(&config.settings);
+    if (settings == nullptr) return nullptr;
+    return std::make_unique<ModbusSource>(config.name, *settings, queue, log);
+}
+
+}  // namespace nodebridge

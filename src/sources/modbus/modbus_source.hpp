@@ -1,0 +1,70 @@
+#pragma once
+// The Modbus source: one thread that polls the nodes of one bus (a TCP endpoint or a
+// serial line) through libmodbus and pushes one Sample per node poll.
+//
+// Nodes are polled in deadline order; a node's next deadline is its previous one plus its
+// poll interval, and missed deadlines are skipped rather than caught up in a burst. A node
+// that does not answer costs one response timeout per poll and nothing more. Errors are
+// counted by kind ("timeout", "exception", "crc", "protocol", "connection", "decode") and
+// logged rate-limited per node and kind. Lost connections are closed and reopened with
+// exponential backoff (0.5 s doubling up to 30 s). All libmodbus calls happen on the
+// source's own thread.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "nodebridge/config.hpp"
+#include "nodebridge/log.hpp"
+#include "nodebridge/source.hpp"
+
+namespace nodebridge {
+
+namespace modbus {
+inline constexpr std::chrono::milliseconds kFirstReconnectDelay{500};
+inline constexpr std::chrono::milliseconds kMaxReconnectDelay{30000};
+
+// The error kind libmodbus's `errnum` belongs to: "timeout" (ETIMEDOUT), "exception" (an
+// exception reply, EMBXILFUN..EMBXGTAR), "crc" (EMBBADCRC), "protocol" (a malformed or
+// mismatched reply) or "connection" (anything else: refused, reset, broken pipe, ...).
+std::string_view classify_error(int errnum);
+}  // namespace modbus
+
+class ModbusSource final : public Source {
+  public:
+    // `config.link` chooses TCP or RTU. Nothing is opened until start(). `queue` and `log`
+    // must outlive the source.
+    ModbusSource(std::string name, ModbusSourceConfig config, SampleQueue& queue, Logger& log);
+    // Stops the thread if it still runs.
+    ~ModbusSource() override;
+    ModbusSource(const ModbusSource&) = delete;
+    ModbusSource& operator=(const ModbusSource&) = delete;
+
+    const std::string& name() const override;
+
+    // Starts the polling thread; a second call does nothing. Connecting happens on the
+    // thread, and failures there are counted, logged and retried.
+    void start() override;
+
+    // Wakes the thread and joins it. Returns within about one response timeout (the
+    // longest a libmodbus call can block). Safe to call more than once.
+    void stop() override;
+
+    SourceStats stats() const override;
+
+    // Error counts per node id, then per kind. Thread-safe snapshot.
+    std::map<std::string, std::map<std::string, std::uint64_t>> node_errors() const;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Builds a ModbusSource for a "modbus-tcp" or "modbus-rtu" source. Returns nullptr when
+// `config.settings` does not hold a ModbusSourceConfig.
+std::unique_ptr<Source> make_modbus_source(const SourceConfig& config, SampleQueue& queue,
+                                           Logger& log);
+
+}  // namespace nodebridge

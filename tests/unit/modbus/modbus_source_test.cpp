@@ -1,0 +1,401 @@
+#include "modbus_source.hpp"
+
+#include <gtest/gtest.h>
+#include <modbus.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "sim_process.hpp"
+#include "support/support.hpp"
+
+namespace nodebridge {
+namespace {
+
+using namespace std::chrono_literals;
+using test::SimProcess;
+using test::TempDir;
+
+// Keeps every line so tests can look at what was logged.
+class RecordingLogger final : public Logger {
+  public:
+    RecordingLogger() : Logger(LogLevel::debug) {}
+    std::vector<std::string> lines() const {
+        std::lock_guard lock(mutex_);
+        return lines_;
+    }
+
+  protected:
+    void write(LogLevel, std::string_view message, const LogContext& context) override {
+        std::lock_guard lock(mutex_);
+        lines_.push_back(std::string(context.event) + " " + std::string(message));
+    }
+
+  private:
+    mutable std::mutex mutex_;
+    std::vector<std::string> lines_;
+};
+
+ModbusAttribute attribute(std::string name, ModbusTable table, std::uint16_t address,
+                          ModbusType type, std::string unit = "") {
+    ModbusAttribute a;
+    a.name = std::move(name);
+    a.table = table;
+    a.address = address;
+    a.type = type;
+    a.unit = std::move(unit);
+    return a;
+}
+
+ModbusNode pdu_node(std::string id, int unit, Millis poll) {
+    ModbusNode node;
+    node.id = std::move(id);
+    node.unit = unit;
+    node.poll = poll;
+    node.attributes = {
+        attribute("voltage", ModbusTable::input, 0, ModbusType::float32, "V"),
+        attribute("current", ModbusTable::input, 2, ModbusType::float32, "A"),
+        attribute("power", ModbusTable::input, 4, ModbusType::float32, "W"),
+        attribute("energy", ModbusTable::holding, 100, ModbusType::uint32, "kWh"),
+        attribute("breaker", ModbusTable::coil, 0, ModbusType::boolean),
+    };
+    node.attributes[3].scale = 0.001;
+    return node;
+}
+
+ModbusNode meter_node(std::string id, int unit, Millis poll) {
+    ModbusNode node;
+    node.id = std::move(id);
+    node.unit = unit;
+    node.poll = poll;
+    auto frequency = attribute("frequency", ModbusTable::input, 70, ModbusType::float32, "Hz");
+    frequency.word_order = WordOrder::little;
+    auto temperature = attribute("temperature", ModbusTable::holding, 10, ModbusType::int16, "°C");
+    temperature.scale = 0.1;
+    temperature.round = 1;
+    node.attributes = {frequency, temperature};
+    return node;
+}
+
+ModbusSourceConfig tcp_config(int port, Millis timeout, std::vector<ModbusNode> nodes) {
+    ModbusSourceConfig config;
+    config.link = ModbusTcpEndpoint{.host = "127.0.0.1", .port = port};
+    config.timeout = timeout;
+    config.nodes = std::move(nodes);
+    return config;
+}
+
+const Attribute* find(const Sample& sample, std::string_view name) {
+    for (const Attribute& a : sample.attributes) {
+        if (a.name == name) return &a;
+    }
+    return nullptr;
+}
+
+double number(const Sample& sample, std::string_view name) {
+    const Attribute* a = find(sample, name);
+    if (a == nullptr || !std::holds_alternative<double>(a->value)) {
+        ADD_FAILURE() << name << " missing or not a number in the sample of " << sample.node;
+        return NAN;
+    }
+    return std::get<double>(a->value);
+}
+
+// Pops samples until one of each node in `nodes` has arrived, or `timeout` passes.
+std::map<std::string, Sample> collect(SampleQueue& queue, const std::vector<std::string>& nodes,
+                                      Millis timeout) {
+    std::map<std::string, Sample> seen;
+    const auto deadline = SteadyClock::now() + timeout;
+    while (seen.size() < nodes.size()) {
+        auto sample = queue.pop_until(deadline);
+        if (!sample) break;
+        seen[sample->node] = std::move(*sample);
+    }
+    return seen;
+}
+
+void expect_pdu(const Sample& s) {
+    EXPECT_EQ(s.source, "pdu-bus");
+    EXPECT_EQ(s.attributes.size(), 5u);
+    const double v = number(s, "voltage");
+    const double i = number(s, "current");
+    const double p = number(s, "power");
+    EXPECT_GE(v, 228.0);
+    EXPECT_LE(v, 232.0);
+    EXPECT_GE(i, 0.0);
+    EXPECT_LE(i, 16.0);
+    EXPECT_NEAR(p, v * i, 1e-3 * std::max(1.0, p));
+    const double energy = number(s, "energy");  // kWh: the sim starts at 100 kWh per unit
+    EXPECT_GE(energy, 100.0);
+    EXPECT_LT(energy, 101.0);
+    ASSERT_NE(find(s, "breaker"), nullptr);
+    EXPECT_EQ(find(s, "breaker")->value, Value{true});
+    EXPECT_EQ(find(s, "voltage")->unit, "V");
+    EXPECT_EQ(find(s, "energy")->unit, "kWh");
+    // In configuration order.
+    EXPECT_EQ(s.attributes.front().name, "voltage");
+    EXPECT_EQ(s.attributes.back().name, "breaker");
+}
+
+void expect_meter(const Sample& s) {
+    const double f = number(s, "frequency");
+    EXPECT_GE(f, 49.9);
+    EXPECT_LE(f, 50.1);
+    const double t = number(s, "temperature");
+    EXPECT_GE(t, 19.9);
+    EXPECT_LE(t, 23.1);
+    EXPECT_DOUBLE_EQ(t, std::round(t * 10) / 10);
+}
+
+TEST(ModbusSourceTcp, PollsTwoNodesAndDecodesThem) {
+    TempDir dir;
+    SimProcess sim(dir, {"modbus-tcp", "--port", "0"});
+    SampleQueue queue(100);
+    RecordingLogger log;
+    ModbusSource source("pdu-bus",
+                        tcp_config(sim.port(), 500ms,
+                                   {pdu_node("pdu-1", 1, 200ms), meter_node("meter-7", 7, 200ms)}),
+                        queue, log);
+    const auto before = WallClock::now();
+    source.start();
+    auto seen = collect(queue, {"pdu-1", "meter-7"}, 5s);
+    ASSERT_EQ(seen.size(), 2u);
+    expect_pdu(seen["pdu-1"]);
+    expect_meter(seen["meter-7"]);
+    EXPECT_GE(seen["pdu-1"].time, before);
+    EXPECT_LE(seen["pdu-1"].time, WallClock::now());
+
+    ASSERT_TRUE(test::wait_until([&] { return source.stats().nodes_online == 2; }, 3s));
+    source.stop();
+    const SourceStats stats = source.stats();
+    EXPECT_EQ(stats.nodes_total, 2);
+    EXPECT_TRUE(stats.errors.empty()) << stats.last_error;
+    EXPECT_GE(stats.samples, 2u);
+    // pdu-1 needs three requests (coil, input, holding), meter-7 two.
+    EXPECT_GE(stats.polls, 5u);
+}
+
+TEST(ModbusSourceTcp, DeadUnitCostsOnlyItsTimeout) {
+    TempDir dir;
+    SimProcess sim(dir, {"modbus-tcp", "--port", "0"});
+    SampleQueue queue(1000);
+    RecordingLogger log;
+    ModbusNode dead = meter_node("dead-9", 9, 500ms);
+    ModbusSource source(
+        "pdu-bus", tcp_config(sim.port(), 150ms, {pdu_node("pdu-1", 1, 100ms), dead}), queue, log);
+    source.start();
+    std::this_thread::sleep_for(3s);
+    const int online = source.stats().nodes_online;
+    source.stop();
+    EXPECT_EQ(online, 1);
+    EXPECT_EQ(source.stats().nodes_online, 0);  // a stopped source has nothing online
+
+    int live = 0;
+    while (auto sample = queue.pop_for(0ms)) {
+        EXPECT_EQ(sample->node, "pdu-1");
+        ++live;
+    }
+    // 30 polls in 3 s; the dead unit blocks the bus 150 ms twice a second, so at most a
+    // few of the live node's deadlines are skipped.
+    EXPECT_GE(live, 22);
+    EXPECT_LE(live, 32);
+    const SourceStats stats = source.stats();
+    ASSERT_TRUE(stats.errors.contains("timeout"));
+    EXPECT_GE(stats.errors.at("timeout"), 5u);
+    EXPECT_LE(stats.errors.at("timeout"), 7u);  // one per poll, not one per request
+    EXPECT_NE(stats.last_error.find("dead-9"), std::string::npos);
+    const auto per_node = source.node_errors();
+    EXPECT_FALSE(per_node.contains("pdu-1"));
+    ASSERT_TRUE(per_node.contains("dead-9"));
+    EXPECT_EQ(per_node.at("dead-9").at("timeout"), stats.errors.at("timeout"));
+    // Rate-limited: 5 lines per cause and window, not one per timeout.
+    int timeout_lines = 0;
+    for (const auto& line : log.lines())
+        timeout_lines += line.starts_with("modbus-timeout") ? 1 : 0;
+    EXPECT_EQ(timeout_lines, Logger::kBurst);
+}
+
+TEST(ModbusSourceTcp, ExceptionKeepsTheAttributesThatWereRead) {
+    TempDir dir;
+    SimProcess sim(dir, {"modbus-tcp", "--port", "0"});
+    SampleQueue queue(100);
+    RecordingLogger log;
+    ModbusNode node;
+    node.id = "pdu-1";
+    node.unit = 1;
+    node.poll = 100ms;
+    node.attributes = {attribute("voltage", ModbusTable::input, 0, ModbusType::float32),
+                       attribute("missing", ModbusTable::holding, 500, ModbusType::uint16)};
+    ModbusSource source("pdu-bus", tcp_config(sim.port(), 500ms, {node}), queue, log);
+    source.start();
+    auto sample = queue.pop_for(5s);
+    ASSERT_TRUE(sample.has_value());
+    EXPECT_EQ(sample->attributes.size(), 1u);
+    EXPECT_EQ(sample->attributes[0].name, "voltage");
+    ASSERT_TRUE(test::wait_until([&] { return source.stats().errors.contains("exception"); }, 3s));
+    source.stop();
+    const SourceStats stats = source.stats();
+    EXPECT_EQ(stats.nodes_online, 0);
+    EXPECT_NE(stats.last_error.find("Illegal data address"), std::string::npos) << stats.last_error;
+    EXPECT_FALSE(stats.errors.contains("timeout"));
+}
+
+TEST(ModbusSourceTcp, ReconnectsWithBackoffAfterRefusalAndLoss) {
+    TempDir dir;
+    const int port = test::free_port();
+    SampleQueue queue(100);
+    RecordingLogger log;
+    ModbusSource source("pdu-bus", tcp_config(port, 300ms, {pdu_node("pdu-1", 1, 100ms)}), queue,
+                        log);
+    source.start();
+    // Attempts at 0, 0.5 s, then 1.5 s: two by 1.2 s.
+    std::this_thread::sleep_for(1200ms);
+    auto stats = source.stats();
+    ASSERT_TRUE(stats.errors.contains("connection"));
+    EXPECT_EQ(stats.errors.at("connection"), 2u);
+    EXPECT_NE(stats.last_error.find("cannot connect"), std::string::npos);
+    EXPECT_EQ(stats.nodes_online, 0);
+
+    {
+        SimProcess sim(dir, {"modbus-tcp", "--port", std::to_string(port)}, "sim1.log");
+        ASSERT_TRUE(queue.pop_for(5s).has_value());
+        EXPECT_EQ(source.stats().nodes_online, 1);
+        EXPECT_EQ(sim.terminate(), 0);
+    }
+    // The connection is reset: counted, nodes go offline, and polling resumes later.
+    ASSERT_TRUE(test::wait_until([&] { return source.stats().nodes_online == 0; }, 3s));
+    const auto lost = source.stats().errors.at("connection");
+    EXPECT_GE(lost, 3u);
+    SimProcess sim(dir, {"modbus-tcp", "--port", std::to_string(port)}, "sim2.log");
+    while (queue.pop_for(0ms)) {
+    }
+    ASSERT_TRUE(queue.pop_for(5s).has_value());
+    source.stop();
+}
+
+TEST(ModbusSourceTcp, StopReturnsPromptly) {
+    TempDir dir;
+    SimProcess sim(dir, {"modbus-tcp", "--port", "0"});
+    SampleQueue queue(10);
+    RecordingLogger log;
+    ModbusSource source("pdu-bus", tcp_config(sim.port(), 500ms, {pdu_node("pdu-1", 1, 10s)}),
+                        queue, log);
+    source.start();
+    ASSERT_TRUE(queue.pop_for(5s).has_value());
+    const auto start = SteadyClock::now();
+    source.stop();
+    EXPECT_LT(SteadyClock::now() - start, 100ms);
+    source.stop();  // twice is fine
+}
+
+TEST(ModbusSourceTcp, StopDuringBackoffReturnsPromptly) {
+    SampleQueue queue(10);
+    RecordingLogger log;
+    ModbusSource source(
+        "pdu-bus", tcp_config(test::free_port(), 500ms, {pdu_node("pdu-1", 1, 100ms)}), queue, log);
+    source.start();
+    ASSERT_TRUE(test::wait_until([&] { return source.stats().errors.contains("connection"); }, 3s));
+    const auto start = SteadyClock::now();
+    source.stop();
+    EXPECT_LT(SteadyClock::now() - start, 100ms);
+}
+
+TEST(ModbusSourceFactory, BuildsModbusSourcesOnly) {
+    SampleQueue queue(10);
+    RecordingLogger log;
+    SourceConfig config;
+    config.name = "pdu-bus";
+    config.type = "modbus-tcp";
+    config.settings = tcp_config(1502, 500ms, {pdu_node("pdu-1", 1, 1s)});
+    auto source = make_modbus_source(config, queue, log);
+    ASSERT_NE(source, nullptr);
+    EXPECT_EQ(source->name(), "pdu-bus");
+    EXPECT_EQ(source->stats().nodes_total, 1);
+    config.settings = SerialNodesSourceConfig{};
+    EXPECT_EQ(make_modbus_source(config, queue, log), nullptr);
+}
+
+TEST(ModbusErrors, ClassifiesLibmodbusErrnos) {
+    EXPECT_EQ(modbus::classify_error(ETIMEDOUT), "timeout");
+    EXPECT_EQ(modbus::classify_error(EMBXILFUN), "exception");
+    EXPECT_EQ(modbus::classify_error(EMBXILADD), "exception");
+    EXPECT_EQ(modbus::classify_error(EMBXGTAR), "exception");
+    EXPECT_EQ(modbus::classify_error(EMBBADCRC), "crc");
+    EXPECT_EQ(modbus::classify_error(EMBBADDATA), "protocol");
+    EXPECT_EQ(modbus::classify_error(EMBBADSLAVE), "protocol");
+    EXPECT_EQ(modbus::classify_error(ECONNRESET), "connection");
+    EXPECT_EQ(modbus::classify_error(EPIPE), "connection");
+    EXPECT_EQ(modbus::classify_error(ECONNREFUSED), "connection");
+}
+
+// ---- RTU over the simulator's pseudo-terminal -------------------------------------------
+
+ModbusSourceConfig rtu_config(const std::string& device, Millis timeout,
+                              std::vector<ModbusNode> nodes) {
+    ModbusSourceConfig config;
+    config.link = SerialLine{.device = device, .baud = 19200, .parity = Parity::even};
+    config.timeout = timeout;
+    config.nodes = std::move(nodes);
+    return config;
+}
+
+TEST(ModbusSourceRtu, PollsUnitsOverAPty) {
+    TempDir dir;
+    const std::string link = dir.file("ttySIM0");
+    SimProcess sim(dir, {"modbus-rtu", "--link", link});
+    SampleQueue queue(100);
+    RecordingLogger log;
+    {
+        ModbusSource source(
+            "pdu-bus",
+            rtu_config(link, 300ms,
+                       {pdu_node("pdu-1", 1, 200ms), meter_node("meter-7", 7, 200ms),
+                        meter_node("dead-9", 9, 1s)}),
+            queue, log);
+        source.start();
+        auto seen = collect(queue, {"pdu-1", "meter-7"}, 5s);
+        ASSERT_EQ(seen.size(), 2u);
+        expect_pdu(seen["pdu-1"]);
+        expect_meter(seen["meter-7"]);
+        ASSERT_TRUE(
+            test::wait_until([&] { return source.stats().errors.contains("timeout"); }, 3s));
+        EXPECT_EQ(source.stats().nodes_online, 2) << source.stats().last_error;
+        source.stop();
+        const auto stats = source.stats();
+        EXPECT_FALSE(stats.errors.contains("crc"));
+        EXPECT_FALSE(stats.errors.contains("connection")) << stats.last_error;
+    }
+    // A second client can open the line after the first closed it.
+    while (queue.pop_for(0ms)) {
+    }
+    ModbusSource again("pdu-bus", rtu_config(link, 300ms, {meter_node("meter-7", 7, 100ms)}), queue,
+                       log);
+    again.start();
+    auto sample = queue.pop_for(5s);
+    ASSERT_TRUE(sample.has_value());
+    expect_meter(*sample);
+    again.stop();
+
+    EXPECT_EQ(sim.terminate(), 0);
+    EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(link)));
+}
+
+TEST(ModbusSourceRtu, MissingDeviceIsRetried) {
+    TempDir dir;
+    const std::string link = dir.file("ttyLATER");
+    SampleQueue queue(100);
+    RecordingLogger log;
+    ModbusSource source("meters", rtu_config(link, 300ms, {meter_node("meter-7", 7, 100ms)}), queue,
+                        log);
+    source.start();
+    ASSERT_TRUE(test::wait_until([&] { return source.stats().errors.contains("connection"); }, 3s));
+    SimProcess sim(dir, {"modbus-rtu", "--link", link});
+    ASSERT_TRUE(queue.pop_for(5s).has_value());
+    source.stop();
+}
+
+}  // namespace
+}  // namespace nodebridge
