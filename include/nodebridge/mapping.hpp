@@ -1,7 +1,32 @@
 #pragma once
 // The Mapping turns Samples into Messages by the configured rules. Pure logic: no I/O,
 // no threads, no clock of its own (callers pass `now`), so it is tested without waiting.
+//
+// Behaviour in short (docs/mapping.md has the user's reference):
+//   - A rule matches a sample when its source and node globs (`*`, `?`, `[...]`) match;
+//     its `attributes` (names or globs, empty = all) select which attributes it takes. A
+//     sample can match several rules; their messages come in rule order, and inside a rule
+//     in the sample's attribute order.
+//   - A topic with {attribute} gives one message per selected attribute; otherwise one
+//     message per sample carrying all its selected attributes (none selected: no message).
+//     In a per-node topic {attribute} and {unit} do not occur / expand to "".
+//   - Payload `value`: the bare value (append_value_text). Payload `json` per attribute:
+//     {"value":230.5,"unit":"V","ts":"..."} (no "unit" when empty); per node:
+//     {"node":"pdu-1","ts":"...","voltage":230.5,...}. A per-node rule always sends JSON.
+//     "ts" is the sample's time; an attribute named "node" or "ts" is still written as is.
+//   - Policies keep state per (rule, source, node, attribute) for per-attribute rules and
+//     per (rule, source, node) for per-node rules: on_change (numbers must move more than
+//     deadband), heartbeat (tick() republishes the latest reading when nothing was
+//     published for that long and a reading was seen since the last publish) and
+//     min_interval (at most one message per interval; the latest reading wins and tick()
+//     publishes it when the interval ends). A per-node message passes on_change when any
+//     selected attribute changed, and then carries all selected attributes of the sample.
+//   - Republished messages (tick) carry the latest reading with its own sample time.
+//   - Bounds: at most 65536 (source, node) pairs and 1024 attributes per node are tracked;
+//     readings beyond them are dropped and counted in dropped_attributes().
+// A Mapper is used by one thread at a time.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,8 +38,9 @@
 namespace nodebridge {
 
 class Mapper {
-public:
-    // `rules` must be valid (as load_config() returns them).
+  public:
+    // `rules` must be valid (as load_config() returns them); a rule whose topic template
+    // does not parse is skipped.
     Mapper(std::string gateway, const std::vector<MappingRule>& rules);
     ~Mapper();
     Mapper(Mapper&&) noexcept;
@@ -33,18 +59,23 @@ public:
     // pending.
     SteadyClock::time_point next_due() const;
 
-private:
+    // Readings dropped because a source sent more distinct nodes or attributes than the
+    // bounds above allow.
+    std::uint64_t dropped_attributes() const;
+
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 
 // Formats a value as a payload or JSON fragment: numbers in the shortest form that
-// round-trips ("230.5", "1e-07"; non-finite numbers as "null" in JSON), bools as
-// true/false, text as is (value) or as an escaped JSON string (json).
+// round-trips ("230.5", "1e-07"; non-finite numbers as "null" in JSON and "nan", "inf",
+// "-inf" as text), integers as integers, bools as true/false, text as is (value) or as an
+// escaped JSON string (json; control characters as \u00XX, invalid UTF-8 as U+FFFD).
 void append_value_text(const Value& value, std::string& out);
 void append_value_json(const Value& value, std::string& out);
 
-// "2026-11-24T12:00:00.123Z"
+// "2026-11-24T12:00:00.123Z": UTC, truncated to milliseconds.
 std::string format_timestamp(WallClock::time_point time);
 
 }  // namespace nodebridge

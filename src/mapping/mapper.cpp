@@ -1,0 +1,483 @@
+#include <algorithm>
+#include <cstring>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+
+#include "encode.hpp"
+#include "glob.hpp"
+#include "nodebridge/mapping.hpp"
+#include "nodebridge/topic_template.hpp"
+#include "policy.hpp"
+
+namespace nodebridge {
+namespace {
+
+using mapping::Glob;
+using mapping::KeyState;
+using mapping::Policy;
+using mapping::StoredValue;
+using mapping::Verdict;
+
+// Bounds against hostile sources that invent node ids or attribute names without end.
+constexpr std::size_t kMaxNodes = 65536;
+constexpr std::size_t kMaxAttributesPerNode = 1024;
+constexpr std::uint16_t kNodeKey = 0xFFFF;     // heap entry for a per-node rule's message
+constexpr std::uint16_t kUnresolved = 0xFFFF;  // sample attribute over the bound
+constexpr std::uint32_t kNoNode = 0xFFFFFFFF;  // sample node over the bound
+
+struct CompiledRule {
+    Glob source;
+    Glob node;
+    std::vector<Glob> attributes;  // empty selects all
+    TopicTemplate topic;
+    bool per_attribute = false;
+    bool json = true;
+    int qos = 0;
+    bool retain = false;
+    Policy policy;
+
+    bool selects(std::string_view attribute) const {
+        if (attributes.empty()) return true;
+        for (const Glob& glob : attributes) {
+            if (glob.matches(attribute)) return true;
+        }
+        return false;
+    }
+};
+
+struct NodeAttribute {
+    std::string name;
+    std::string unit;  // the unit of the latest reading
+};
+
+// One rule that matches one (source, node): the cached match decision plus its keys.
+struct Binding {
+    std::uint32_t rule = 0;
+    std::vector<std::uint8_t> selected;  // per node attribute: does the rule select it
+    std::vector<KeyState> keys;          // per node attribute; empty for stateless rules
+    KeyState node_key;                   // per-node rules: the node message's timing
+};
+
+struct NodeEntry {
+    std::string source;
+    std::string node;
+    std::vector<NodeAttribute> attributes;  // in order of first appearance
+    std::vector<Binding> bindings;          // matching rules, in rule order
+};
+
+struct HeapEntry {
+    SteadyClock::time_point due;
+    std::uint32_t node;
+    std::uint16_t binding;
+    std::uint16_t attribute;  // kNodeKey for the node message of a per-node rule
+
+    bool operator>(const HeapEntry& other) const { return due > other.due; }
+};
+
+std::optional<CompiledRule> compile(const MappingRule& rule) {
+    std::string error;
+    auto topic = TopicTemplate::parse(rule.topic, error);
+    if (!topic) return std::nullopt;
+    CompiledRule compiled{
+        .source = Glob(rule.match_source),
+        .node = Glob(rule.match_node),
+        .attributes = {},
+        .topic = std::move(*topic),
+    };
+    for (const std::string& pattern : rule.attributes) compiled.attributes.emplace_back(pattern);
+    compiled.per_attribute = compiled.topic.uses(TopicField::attribute);
+    // A per-node message has no single value to send bare: it is always JSON.
+    compiled.json = rule.payload == PayloadForm::json || !compiled.per_attribute;
+    compiled.qos = std::clamp(rule.qos, 0, 2);
+    compiled.retain = rule.retain;
+    compiled.policy.on_change = rule.on_change;
+    compiled.policy.deadband = rule.deadband > 0 ? rule.deadband : 0.0;
+    compiled.policy.heartbeat = std::max(Millis{0}, rule.heartbeat);
+    compiled.policy.min_interval = std::max(Millis{0}, rule.min_interval);
+    return compiled;
+}
+
+void append_value(const Value& value, bool json, std::string& out) {
+    if (json) {
+        append_value_json(value, out);
+    } else {
+        append_value_text(value, out);
+    }
+}
+
+void append_value(const StoredValue& value, bool json, std::string& out) {
+    if (json) {
+        value.append_json(out);
+    } else {
+        value.append_text(out);
+    }
+}
+
+}  // namespace
+
+struct Mapper::Impl {
+    std::string gateway;
+    std::vector<CompiledRule> rules;
+    std::vector<std::unique_ptr<NodeEntry>> nodes;
+    std::unordered_map<std::string, std::uint32_t> node_index;  // see node_key_of()
+    std::vector<HeapEntry> heap;                                // min-heap on `due`
+    std::string scratch_key;
+    std::vector<std::uint16_t> scratch_indices;
+    std::uint64_t dropped = 0;
+
+    // "<4-byte source length><source><node>": unambiguous whatever bytes the names hold.
+    const std::string& node_key_of(std::string_view source, std::string_view node) {
+        const auto length = static_cast<std::uint32_t>(source.size());
+        scratch_key.resize(sizeof length);
+        std::memcpy(scratch_key.data(), &length, sizeof length);
+        scratch_key.append(source);
+        scratch_key.append(node);
+        return scratch_key;
+    }
+
+    // The index of the sample's node entry, created (with its match decisions) on first
+    // sight; kNoNode when the node bound is reached.
+    std::uint32_t find_or_add(const Sample& sample) {
+        const std::string& key = node_key_of(sample.source, sample.node);
+        if (const auto found = node_index.find(key); found != node_index.end()) {
+            return found->second;
+        }
+        if (nodes.size() >= kMaxNodes) return kNoNode;
+        auto entry = std::make_unique<NodeEntry>();
+        entry->source = sample.source;
+        entry->node = sample.node;
+        for (std::uint32_t r = 0; r < rules.size(); ++r) {
+            if (rules[r].source.matches(sample.source) && rules[r].node.matches(sample.node)) {
+                entry->bindings.push_back(Binding{.rule = r});
+            }
+        }
+        const auto index = static_cast<std::uint32_t>(nodes.size());
+        node_index.emplace(key, index);
+        nodes.push_back(std::move(entry));
+        return index;
+    }
+
+    // The node's index for `attribute`, adding it (and its keys) on first sight; `hint` is
+    // where it usually is, since sources send attributes in a stable order.
+    std::uint16_t resolve(NodeEntry& node, std::size_t hint, const Attribute& attribute) {
+        std::size_t index = hint;
+        if (index >= node.attributes.size() || node.attributes[index].name != attribute.name) {
+            index = 0;
+            while (index < node.attributes.size() &&
+                   node.attributes[index].name != attribute.name) {
+                ++index;
+            }
+            if (index == node.attributes.size()) {
+                if (index >= kMaxAttributesPerNode) return kUnresolved;
+                node.attributes.push_back({attribute.name, attribute.unit});
+                for (Binding& binding : node.bindings) {
+                    const CompiledRule& rule = rules[binding.rule];
+                    binding.selected.push_back(rule.selects(attribute.name) ? 1 : 0);
+                    if (rule.policy.stateful()) binding.keys.emplace_back();
+                }
+            }
+        }
+        if (node.attributes[index].unit != attribute.unit)
+            node.attributes[index].unit = attribute.unit;
+        return static_cast<std::uint16_t>(index);
+    }
+
+    KeyState& key_of(const HeapEntry& entry) {
+        Binding& binding = nodes[entry.node]->bindings[entry.binding];
+        return entry.attribute == kNodeKey ? binding.node_key : binding.keys[entry.attribute];
+    }
+
+    const Policy& policy_of(const HeapEntry& entry) const {
+        return rules[nodes[entry.node]->bindings[entry.binding].rule].policy;
+    }
+
+    void schedule(const Policy& policy, KeyState& key, std::uint32_t node, std::size_t binding,
+                  std::uint16_t attribute) {
+        const auto due = mapping::deadline(policy, key);
+        if (due >= key.scheduled) return;  // an entry at or before `due` is already queued
+        key.scheduled = due;
+        heap.push_back({due, node, static_cast<std::uint16_t>(binding), attribute});
+        std::push_heap(heap.begin(), heap.end(), std::greater<>{});
+    }
+
+    void pop_heap() {
+        std::pop_heap(heap.begin(), heap.end(), std::greater<>{});
+        heap.pop_back();
+    }
+
+    // Drops stale heap entries until the top one is exactly its key's deadline (or the heap
+    // is empty). Keys whose deadline moved later are re-queued at the new time.
+    void settle_top() {
+        while (!heap.empty()) {
+            const HeapEntry top = heap.front();
+            KeyState& key = key_of(top);
+            if (key.scheduled != top.due) {
+                pop_heap();
+                continue;
+            }
+            const auto due = mapping::deadline(policy_of(top), key);
+            if (due == top.due) return;
+            pop_heap();
+            key.scheduled = SteadyClock::time_point::max();
+            if (due != SteadyClock::time_point::max()) {
+                key.scheduled = due;
+                heap.push_back({due, top.node, top.binding, top.attribute});
+                std::push_heap(heap.begin(), heap.end(), std::greater<>{});
+            }
+        }
+    }
+
+    Message& start_message(const CompiledRule& rule, std::vector<Message>& out) {
+        Message& message = out.emplace_back();
+        message.qos = rule.qos;
+        message.retain = rule.retain;
+        return message;
+    }
+
+    template <typename V>
+    void emit_attribute(const CompiledRule& rule, const NodeEntry& node,
+                        const NodeAttribute& attribute, const V& value, std::string_view timestamp,
+                        std::vector<Message>& out) {
+        Message& message = start_message(rule, out);
+        message.topic.reserve(rule.topic.text().size() + gateway.size() + node.node.size() +
+                              attribute.name.size() + 8);
+        rule.topic.expand({gateway, node.source, node.node, attribute.name, attribute.unit},
+                          message.topic);
+        if (!rule.json) {
+            append_value(value, false, message.payload);
+            return;
+        }
+        message.payload.reserve(48 + attribute.unit.size());
+        message.payload += "{\"value\":";
+        append_value(value, true, message.payload);
+        if (!attribute.unit.empty()) {
+            message.payload += ",\"unit\":";
+            mapping::append_json_string(attribute.unit, message.payload);
+        }
+        message.payload += ",\"ts\":\"";
+        message.payload += timestamp;
+        message.payload += "\"}";
+    }
+
+    Message& begin_node_message(const CompiledRule& rule, const NodeEntry& node,
+                                std::string_view timestamp, std::size_t estimate,
+                                std::vector<Message>& out) {
+        Message& message = start_message(rule, out);
+        rule.topic.expand({gateway, node.source, node.node, {}, {}}, message.topic);
+        message.payload.reserve(48 + node.node.size() + estimate);
+        message.payload += "{\"node\":";
+        mapping::append_json_string(node.node, message.payload);
+        message.payload += ",\"ts\":\"";
+        message.payload += timestamp;
+        message.payload += '"';
+        return message;
+    }
+
+    void map(const Sample& sample, SteadyClock::time_point now, std::vector<Message>& out);
+    void map_per_attribute(std::uint32_t node_id, NodeEntry& node, std::size_t b,
+                           const Sample& sample, std::string_view timestamp,
+                           SteadyClock::time_point now, std::vector<Message>& out);
+    void map_per_node(std::uint32_t node_id, NodeEntry& node, std::size_t b, const Sample& sample,
+                      std::string_view timestamp, SteadyClock::time_point now,
+                      std::vector<Message>& out);
+    void emit_due(const HeapEntry& entry, SteadyClock::time_point now, std::vector<Message>& out);
+};
+
+void Mapper::Impl::map(const Sample& sample, SteadyClock::time_point now,
+                       std::vector<Message>& out) {
+    const std::uint32_t node_id = find_or_add(sample);
+    if (node_id == kNoNode) {
+        dropped += sample.attributes.size();
+        return;
+    }
+    NodeEntry* node = nodes[node_id].get();
+    if (node->bindings.empty()) return;
+
+    if (node->attributes.empty()) {
+        // Sources send the same attributes every time: size the node for them exactly.
+        const std::size_t expected = std::min(sample.attributes.size(), kMaxAttributesPerNode);
+        node->attributes.reserve(expected);
+        for (Binding& binding : node->bindings) {
+            binding.selected.reserve(expected);
+            if (rules[binding.rule].policy.stateful()) binding.keys.reserve(expected);
+        }
+    }
+    scratch_indices.resize(sample.attributes.size());
+    for (std::size_t i = 0; i < sample.attributes.size(); ++i) {
+        scratch_indices[i] = resolve(*node, i, sample.attributes[i]);
+        if (scratch_indices[i] == kUnresolved) ++dropped;
+    }
+    char timestamp_buffer[mapping::kTimestampLength];
+    mapping::write_timestamp(sample.time, timestamp_buffer);
+    const std::string_view timestamp(timestamp_buffer, sizeof timestamp_buffer);
+
+    for (std::size_t b = 0; b < node->bindings.size(); ++b) {
+        if (rules[node->bindings[b].rule].per_attribute) {
+            map_per_attribute(node_id, *node, b, sample, timestamp, now, out);
+        } else {
+            map_per_node(node_id, *node, b, sample, timestamp, now, out);
+        }
+    }
+}
+
+void Mapper::Impl::map_per_attribute(std::uint32_t node_id, NodeEntry& node, std::size_t b,
+                                     const Sample& sample, std::string_view timestamp,
+                                     SteadyClock::time_point now, std::vector<Message>& out) {
+    Binding& binding = node.bindings[b];
+    const CompiledRule& rule = rules[binding.rule];
+    const Policy& policy = rule.policy;
+    const bool stateful = policy.stateful();
+    for (std::size_t i = 0; i < sample.attributes.size(); ++i) {
+        const std::uint16_t index = scratch_indices[i];
+        if (index == kUnresolved || !binding.selected[index]) continue;
+        const Attribute& attribute = sample.attributes[i];
+        if (!stateful) {
+            emit_attribute(rule, node, node.attributes[index], attribute.value, timestamp, out);
+            continue;
+        }
+        KeyState& key = binding.keys[index];
+        const bool changed =
+            !policy.on_change || key.last_published.differs(attribute.value, policy.deadband);
+        if (policy.keeps_latest()) {
+            key.latest.assign(attribute.value);
+            key.latest_time = sample.time;
+        }
+        switch (mapping::admit(policy, key, changed, now)) {
+            case Verdict::publish:
+                if (policy.on_change) key.last_published.assign(attribute.value);
+                emit_attribute(rule, node, node.attributes[index], attribute.value, timestamp, out);
+                break;
+            case Verdict::hold:
+            case Verdict::suppress:
+                schedule(policy, key, node_id, b, index);
+                break;
+        }
+    }
+}
+
+void Mapper::Impl::map_per_node(std::uint32_t node_id, NodeEntry& node, std::size_t b,
+                                const Sample& sample, std::string_view timestamp,
+                                SteadyClock::time_point now, std::vector<Message>& out) {
+    Binding& binding = node.bindings[b];
+    const CompiledRule& rule = rules[binding.rule];
+    const Policy& policy = rule.policy;
+    bool any_selected = false;
+    bool changed = !policy.on_change;
+    std::size_t estimate = 0;
+    for (std::size_t i = 0; i < sample.attributes.size(); ++i) {
+        const std::uint16_t index = scratch_indices[i];
+        if (index == kUnresolved || !binding.selected[index]) continue;
+        any_selected = true;
+        estimate += node.attributes[index].name.size() + 24;
+        if (!changed && binding.keys[index].last_published.differs(sample.attributes[i].value,
+                                                                   policy.deadband)) {
+            changed = true;
+        }
+    }
+    if (!any_selected) return;
+
+    Verdict verdict = Verdict::publish;
+    if (policy.stateful()) {
+        if (policy.keeps_latest()) {
+            for (KeyState& key : binding.keys) key.in_latest = false;
+            for (std::size_t i = 0; i < sample.attributes.size(); ++i) {
+                const std::uint16_t index = scratch_indices[i];
+                if (index == kUnresolved || !binding.selected[index]) continue;
+                binding.keys[index].latest.assign(sample.attributes[i].value);
+                binding.keys[index].in_latest = true;
+            }
+            binding.node_key.latest_time = sample.time;
+        }
+        verdict = mapping::admit(policy, binding.node_key, changed, now);
+        if (verdict != Verdict::publish) {
+            schedule(policy, binding.node_key, node_id, b, kNodeKey);
+            return;
+        }
+    }
+
+    Message& message = begin_node_message(rule, node, timestamp, estimate, out);
+    for (std::size_t i = 0; i < sample.attributes.size(); ++i) {
+        const std::uint16_t index = scratch_indices[i];
+        if (index == kUnresolved || !binding.selected[index]) continue;
+        message.payload += ',';
+        mapping::append_json_string(sample.attributes[i].name, message.payload);
+        message.payload += ':';
+        append_value_json(sample.attributes[i].value, message.payload);
+        if (policy.on_change) binding.keys[index].last_published.assign(sample.attributes[i].value);
+    }
+    message.payload += '}';
+}
+
+void Mapper::Impl::emit_due(const HeapEntry& entry, SteadyClock::time_point now,
+                            std::vector<Message>& out) {
+    NodeEntry& node = *nodes[entry.node];
+    Binding& binding = node.bindings[entry.binding];
+    const CompiledRule& rule = rules[binding.rule];
+    const Policy& policy = rule.policy;
+    char timestamp_buffer[mapping::kTimestampLength];
+
+    if (entry.attribute != kNodeKey) {
+        KeyState& key = binding.keys[entry.attribute];
+        mapping::write_timestamp(key.latest_time, timestamp_buffer);
+        emit_attribute(rule, node, node.attributes[entry.attribute], key.latest,
+                       std::string_view(timestamp_buffer, sizeof timestamp_buffer), out);
+        mapping::note_republished(policy, key, now);
+        return;
+    }
+
+    mapping::write_timestamp(binding.node_key.latest_time, timestamp_buffer);
+    Message& message =
+        begin_node_message(rule, node, std::string_view(timestamp_buffer, sizeof timestamp_buffer),
+                           binding.keys.size() * 24, out);
+    for (std::size_t index = 0; index < binding.keys.size(); ++index) {
+        KeyState& key = binding.keys[index];
+        if (!key.in_latest || !binding.selected[index]) continue;
+        message.payload += ',';
+        mapping::append_json_string(node.attributes[index].name, message.payload);
+        message.payload += ':';
+        key.latest.append_json(message.payload);
+        if (policy.on_change) key.last_published.assign(key.latest);
+    }
+    message.payload += '}';
+    mapping::note_republished(policy, binding.node_key, now);
+}
+
+Mapper::Mapper(std::string gateway, const std::vector<MappingRule>& rules)
+    : impl_(std::make_unique<Impl>()) {
+    impl_->gateway = std::move(gateway);
+    for (const MappingRule& rule : rules) {
+        if (auto compiled = compile(rule)) impl_->rules.push_back(std::move(*compiled));
+    }
+}
+
+Mapper::~Mapper() = default;
+Mapper::Mapper(Mapper&&) noexcept = default;
+Mapper& Mapper::operator=(Mapper&&) noexcept = default;
+
+void Mapper::map(const Sample& sample, SteadyClock::time_point now, std::vector<Message>& out) {
+    impl_->map(sample, now, out);
+}
+
+void Mapper::tick(SteadyClock::time_point now, std::vector<Message>& out) {
+    Impl& impl = *impl_;
+    for (;;) {
+        impl.settle_top();
+        if (impl.heap.empty() || impl.heap.front().due > now) return;
+        const HeapEntry entry = impl.heap.front();
+        impl.pop_heap();
+        KeyState& key = impl.key_of(entry);
+        key.scheduled = SteadyClock::time_point::max();
+        impl.emit_due(entry, now, out);
+        impl.schedule(impl.policy_of(entry), key, entry.node, entry.binding, entry.attribute);
+    }
+}
+
+SteadyClock::time_point Mapper::next_due() const {
+    impl_->settle_top();
+    return impl_->heap.empty() ? SteadyClock::time_point::max() : impl_->heap.front().due;
+}
+
+std::uint64_t Mapper::dropped_attributes() const { return impl_->dropped; }
+
+}  // namespace nodebridge

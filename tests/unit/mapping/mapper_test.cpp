@@ -1,0 +1,500 @@
+#include <gtest/gtest.h>
+#include <malloc.h>
+
+#include <cmath>
+
+#include "nodebridge/mapping.hpp"
+
+namespace nodebridge {
+namespace {
+
+using namespace std::chrono;
+using namespace std::chrono_literals;
+
+const SteadyClock::time_point t0{1h};
+const WallClock::time_point kWall = sys_days{2026y / November / 24} + 12h + 123ms;
+constexpr std::string_view kTs = "2026-11-24T12:00:00.123Z";
+
+MappingRule make_rule(std::string topic, PayloadForm payload = PayloadForm::value) {
+    MappingRule rule;
+    rule.topic = std::move(topic);
+    rule.payload = payload;
+    return rule;
+}
+
+Sample make_sample(std::string source, std::string node, std::vector<Attribute> attributes,
+                   WallClock::time_point time = kWall) {
+    return Sample{std::move(source), std::move(node), time, std::move(attributes)};
+}
+
+Sample pdu(std::string node, double voltage, double current = 12.25) {
+    return make_sample(
+        "pdu-bus", std::move(node),
+        {{"voltage", voltage, "V"}, {"current", current, "A"}, {"breaker", true, ""}});
+}
+
+std::vector<Message> map(Mapper& mapper, const Sample& sample, SteadyClock::time_point now) {
+    std::vector<Message> out;
+    mapper.map(sample, now, out);
+    return out;
+}
+
+std::vector<Message> tick(Mapper& mapper, SteadyClock::time_point now) {
+    std::vector<Message> out;
+    mapper.tick(now, out);
+    return out;
+}
+
+std::vector<std::string> topics(const std::vector<Message>& messages) {
+    std::vector<std::string> result;
+    for (const Message& message : messages) result.push_back(message.topic);
+    return result;
+}
+
+std::vector<std::string> payloads(const std::vector<Message>& messages) {
+    std::vector<std::string> result;
+    for (const Message& message : messages) result.push_back(message.payload);
+    return result;
+}
+
+using Strings = std::vector<std::string>;
+
+// ---- selection -----------------------------------------------------------------------
+
+TEST(MapperSelection, SourceAndNodeGlobsMustBothMatch) {
+    MappingRule rule = make_rule("{source}/{node}/{attribute}");
+    rule.match_source = "pdu-*";
+    rule.match_node = "pdu-[12]";
+    Mapper mapper("gw", {rule});
+    EXPECT_EQ(map(mapper, pdu("pdu-1", 230), t0).size(), 3u);
+    EXPECT_EQ(map(mapper, pdu("pdu-3", 230), t0).size(), 0u);
+    EXPECT_EQ(map(mapper, make_sample("meters", "pdu-1", {{"voltage", 1.0, "V"}}), t0).size(), 0u);
+    // Decisions are cached per (source, node): asking again gives the same answers.
+    EXPECT_EQ(map(mapper, pdu("pdu-3", 230), t0).size(), 0u);
+    EXPECT_EQ(map(mapper, pdu("pdu-2", 230), t0).size(), 3u);
+}
+
+TEST(MapperSelection, AttributesByNameAndGlobInSampleOrder) {
+    MappingRule rule = make_rule("{node}/{attribute}");
+    rule.attributes = {"breaker", "volt*"};
+    Mapper mapper("gw", {rule});
+    EXPECT_EQ(topics(map(mapper, pdu("pdu-1", 230), t0)),
+              (Strings{"pdu-1/voltage", "pdu-1/breaker"}));
+}
+
+TEST(MapperSelection, EmptyAttributeListSelectsAll) {
+    Mapper mapper("gw", {make_rule("{node}/{attribute}")});
+    EXPECT_EQ(topics(map(mapper, pdu("pdu-1", 230), t0)),
+              (Strings{"pdu-1/voltage", "pdu-1/current", "pdu-1/breaker"}));
+}
+
+TEST(MapperSelection, AttributesAppearingLaterAndInAnotherOrderAreSelected) {
+    MappingRule rule = make_rule("{node}/{attribute}");
+    rule.attributes = {"temp*"};
+    Mapper mapper("gw", {rule});
+    EXPECT_TRUE(
+        map(mapper, make_sample("rx", "n1", {{"rssi", std::int64_t{-70}, "dBm"}}), t0).empty());
+    const auto messages = map(mapper,
+                              make_sample("rx", "n1",
+                                          {{"temperature", 21.5, "°C"},
+                                           {"rssi", std::int64_t{-71}, "dBm"},
+                                           {"temp2", 19.0, "°C"}}),
+                              t0);
+    EXPECT_EQ(topics(messages), (Strings{"n1/temperature", "n1/temp2"}));
+    EXPECT_EQ(payloads(messages), (Strings{"21.5", "19"}));
+}
+
+TEST(MapperSelection, SeveralRulesGiveMessagesInRuleOrder) {
+    MappingRule first = make_rule("a/{node}/{attribute}");
+    first.attributes = {"current"};
+    MappingRule second = make_rule("b/{node}", PayloadForm::json);
+    second.attributes = {"voltage"};
+    MappingRule third = make_rule("c/{attribute}");
+    third.match_node = "other";
+    MappingRule fourth = make_rule("d/{attribute}");
+    fourth.attributes = {"voltage"};
+    Mapper mapper("gw", {first, second, third, fourth});
+    EXPECT_EQ(topics(map(mapper, pdu("pdu-1", 230), t0)),
+              (Strings{"a/pdu-1/current", "b/pdu-1", "d/voltage"}));
+}
+
+TEST(MapperSelection, NoSelectedAttributeGivesNoNodeMessage) {
+    MappingRule rule = make_rule("{node}", PayloadForm::json);
+    rule.attributes = {"missing"};
+    Mapper mapper("gw", {rule});
+    EXPECT_TRUE(map(mapper, pdu("pdu-1", 230), t0).empty());
+}
+
+// ---- templates and payloads ----------------------------------------------------------
+
+TEST(MapperTopics, EveryFieldExpands) {
+    Mapper mapper("gw-01", {make_rule("{gateway}/{source}/{node}/{attribute}[{unit}]")});
+    EXPECT_EQ(topics(map(mapper, pdu("pdu-1", 230), t0)),
+              (Strings{"gw-01/pdu-bus/pdu-1/voltage[V]", "gw-01/pdu-bus/pdu-1/current[A]",
+                       "gw-01/pdu-bus/pdu-1/breaker[]"}));
+}
+
+TEST(MapperTopics, NodeIdsCannotAddLevelsOrWildcards) {
+    Mapper mapper("gw", {make_rule("x/{node}/{attribute}")});
+    const auto messages = map(mapper, make_sample("s", "a/b+#", {{"v", 1.0, ""}}), t0);
+    EXPECT_EQ(topics(messages), (Strings{"x/a_b__/v"}));
+}
+
+TEST(MapperPayloads, ValueIsTheBareValue) {
+    MappingRule rule = make_rule("{node}/{attribute}", PayloadForm::value);
+    Mapper mapper("gw", {rule});
+    const auto messages = map(mapper,
+                              make_sample("s", "n",
+                                          {{"a", 230.5, "V"},
+                                           {"b", std::int64_t{-3}, ""},
+                                           {"c", false, ""},
+                                           {"d", std::string("on \"1\""), ""},
+                                           {"e", -std::numeric_limits<double>::infinity(), ""}}),
+                              t0);
+    EXPECT_EQ(payloads(messages), (Strings{"230.5", "-3", "false", "on \"1\"", "-inf"}));
+}
+
+TEST(MapperPayloads, JsonPerAttribute) {
+    Mapper mapper("gw", {make_rule("{node}/{attribute}", PayloadForm::json)});
+    const auto messages = map(mapper,
+                              make_sample("s", "n",
+                                          {{"voltage", 230.5, "V"},
+                                           {"state", std::string("ok\n"), ""},
+                                           {"bad", std::nan(""), "°C"}}),
+                              t0);
+    EXPECT_EQ(payloads(messages),
+              (Strings{R"({"value":230.5,"unit":"V","ts":"2026-11-24T12:00:00.123Z"})",
+                       R"({"value":"ok\u000a","ts":"2026-11-24T12:00:00.123Z"})",
+                       R"({"value":null,"unit":"°C","ts":"2026-11-24T12:00:00.123Z"})"}));
+}
+
+TEST(MapperPayloads, JsonPerNode) {
+    MappingRule rule = make_rule("dc1/{gateway}/{node}", PayloadForm::json);
+    rule.attributes = {"voltage", "current"};
+    Mapper mapper("gw", {rule});
+    const auto messages = map(mapper, pdu("pdu-1", 230.5), t0);
+    ASSERT_EQ(messages.size(), 1u);
+    EXPECT_EQ(messages[0].topic, "dc1/gw/pdu-1");
+    EXPECT_EQ(
+        messages[0].payload,
+        R"({"node":"pdu-1","ts":"2026-11-24T12:00:00.123Z","voltage":230.5,"current":12.25})");
+}
+
+TEST(MapperPayloads, PerNodeValuePayloadFallsBackToJson) {
+    Mapper mapper("gw", {make_rule("{node}", PayloadForm::value)});
+    const auto messages = map(mapper, make_sample("s", "n", {{"a", std::int64_t{1}, ""}}), t0);
+    EXPECT_EQ(payloads(messages),
+              (Strings{R"({"node":"n","ts":"2026-11-24T12:00:00.123Z","a":1})"}));
+}
+
+TEST(MapperPayloads, JsonPerNodeEscapesNamesAndIds) {
+    Mapper mapper("gw", {make_rule("{source}", PayloadForm::json)});
+    const auto messages =
+        map(mapper, make_sample("s", "n\"1\x80", {{"t\\x", std::string("\x01"), ""}}), t0);
+    EXPECT_EQ(payloads(messages), (Strings{"{\"node\":\"n\\\"1\xEF\xBF\xBD\",\"ts\":\"" +
+                                           std::string(kTs) + "\",\"t\\\\x\":\"\\u0001\"}"}));
+}
+
+TEST(MapperPayloads, QosAndRetainComeFromTheRule) {
+    MappingRule rule = make_rule("{node}/{attribute}");
+    rule.qos = 2;
+    rule.retain = true;
+    MappingRule other = make_rule("{node}", PayloadForm::json);
+    other.qos = 1;
+    Mapper mapper("gw", {rule, other});
+    const auto messages = map(mapper, make_sample("s", "n", {{"a", 1.0, ""}}), t0);
+    ASSERT_EQ(messages.size(), 2u);
+    EXPECT_EQ(messages[0].qos, 2);
+    EXPECT_TRUE(messages[0].retain);
+    EXPECT_EQ(messages[1].qos, 1);
+    EXPECT_FALSE(messages[1].retain);
+}
+
+TEST(MapperRules, InvalidTopicTemplateSkipsOnlyThatRule) {
+    Mapper mapper("gw", {make_rule("bad/{nope}"), make_rule("ok/{attribute}")});
+    EXPECT_EQ(topics(map(mapper, make_sample("s", "n", {{"a", 1.0, ""}}), t0)), (Strings{"ok/a"}));
+}
+
+// ---- policies ------------------------------------------------------------------------
+
+Sample reading(double value, WallClock::time_point time = kWall) {
+    return make_sample("s", "n", {{"v", value, "V"}}, time);
+}
+
+TEST(MapperPolicy, DefaultPublishesEverySample) {
+    Mapper mapper("gw", {make_rule("{attribute}")});
+    EXPECT_EQ(map(mapper, reading(1), t0).size(), 1u);
+    EXPECT_EQ(map(mapper, reading(1), t0).size(), 1u);
+    EXPECT_EQ(mapper.next_due(), SteadyClock::time_point::max());
+}
+
+TEST(MapperPolicy, OnChangeWithDeadbandEdges) {
+    MappingRule rule = make_rule("{attribute}");
+    rule.on_change = true;
+    rule.deadband = 0.5;
+    Mapper mapper("gw", {rule});
+    EXPECT_EQ(payloads(map(mapper, reading(230.0), t0)), Strings{"230"});
+    EXPECT_TRUE(map(mapper, reading(230.5), t0 + 1s).empty());  // exactly the deadband
+    EXPECT_TRUE(map(mapper, reading(229.5), t0 + 2s).empty());
+    EXPECT_EQ(payloads(map(mapper, reading(230.75), t0 + 3s)), Strings{"230.75"});
+    // The reference is the last published value, not the last seen one: creeping counts.
+    EXPECT_TRUE(map(mapper, reading(231.0), t0 + 4s).empty());
+    EXPECT_TRUE(map(mapper, reading(231.25), t0 + 5s).empty());
+    EXPECT_EQ(payloads(map(mapper, reading(231.3), t0 + 6s)), Strings{"231.3"});
+    EXPECT_EQ(payloads(map(mapper, reading(std::nan("")), t0 + 7s)), Strings{"nan"});
+    EXPECT_TRUE(map(mapper, reading(std::nan("")), t0 + 8s).empty());
+    EXPECT_EQ(mapper.next_due(), SteadyClock::time_point::max());  // no heartbeat
+}
+
+TEST(MapperPolicy, OnChangeKeysAreSeparatePerNodeAndAttribute) {
+    MappingRule rule = make_rule("{node}/{attribute}");
+    rule.on_change = true;
+    Mapper mapper("gw", {rule});
+    EXPECT_EQ(map(mapper, pdu("pdu-1", 230), t0).size(), 3u);
+    EXPECT_EQ(map(mapper, pdu("pdu-2", 230), t0).size(), 3u);
+    EXPECT_EQ(topics(map(mapper, pdu("pdu-1", 230, 13.0), t0)), Strings{"pdu-1/current"});
+    EXPECT_TRUE(map(mapper, pdu("pdu-2", 230), t0).empty());
+}
+
+TEST(MapperPolicy, OnChangeForTextAndBools) {
+    MappingRule rule = make_rule("{attribute}");
+    rule.on_change = true;
+    rule.deadband = 100;  // does not apply to text and bools
+    Mapper mapper("gw", {rule});
+    const auto state = [](std::string text, bool flag) {
+        return make_sample("s", "n", {{"state", std::move(text), ""}, {"flag", flag, ""}});
+    };
+    EXPECT_EQ(map(mapper, state("on", false), t0).size(), 2u);
+    EXPECT_TRUE(map(mapper, state("on", false), t0).empty());
+    EXPECT_EQ(payloads(map(mapper, state("off", false), t0)), Strings{"off"});
+    EXPECT_EQ(payloads(map(mapper, state("off", true), t0)), Strings{"true"});
+}
+
+TEST(MapperPolicy, HeartbeatRepublishesTheLatestReadingAfterQuietPeriod) {
+    MappingRule rule = make_rule("{attribute}", PayloadForm::json);
+    rule.on_change = true;
+    rule.deadband = 1.0;
+    rule.heartbeat = 60s;
+    Mapper mapper("gw", {rule});
+    ASSERT_EQ(map(mapper, reading(230.0), t0).size(), 1u);
+    EXPECT_EQ(mapper.next_due(), SteadyClock::time_point::max());  // nothing seen since
+    EXPECT_TRUE(map(mapper, reading(230.2, kWall + 30s), t0 + 30s).empty());
+    EXPECT_EQ(mapper.next_due(), t0 + 60s);
+    EXPECT_TRUE(tick(mapper, t0 + 59999ms).empty());
+    const auto beat = tick(mapper, t0 + 60s);
+    EXPECT_EQ(payloads(beat),
+              Strings{R"({"value":230.2,"unit":"V","ts":"2026-11-24T12:00:30.123Z"})"});
+    EXPECT_EQ(topics(beat), Strings{"v"});
+    // The device went silent: no stale value is repeated.
+    EXPECT_EQ(mapper.next_due(), SteadyClock::time_point::max());
+    EXPECT_TRUE(tick(mapper, t0 + 300s).empty());
+}
+
+TEST(MapperPolicy, HeartbeatOverdueAtSampleTimePublishesFromMap) {
+    MappingRule rule = make_rule("{attribute}");
+    rule.on_change = true;
+    rule.heartbeat = 10s;
+    Mapper mapper("gw", {rule});
+    ASSERT_EQ(map(mapper, reading(5), t0).size(), 1u);
+    EXPECT_EQ(payloads(map(mapper, reading(5), t0 + 10s)), Strings{"5"});
+    EXPECT_TRUE(map(mapper, reading(5), t0 + 19s).empty());
+    EXPECT_EQ(mapper.next_due(), t0 + 20s);
+    // A change publishes at once and moves the heartbeat.
+    EXPECT_EQ(payloads(map(mapper, reading(6), t0 + 19500ms)), Strings{"6"});
+    EXPECT_EQ(mapper.next_due(), SteadyClock::time_point::max());
+    EXPECT_TRUE(tick(mapper, t0 + 20s).empty());
+    EXPECT_TRUE(map(mapper, reading(6), t0 + 20s).empty());
+    EXPECT_EQ(mapper.next_due(), t0 + 29500ms);
+}
+
+TEST(MapperPolicy, MinIntervalLatestWins) {
+    MappingRule rule = make_rule("{attribute}");
+    rule.min_interval = 10s;
+    Mapper mapper("gw", {rule});
+    EXPECT_EQ(payloads(map(mapper, reading(1), t0)), Strings{"1"});
+    EXPECT_TRUE(map(mapper, reading(2), t0 + 1s).empty());
+    EXPECT_TRUE(map(mapper, reading(3, kWall + 2s), t0 + 2s).empty());
+    EXPECT_EQ(mapper.next_due(), t0 + 10s);
+    EXPECT_TRUE(tick(mapper, t0 + 9s).empty());
+    EXPECT_EQ(payloads(tick(mapper, t0 + 10s)), Strings{"3"});
+    EXPECT_EQ(mapper.next_due(), SteadyClock::time_point::max());
+    // The interval restarts at the tick's publish.
+    EXPECT_TRUE(map(mapper, reading(4), t0 + 15s).empty());
+    EXPECT_EQ(mapper.next_due(), t0 + 20s);
+    EXPECT_EQ(payloads(map(mapper, reading(5), t0 + 20s)), Strings{"5"});  // due: direct
+    EXPECT_EQ(mapper.next_due(), SteadyClock::time_point::max());
+    EXPECT_TRUE(tick(mapper, t0 + 25s).empty());
+}
+
+TEST(MapperPolicy, MinIntervalWithOnChangeDropsHeldValueThatChangedBack) {
+    MappingRule rule = make_rule("{attribute}");
+    rule.on_change = true;
+    rule.min_interval = 10s;
+    Mapper mapper("gw", {rule});
+    ASSERT_EQ(map(mapper, reading(1), t0).size(), 1u);
+    EXPECT_TRUE(map(mapper, reading(2), t0 + 1s).empty());
+    EXPECT_EQ(mapper.next_due(), t0 + 10s);
+    EXPECT_TRUE(map(mapper, reading(1), t0 + 2s).empty());
+    EXPECT_EQ(mapper.next_due(), SteadyClock::time_point::max());
+    EXPECT_TRUE(tick(mapper, t0 + 10s).empty());
+}
+
+TEST(MapperPolicy, NextDueIsTheEarliestAcrossKeysAndTickEmitsInDeadlineOrder) {
+    MappingRule slow = make_rule("slow/{node}/{attribute}");
+    slow.min_interval = 30s;
+    MappingRule fast = make_rule("fast/{node}/{attribute}");
+    fast.min_interval = 5s;
+    Mapper mapper("gw", {slow, fast});
+    EXPECT_EQ(mapper.next_due(), SteadyClock::time_point::max());
+    EXPECT_EQ(map(mapper, make_sample("s", "a", {{"v", 1.0, ""}}), t0).size(), 2u);
+    EXPECT_EQ(map(mapper, make_sample("s", "b", {{"v", 1.0, ""}}), t0 + 1s).size(), 2u);
+    EXPECT_TRUE(map(mapper, make_sample("s", "a", {{"v", 2.0, ""}}), t0 + 2s).empty());
+    EXPECT_TRUE(map(mapper, make_sample("s", "b", {{"v", 2.0, ""}}), t0 + 2s).empty());
+    EXPECT_EQ(mapper.next_due(), t0 + 5s);
+    EXPECT_EQ(topics(tick(mapper, t0 + 5s)), Strings{"fast/a/v"});
+    EXPECT_EQ(mapper.next_due(), t0 + 6s);
+    EXPECT_EQ(topics(tick(mapper, t0 + 40s)), (Strings{"fast/b/v", "slow/a/v", "slow/b/v"}));
+    EXPECT_EQ(mapper.next_due(), SteadyClock::time_point::max());
+}
+
+TEST(MapperPolicy, PerNodeOnChangeCarriesAllSelectedAttributes) {
+    MappingRule rule = make_rule("{node}", PayloadForm::json);
+    rule.attributes = {"voltage", "current"};
+    rule.on_change = true;
+    rule.deadband = 0.5;
+    Mapper mapper("gw", {rule});
+    ASSERT_EQ(map(mapper, pdu("pdu-1", 230.0, 12.0), t0).size(), 1u);
+    EXPECT_TRUE(map(mapper, pdu("pdu-1", 230.4, 12.5), t0 + 1s).empty());
+    const auto messages = map(mapper, pdu("pdu-1", 230.4, 12.6), t0 + 2s);
+    EXPECT_EQ(
+        payloads(messages),
+        Strings{
+            R"({"node":"pdu-1","ts":"2026-11-24T12:00:00.123Z","voltage":230.4,"current":12.6})"});
+    // Each attribute's reference moved to what was published.
+    EXPECT_TRUE(map(mapper, pdu("pdu-1", 230.0, 12.6), t0 + 3s).empty());
+    EXPECT_EQ(map(mapper, pdu("pdu-1", 229.8, 12.6), t0 + 4s).size(), 1u);
+    // A changed attribute the rule does not select changes nothing.
+    EXPECT_TRUE(
+        map(mapper,
+            make_sample("pdu-bus", "pdu-1",
+                        {{"voltage", 229.8, "V"}, {"current", 12.6, "A"}, {"breaker", false, ""}}),
+            t0 + 5s)
+            .empty());
+}
+
+TEST(MapperPolicy, PerNodeMinIntervalAndHeartbeatRepublishTheLatestSample) {
+    MappingRule rule = make_rule("m/{node}", PayloadForm::json);
+    rule.attributes = {"voltage", "current"};
+    rule.on_change = true;
+    rule.min_interval = 10s;
+    rule.heartbeat = 60s;
+    Mapper mapper("gw", {rule});
+    ASSERT_EQ(map(mapper, pdu("pdu-1", 230.0, 12.0), t0).size(), 1u);
+    EXPECT_TRUE(map(mapper, pdu("pdu-1", 231.0, 12.0), t0 + 1s).empty());
+    EXPECT_TRUE(map(mapper,
+                    make_sample("pdu-bus", "pdu-1",
+                                {{"voltage", 232.0, "V"}, {"current", 12.0, "A"}}, kWall + 2s),
+                    t0 + 2s)
+                    .empty());
+    EXPECT_EQ(mapper.next_due(), t0 + 10s);
+    const auto held = tick(mapper, t0 + 10s);
+    EXPECT_EQ(
+        payloads(held),
+        Strings{R"({"node":"pdu-1","ts":"2026-11-24T12:00:02.123Z","voltage":232,"current":12})"});
+    EXPECT_EQ(topics(held), Strings{"m/pdu-1"});
+    EXPECT_TRUE(map(mapper, make_sample("pdu-bus", "pdu-1", {{"voltage", 232.0, "V"}}, kWall + 20s),
+                    t0 + 20s)
+                    .empty());
+    EXPECT_EQ(mapper.next_due(), t0 + 70s);
+    // Only the attributes of the latest sample are republished.
+    EXPECT_EQ(payloads(tick(mapper, t0 + 70s)),
+              Strings{R"({"node":"pdu-1","ts":"2026-11-24T12:00:20.123Z","voltage":232})"});
+    EXPECT_EQ(mapper.next_due(), SteadyClock::time_point::max());
+}
+
+TEST(MapperPolicy, PoliciesOfDifferentRulesAreIndependent) {
+    MappingRule changes = make_rule("c/{attribute}");
+    changes.on_change = true;
+    MappingRule all = make_rule("a/{attribute}");
+    Mapper mapper("gw", {changes, all});
+    EXPECT_EQ(map(mapper, reading(1), t0).size(), 2u);
+    EXPECT_EQ(topics(map(mapper, reading(1), t0)), Strings{"a/v"});
+}
+
+// ---- the issue's example and bounds --------------------------------------------------
+
+TEST(MapperExample, IssueRulesProduceTheDocumentedMessages) {
+    MappingRule power = make_rule("dc1/{gateway}/{node}/{attribute}", PayloadForm::value);
+    power.match_source = "pdu-bus";
+    power.attributes = {"voltage", "current", "power", "energy"};
+    power.qos = 1;
+    power.retain = true;
+    power.on_change = true;
+    power.deadband = 0.5;
+    power.heartbeat = 60s;
+    MappingRule breakers = make_rule("dc1/{gateway}/{node}/breaker", PayloadForm::json);
+    breakers.match_source = "pdu-bus";
+    breakers.match_node = "pdu-*";
+    breakers.attributes = {"breaker"};
+    breakers.qos = 2;
+    MappingRule meters = make_rule("dc1/{gateway}/meters/{node}", PayloadForm::json);
+    meters.match_source = "meters";
+    meters.min_interval = 10s;
+    Mapper mapper("gw-01", {power, breakers, meters});
+
+    const auto messages = map(mapper, pdu("pdu-1", 230.5), t0);
+    EXPECT_EQ(topics(messages), (Strings{"dc1/gw-01/pdu-1/voltage", "dc1/gw-01/pdu-1/current",
+                                         "dc1/gw-01/pdu-1/breaker"}));
+    EXPECT_EQ(payloads(messages),
+              (Strings{"230.5", "12.25",
+                       R"({"node":"pdu-1","ts":"2026-11-24T12:00:00.123Z","breaker":true})"}));
+    const auto meter = map(
+        mapper,
+        make_sample("meters", "meter-7", {{"frequency", 50.01, "Hz"}, {"temperature", 21.3, "°C"}}),
+        t0);
+    EXPECT_EQ(
+        payloads(meter),
+        Strings{
+            R"({"node":"meter-7","ts":"2026-11-24T12:00:00.123Z","frequency":50.01,"temperature":21.3})"});
+}
+
+TEST(MapperBounds, AttributesBeyondTheBoundAreDroppedAndCounted) {
+    Mapper mapper("gw", {make_rule("{attribute}")});
+    std::vector<Attribute> attributes;
+    for (int i = 0; i < 1030; ++i) attributes.push_back({"a" + std::to_string(i), 1.0, ""});
+    EXPECT_EQ(map(mapper, make_sample("s", "n", attributes), t0).size(), 1024u);
+    EXPECT_EQ(mapper.dropped_attributes(), 6u);
+}
+
+TEST(MapperMemory, ThousandNodesOfTwentyAttributesFitInAFewMiB) {
+    MappingRule per_attribute = make_rule("{node}/{attribute}");
+    per_attribute.on_change = true;
+    per_attribute.heartbeat = 60s;
+    MappingRule per_node = make_rule("{node}", PayloadForm::json);
+    per_node.on_change = true;
+    per_node.min_interval = 10s;
+    std::vector<Attribute> attributes;
+    for (int i = 0; i < 20; ++i) {
+        attributes.push_back({"attribute-" + std::to_string(i), 1.5 * i, "V"});
+    }
+    const std::size_t before = mallinfo2().uordblks;
+    {
+        Mapper mapper("gw", {per_attribute, per_node});
+        std::vector<Message> out;
+        for (int round = 0; round < 2; ++round) {
+            for (int node = 0; node < 1000; ++node) {
+                out.clear();
+                mapper.map(make_sample("bus", "node-" + std::to_string(node), attributes),
+                           t0 + seconds(round), out);
+            }
+        }
+        ASSERT_TRUE(out.empty());  // the second round is unchanged
+        EXPECT_NE(mapper.next_due(), SteadyClock::time_point::max());
+        const std::size_t used = mallinfo2().uordblks - before;
+        RecordProperty("mapper_bytes", std::to_string(used));
+        EXPECT_LT(used, 8u << 20) << used << " bytes";
+    }
+}
+
+}  // namespace
+}  // namespace nodebridge
