@@ -69,7 +69,7 @@ struct NodeEntry {
 struct HeapEntry {
     SteadyClock::time_point due;
     std::uint32_t node;
-    std::uint16_t binding;
+    std::uint32_t binding;
     std::uint16_t attribute;  // kNodeKey for the node message of a per-node rule
 
     bool operator>(const HeapEntry& other) const { return due > other.due; }
@@ -197,7 +197,7 @@ struct Mapper::Impl {
         const auto due = mapping::deadline(policy, key);
         if (due >= key.scheduled) return;  // an entry at or before `due` is already queued
         key.scheduled = due;
-        heap.push_back({due, node, static_cast<std::uint16_t>(binding), attribute});
+        heap.push_back({due, node, static_cast<std::uint32_t>(binding), attribute});
         std::push_heap(heap.begin(), heap.end(), std::greater<>{});
     }
 
