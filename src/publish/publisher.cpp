@@ -97,7 +97,11 @@ int keepalive_seconds(Millis keepalive) {
 // Text for a libmosquitto error code; `saved_errno` is errno as it was right after the call.
 std::string error_text(int rc, int saved_errno) {
     if (rc == MOSQ_ERR_ERRNO) return std::strerror(saved_errno);
-    return mosquitto_strerror(rc);
+    // libmosquitto 2.0.11 has no text for this one.
+    if (rc == MOSQ_ERR_KEEPALIVE) return "no answer from the broker within the keepalive interval";
+    std::string text = mosquitto_strerror(rc);
+    if (text.rfind("Unknown", 0) == 0) text += " (libmosquitto error " + std::to_string(rc) + ")";
+    return text;
 }
 
 }  // namespace
@@ -331,6 +335,8 @@ void Publisher::Impl::on_disconnect(mosquitto*, void* self, int rc, const mosqui
     if (reason.empty()) {
         if (rc >= 0x80) {
             reason = std::string("broker sent DISCONNECT: ") + mosquitto_reason_string(rc);
+        } else if (rc == MOSQ_ERR_KEEPALIVE && impl.link_ == Link::connecting) {
+            reason = "no CONNACK within the keepalive interval";
         } else if (rc == MOSQ_ERR_SUCCESS) {
             reason = "connection closed";
         } else {
@@ -379,7 +385,8 @@ void Publisher::Impl::link_down(std::string reason) {
 
 milliseconds Publisher::Impl::next_retry_delay() {
     const unsigned doublings = std::min(failed_attempts_, 16u);
-    const auto ceiling = std::min<milliseconds>(kMaxRetryDelay, kFirstRetryDelay * (1L << doublings));
+    const auto ceiling =
+        std::min<milliseconds>(kMaxRetryDelay, kFirstRetryDelay * (1L << doublings));
     // Equal jitter: somewhere in the upper half, so a fleet of gateways does not reconnect
     // in lockstep after a broker restart.
     std::uniform_int_distribution<milliseconds::rep> pick(ceiling.count() / 2, ceiling.count());

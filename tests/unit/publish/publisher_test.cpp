@@ -2,8 +2,12 @@
 
 #include "nodebridge/publisher.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <mosquitto.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <mutex>
@@ -404,6 +408,31 @@ TEST(Publisher, StopWhileTheBrokerIsAwayEndsWithinTheGrace) {
     EXPECT_EQ(stats.dropped, 3u);
     EXPECT_EQ(stats.queued, 0u);
     EXPECT_EQ(log.count_containing("3 queued"), 1);
+}
+
+// A "broker" that completes the TCP handshake (the kernel does) but never answers.
+TEST(Publisher, AbandonsAnAttemptWithoutConnack) {
+    const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(listener, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    ASSERT_EQ(listen(listener, 8), 0);
+    socklen_t length = sizeof address;
+    ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+
+    CapturingLogger log;
+    auto config = config_for(ntohs(address.sin_port), "silent");
+    config.keepalive = 60s;  // longer than kConnectTimeout, so the Publisher's own timeout acts
+    Publisher publisher(config, log);
+    publisher.start();
+    EXPECT_TRUE(wait_until([&] { return log.count_containing("no CONNACK") == 1; },
+                           Publisher::kConnectTimeout + 5s))
+        << ::testing::PrintToString(log.lines());
+    EXPECT_FALSE(publisher.stats().connected);
+    publisher.stop(100ms);
+    close(listener);
 }
 
 TEST(Publisher, StopWithoutStartDropsWhatWasQueued) {
