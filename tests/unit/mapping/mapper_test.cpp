@@ -2,6 +2,7 @@
 #include <malloc.h>
 
 #include <cmath>
+#include <map>
 
 #include "nodebridge/mapping.hpp"
 
@@ -493,6 +494,68 @@ TEST(MapperMemory, ThousandNodesOfTwentyAttributesFitInAFewMiB) {
         const std::size_t used = mallinfo2().uordblks - before;
         RecordProperty("mapper_bytes", std::to_string(used));
         EXPECT_LT(used, 8u << 20) << used << " bytes";
+    }
+}
+
+}  // namespace
+}  // namespace nodebridge
+
+namespace nodebridge {
+namespace {
+
+// Random readings and ticks over several keys and rules: whatever the order of events, the
+// deadline bookkeeping must keep its promises.
+TEST(MapperPolicy, RandomEventsKeepTheSchedulingPromises) {
+    MappingRule throttled = make_rule("t/{node}/{attribute}");
+    throttled.on_change = true;
+    throttled.deadband = 1.0;
+    throttled.heartbeat = 7s;
+    throttled.min_interval = 3s;
+    MappingRule per_node = make_rule("n/{node}", PayloadForm::json);
+    per_node.on_change = true;
+    per_node.heartbeat = 5s;
+    per_node.min_interval = 2s;
+    Mapper mapper("gw", {throttled, per_node});
+
+    std::uint64_t seed = 12345;
+    const auto random = [&seed](std::uint64_t bound) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        return (seed >> 33) % bound;
+    };
+    std::map<std::string, SteadyClock::time_point> last_message;
+    SteadyClock::time_point now = t0;
+    const auto check = [&](const std::vector<Message>& messages) {
+        for (const Message& message : messages) {
+            const auto found = last_message.find(message.topic);
+            if (found != last_message.end()) {
+                const auto gap = message.topic[0] == 't' ? 3s : 2s;
+                ASSERT_GE(now - found->second, gap) << message.topic;
+            }
+            last_message[message.topic] = now;
+        }
+    };
+    for (int step = 0; step < 20000; ++step) {
+        now += milliseconds(random(1500));
+        if (random(4) == 0) {
+            const auto due = mapper.next_due();
+            if (due != SteadyClock::time_point::max() && due > now) now = due;
+            const auto messages = tick(mapper, now);
+            check(messages);
+            if (due != SteadyClock::time_point::max() && due <= now) {
+                ASSERT_FALSE(messages.empty()) << "next_due promised work at step " << step;
+            }
+            ASSERT_GT(mapper.next_due(), now);
+        } else {
+            const std::string node = "n" + std::to_string(random(5));
+            std::vector<Attribute> attributes;
+            for (int a = 0; a < 3; ++a) {
+                if (random(5) != 0) {
+                    attributes.push_back(
+                        {"a" + std::to_string(a), static_cast<double>(random(4)), ""});
+                }
+            }
+            check(map(mapper, make_sample("s", node, attributes), now));
+        }
     }
 }
 
