@@ -9,7 +9,7 @@
 //     in the sample's attribute order.
 //   - A topic with {attribute} gives one message per selected attribute; otherwise one
 //     message per sample carrying all its selected attributes (none selected: no message).
-//     In a per-node topic {attribute} and {unit} do not occur / expand to "".
+//     In a per-node topic {unit} expands to "".
 //   - Payload `value`: the bare value (append_value_text). Payload `json` per attribute:
 //     {"value":230.5,"unit":"V","ts":"..."} (no "unit" when empty); per node:
 //     {"node":"pdu-1","ts":"...","voltage":230.5,...}. A per-node rule always sends JSON.
