@@ -291,7 +291,14 @@ Subscriber::Subscriber(int port, std::vector<std::string> topics, Options option
             state->changed.notify_all();
         });
     mosquitto_reconnect_delay_set(state_->client, 1, 1, false);
-    if (mosquitto_connect(state_->client, "127.0.0.1", port, 10) != MOSQ_ERR_SUCCESS) {
+    // MQTT 5 ends a session at disconnect unless the client asks for an expiry interval.
+    mosquitto_property* properties = nullptr;
+    if (options.persistent) {
+        mosquitto_property_add_int32(&properties, MQTT_PROP_SESSION_EXPIRY_INTERVAL, 3600);
+    }
+    const int rc = mosquitto_connect_bind_v5(state_->client, "127.0.0.1", port, 10, nullptr, properties);
+    mosquitto_property_free_all(&properties);
+    if (rc != MOSQ_ERR_SUCCESS) {
         mosquitto_destroy(state_->client);
         throw std::runtime_error("subscriber cannot connect to port " + std::to_string(port));
     }
@@ -309,7 +316,7 @@ Subscriber::Subscriber(int port, std::vector<std::string> topics, Options option
 
 Subscriber::~Subscriber() {
     mosquitto_disconnect(state_->client);
-    mosquitto_loop_stop(state_->client, true);
+    mosquitto_loop_stop(state_->client, false);
     mosquitto_destroy(state_->client);
 }
 

@@ -74,3 +74,27 @@ TEST(Support, BrokerRestartsOnSamePortAndKeepsRetained) {
 
 }  // namespace
 }  // namespace nodebridge::test
+
+namespace nodebridge::test {
+namespace {
+
+TEST(Support, PersistentSubscriberGetsWhatWasPublishedWhileAway) {
+    Broker broker;
+    broker.start();
+    Subscriber::Options options;
+    options.qos = 1;
+    options.client_id = "support-persistent";
+    options.persistent = true;
+    { Subscriber first(broker.port(), {"p/#"}, options); }
+    mosquitto* client = mosquitto_new(nullptr, true, nullptr);
+    ASSERT_EQ(mosquitto_connect(client, "127.0.0.1", broker.port(), 10), MOSQ_ERR_SUCCESS);
+    mosquitto_publish(client, nullptr, "p/away", 1, "x", 1, false);
+    for (int i = 0; i < 20; ++i) mosquitto_loop(client, 50, 1);
+    mosquitto_disconnect(client);
+    mosquitto_destroy(client);
+    Subscriber again(broker.port(), {"p/#"}, options);
+    EXPECT_TRUE(again.wait_for_message("p/away", 10s).has_value());
+}
+
+}  // namespace
+}  // namespace nodebridge::test
