@@ -134,6 +134,7 @@ Point parse_point(const YAML::Node& node) {
     if (!node.IsMap()) fail(node, "a point is a map");
     Point point;
     bool has_table = false, has_address = false, has_type = false;
+    std::optional<YAML::Node> value_node;  // read once the type is known
     for (const auto& entry : node) {
         const auto key = entry.first.as<std::string>();
         const YAML::Node& value = entry.second;
@@ -163,15 +164,7 @@ Point parse_point(const YAML::Node& node) {
         } else if (key == "signal") {
             point.signal = lookup(kSignals, value, key);
         } else if (key == "value" || key == "start") {
-            if (point.type == PointType::string) {
-                point.text = scalar<std::string>(value, key);
-            } else {
-                try {
-                    point.value = value.as<double>();
-                } catch (const YAML::Exception&) {
-                    point.value = scalar<bool>(value, key) ? 1 : 0;
-                }
-            }
+            value_node.emplace(value);
         } else if (key == "base") {
             point.base = scalar<double>(value, key);
         } else if (key == "amplitude") {
@@ -195,6 +188,18 @@ Point parse_point(const YAML::Node& node) {
     }
     if (!has_table || !has_address || !has_type) {
         fail(node, "a point needs table, address and type");
+    }
+    if (value_node) {
+        if (point.type == PointType::string) {
+            point.text = scalar<std::string>(*value_node, "value");
+            if (point.text.size() > 250) fail(*value_node, "a string value has at most 250 bytes");
+        } else {
+            try {
+                point.value = value_node->as<double>();
+            } catch (const YAML::Exception&) {
+                point.value = scalar<bool>(*value_node, "value") ? 1 : 0;
+            }
+        }
     }
     if (point.type == PointType::string) {
         if (point.length == 0)
