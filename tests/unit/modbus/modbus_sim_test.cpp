@@ -112,7 +112,7 @@ TEST(ModbusSim, DevicesFileDefinesUnitsAndPoints) {
     points:
       - { table: holding, address: 0, type: string, length: 4, value: "HELLO" }
       - { table: holding, address: 10, type: int32, word_order: little, value: -5 }
-      - { name: a, table: input, address: 0, type: uint16, value: 6 }
+      - { name: a, value: 6, table: input, address: 0, type: uint16 }
       - { name: b, table: input, address: 1, type: uint16, value: 7 }
       - { table: input, address: 2, type: uint16, signal: product, of: [a, b] }
       - { table: discrete, address: 3, type: bool, value: true }
