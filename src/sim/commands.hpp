@@ -15,4 +15,8 @@ int run_modbus_tcp(Args args);
 // nodebridge-sim modbus-rtu --link PATH [--devices FILE] [--nodes N --attributes M]
 int run_modbus_rtu(Args args);
 
+// nodebridge-sim serial-nodes --link PATH [--nodes N] [--format kv|json|csv] [--interval T]
+//                             [--garbage PERCENT] [--dropouts yes|no] [--seed S]
+int run_serial_nodes(Args args);
+
 }  // namespace nodebridge::sim

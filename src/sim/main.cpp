@@ -19,6 +19,9 @@ constexpr Command kCommands[] = {
      "modbus-tcp --port P [--bind 127.0.0.1] [--devices FILE.yaml] [--nodes N --attributes M]"},
     {"modbus-rtu", nodebridge::sim::run_modbus_rtu,
      "modbus-rtu --link PATH [--devices FILE.yaml] [--nodes N --attributes M]"},
+    {"serial-nodes", nodebridge::sim::run_serial_nodes,
+     "serial-nodes --link PATH [--nodes N] [--format kv|json|csv] [--interval 1s] "
+     "[--garbage PERCENT] [--dropouts yes|no] [--seed S]"},
 };
 
 void usage(std::FILE* out) {
