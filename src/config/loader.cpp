@@ -1,0 +1,258 @@
+// load_config(): reads the main file and its includes, hands each part to its reader, runs
+// the checks that need everything loaded, and returns the config or every error in file order.
+
+#include <glob.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "sections.hpp"
+
+namespace nodebridge {
+namespace config_detail {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::uintmax_t kMaxFileBytes = 4 * 1024 * 1024;
+constexpr std::size_t kMaxIncludeDepth = 16;
+constexpr std::size_t kMaxFiles = 512;
+constexpr std::size_t kShownPathChars = 4096;
+
+bool has_glob_magic(const std::string& text) {
+    return text.find_first_of("*?[") != std::string::npos;
+}
+
+// Characters that would let the gateway add topic levels or wildcards.
+bool valid_gateway(const std::string& gateway, std::string& error) {
+    if (gateway.empty()) {
+        error = "gateway: must not be empty";
+        return false;
+    }
+    if (gateway.find_first_of("/+#") != std::string::npos) {
+        error = "gateway: must not contain '/', '+' or '#'";
+        return false;
+    }
+    return true;
+}
+
+class Loader {
+  public:
+    LoadResult load(const std::string& path) {
+        const std::string canonical = canonical_of(path);
+        if (auto text = read_file(path, std::nullopt)) {
+            included_at_.emplace(canonical, std::nullopt);
+            stack_.push_back({canonical, path});
+            parse_file(path, *text, true);
+            stack_.pop_back();
+        }
+        check_sources_across_files(config_.sources, diag_);
+        check_mappings_across_files(config_.mappings, diag_);
+
+        LoadResult result;
+        result.errors = diag_.sorted(order_);
+        if (result.errors.empty()) {
+            config_.files = order_;
+            result.config = std::move(config_);
+        }
+        return result;
+    }
+
+  private:
+    struct Open {
+        std::string canonical;
+        std::string path;
+    };
+
+    static std::string canonical_of(const std::string& path) {
+        std::error_code ec;
+        fs::path canonical = fs::weakly_canonical(path, ec);
+        return ec ? path : canonical.string();
+    }
+
+    // The file's text, or nullopt after reporting why it cannot be read. Errors go to the
+    // include entry when there is one, else to the file itself.
+    std::optional<std::string> read_file(const std::string& path,
+                                         const std::optional<Position>& included_from) {
+        const Position where = included_from ? *included_from : Position{path, 0, 0};
+        const std::string name =
+            included_from ? "'" + shown(path, kShownPathChars) + "': " : std::string();
+        std::error_code ec;
+        const auto status = fs::status(path, ec);
+        if (included_from && status.type() == fs::file_type::not_found) {
+            diag_.error(where, "include: '" + shown(path, kShownPathChars) + "' does not exist");
+            return std::nullopt;
+        }
+        if (ec || !fs::exists(status)) {
+            diag_.error(where, name + "cannot open: " +
+                                   (ec ? ec.message() : std::string(std::strerror(ENOENT))));
+            return std::nullopt;
+        }
+        if (!fs::is_regular_file(status)) {
+            diag_.error(where, name + "not a regular file");
+            return std::nullopt;
+        }
+        const auto size = fs::file_size(path, ec);
+        if (ec || size > kMaxFileBytes) {
+            diag_.error(where, name + "larger than 4 MiB");
+            return std::nullopt;
+        }
+        std::ifstream in(path, std::ios::binary);
+        if (!in) {
+            diag_.error(where, name + "cannot open: " + std::strerror(errno));
+            return std::nullopt;
+        }
+        std::string text(static_cast<std::size_t>(size), '\0');
+        in.read(text.data(), static_cast<std::streamsize>(text.size()));
+        text.resize(static_cast<std::size_t>(in.gcount()));
+        return text;
+    }
+
+    void parse_file(const std::string& path, const std::string& text, bool is_main) {
+        order_.push_back(path);
+        const Context ctx{path, &diag_};
+        std::vector<YAML::Node> documents;
+        try {
+            documents = YAML::LoadAll(text);
+        } catch (const YAML::Exception& e) {
+            const Position where = e.mark.is_null()
+                                       ? Position{path, 1, 1}
+                                       : Position{path, e.mark.line + 1, e.mark.column + 1};
+            diag_.error(where, "YAML syntax error: " + e.msg);
+            return;
+        }
+        if (documents.size() > 1) {
+            ctx.error(position_of(documents[1], ctx), "a config file holds one YAML document");
+        }
+        const YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
+        if (!is_main && root.IsNull()) return;  // an empty included file adds nothing
+        MapReader top(root, ctx, is_main ? "the config file" : "the included file");
+        if (!top.is_map()) return;
+
+        if (is_main) {
+            std::string gateway;
+            if (top.text("gateway", gateway, true)) {
+                std::string error;
+                if (valid_gateway(gateway, error)) {
+                    config_.gateway = gateway;
+                } else {
+                    ctx.error(top.value_position("gateway"), error);
+                }
+            }
+            read_mqtt(top.find("mqtt").value_or(YAML::Node(YAML::NodeType::Undefined)), ctx,
+                      config_.gateway, config_.mqtt);
+        } else {
+            for (const char* key : {"gateway", "mqtt"}) {
+                if (top.find(key)) {
+                    ctx.error(top.key_position(key),
+                              std::string(key) + ": can only be set in the main config file");
+                }
+            }
+        }
+        if (auto sources = top.find("sources")) read_sources(*sources, ctx, config_.sources);
+        if (auto mappings = top.find("mappings")) read_mappings(*mappings, ctx, config_.mappings);
+        auto includes = top.find("include");
+        top.finish();
+        if (includes) read_includes(*includes, ctx);
+    }
+
+    void read_includes(const YAML::Node& node, const Context& ctx) {
+        std::vector<std::string> entries;
+        if (!node.IsSequence()) {
+            ctx.error(position_of(node, ctx),
+                      "include: expected a list of paths or globs, got " + describe_value(node));
+            return;
+        }
+        const fs::path base = fs::path(ctx.file).parent_path();
+        for (const auto& item : node) {
+            auto entry = read_text(item, ctx, "include");
+            if (!entry) continue;
+            const Position where = position_of(item, ctx);
+            if (entry->empty()) {
+                ctx.error(where, "include: an entry is empty");
+                continue;
+            }
+            const std::string joined = (base / *entry).lexically_normal().string();
+            if (!has_glob_magic(*entry)) {
+                include_file(joined, where, ctx);
+                continue;
+            }
+            glob_t matches{};
+            const int rc = ::glob(joined.c_str(), 0, nullptr, &matches);
+            std::vector<std::string> paths;
+            if (rc == 0) {
+                for (std::size_t i = 0; i < matches.gl_pathc; ++i)
+                    paths.emplace_back(matches.gl_pathv[i]);
+            } else if (rc != GLOB_NOMATCH) {
+                ctx.error(where, "include: cannot expand '" + shown(*entry, kShownPathChars) + "'");
+            }
+            ::globfree(&matches);
+            for (const auto& path : paths) {
+                std::error_code ec;
+                if (!fs::is_regular_file(path, ec)) continue;  // directories under the glob
+                include_file(path, where, ctx);
+            }
+        }
+    }
+
+    void include_file(const std::string& path, const Position& where, const Context& ctx) {
+        const std::string canonical = canonical_of(path);
+        for (std::size_t i = 0; i < stack_.size(); ++i) {
+            if (stack_[i].canonical != canonical) continue;
+            std::string chain;
+            for (std::size_t j = i; j < stack_.size(); ++j) chain += stack_[j].path + " -> ";
+            ctx.error(where, "include cycle: " + chain + path);
+            return;
+        }
+        if (auto seen = included_at_.find(canonical); seen != included_at_.end()) {
+            ctx.error(where, "include: '" + shown(path, kShownPathChars) + "' is already loaded" +
+                                 (seen->second
+                                      ? " (included at " + place_from(*seen->second, ctx.file) + ")"
+                                      : std::string(" (it is the main config file)")));
+            return;
+        }
+        if (stack_.size() >= kMaxIncludeDepth) {
+            ctx.error(where, "include: nested more than 16 levels deep");
+            return;
+        }
+        if (included_at_.size() >= kMaxFiles) {
+            ctx.error(where, "include: more than 512 files");
+            return;
+        }
+        auto text = read_file(path, where);
+        if (!text) return;
+        included_at_.emplace(canonical, where);
+        stack_.push_back({canonical, path});
+        parse_file(path, *text, false);
+        stack_.pop_back();
+    }
+
+    Diagnostics diag_;
+    Config config_;
+    std::vector<std::string> order_;  // files in load order (the order errors are sorted in)
+    std::vector<Open> stack_;         // the chain of includes being read, for cycles
+    std::map<std::string, std::optional<Position>> included_at_;
+};
+
+}  // namespace
+}  // namespace config_detail
+
+LoadResult load_config(const std::string& path) {
+    try {
+        return config_detail::Loader().load(path);
+    } catch (const std::exception& e) {
+        LoadResult result;
+        result.errors.push_back({{path, 0, 0}, std::string("cannot load: ") + e.what()});
+        return result;
+    } catch (...) {
+        LoadResult result;
+        result.errors.push_back({{path, 0, 0}, "cannot load: unexpected failure"});
+        return result;
+    }
+}
+
+}  // namespace nodebridge

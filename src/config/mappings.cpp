@@ -1,0 +1,147 @@
+// `mappings:`: the rules that turn samples into MQTT messages.
+
+#include <map>
+
+#include "nodebridge/topic_template.hpp"
+#include "sections.hpp"
+
+namespace nodebridge {
+
+bool MappingRule::per_attribute() const {
+    std::string error;
+    auto parsed = TopicTemplate::parse(topic, error);
+    return parsed && parsed->uses(TopicField::attribute);
+}
+
+namespace config_detail {
+namespace {
+
+std::string rule_label(const YAML::Node& item, std::size_t index) {
+    if (auto name = peek_text(item, "name")) return "mapping '" + shown(*name) + "'";
+    return "mapping #" + std::to_string(index + 1);
+}
+
+void read_match(MapReader& rule, MappingRule& out) {
+    const Context& ctx = rule.context();
+    auto node = rule.find("match");
+    if (!node) return;
+    MapReader map(*node, ctx, "match of " + rule.what());
+    for (auto [key, target] :
+         {std::pair{"source", &out.match_source}, std::pair{"node", &out.match_node}}) {
+        if (map.text(key, *target) && target->empty()) {
+            ctx.error(map.value_position(key), std::string(key) + ": must not be empty");
+        }
+    }
+    map.finish();
+}
+
+void read_on_change(MapReader& rule, MappingRule& out) {
+    const Context& ctx = rule.context();
+    auto node = rule.find("on_change");
+    if (!node) return;
+    if (!node->IsMap()) {
+        rule.boolean("on_change", out.on_change);
+        return;
+    }
+    MapReader map(*node, ctx, "on_change of " + rule.what());
+    if (map.find("deadband")) {
+        double deadband = 0;
+        if (map.number("deadband", deadband)) {
+            if (deadband < 0) {
+                ctx.error(map.value_position("deadband"), "deadband: must not be negative");
+            } else {
+                out.deadband = deadband;
+            }
+        }
+    } else {
+        map.require("deadband");
+    }
+    out.on_change = true;
+    map.finish();
+}
+
+std::optional<MappingRule> read_rule(const YAML::Node& item, std::size_t index,
+                                     const Context& ctx) {
+    MapReader map(item, ctx, rule_label(item, index));
+    if (!map.is_map()) return std::nullopt;
+    MappingRule rule;
+    rule.where = map.where();
+    bool ok = true;
+    if (map.text("name", rule.name)) {
+        ok &= check_name(rule.name, "name", map.value_position("name"), ctx);
+    }
+    read_match(map, rule);
+    if (map.text_list("attributes", rule.attributes)) {
+        if (rule.attributes.empty()) {
+            ctx.error(map.value_position("attributes"),
+                      "attributes: an empty list selects nothing; leave the key out to select all");
+        }
+        for (const auto& name : rule.attributes) {
+            if (name.empty()) {
+                ctx.error(map.value_position("attributes"), "attributes: an entry is empty");
+            }
+        }
+    }
+    std::optional<TopicTemplate> topic;
+    if (map.text("topic", rule.topic, true)) {
+        std::string error;
+        topic = TopicTemplate::parse(rule.topic, error);
+        if (!topic) ctx.error(map.value_position("topic"), "topic: " + error);
+    } else {
+        ok = false;
+    }
+    map.choice<PayloadForm>("payload", {{"value", PayloadForm::value}, {"json", PayloadForm::json}},
+                            rule.payload);
+    map.integer("qos", 0, 2, rule.qos);
+    map.boolean("retain", rule.retain);
+    read_on_change(map, rule);
+    map.duration("heartbeat", rule.heartbeat);
+    map.duration("min_interval", rule.min_interval);
+    map.finish();
+
+    if (topic) {
+        const bool per_attribute = topic->uses(TopicField::attribute);
+        if (rule.payload == PayloadForm::value && !per_attribute) {
+            ctx.error(map.value_position("payload"),
+                      "payload: value needs {attribute} in the topic (one message per attribute)");
+        }
+        if (topic->uses(TopicField::unit) && !per_attribute) {
+            ctx.error(map.value_position("topic"),
+                      "topic: {unit} needs {attribute} in the topic as well");
+        }
+    }
+    if (!ok) return std::nullopt;
+    return rule;
+}
+
+}  // namespace
+
+void read_mappings(const YAML::Node& node, const Context& ctx, std::vector<MappingRule>& out) {
+    if (!node.IsSequence()) {
+        ctx.error(position_of(node, ctx), "mappings: expected a list, got " + describe_value(node));
+        return;
+    }
+    if (!ctx.diag->spend(node.size(), position_of(node, ctx))) return;
+    std::size_t index = 0;
+    for (const auto& item : node) {
+        if (auto rule = read_rule(item, index, ctx)) out.push_back(std::move(*rule));
+        ++index;
+    }
+}
+
+void check_mappings_across_files(std::vector<MappingRule>& rules, Diagnostics& diag) {
+    std::map<std::string, const MappingRule*> first;
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        MappingRule& rule = rules[i];
+        if (rule.name.empty()) rule.name = "rule-" + std::to_string(i + 1);
+        auto [it, inserted] = first.emplace(rule.name, &rule);
+        if (!inserted) {
+            diag.error(rule.where, "duplicate rule name '" + shown(rule.name) +
+                                       "' (first defined at " +
+                                       place_from(it->second->where, rule.where.file) + ")");
+        }
+    }
+}
+
+}  // namespace config_detail
+}  // namespace nodebridge

@@ -1,0 +1,98 @@
+// The data-driven config cases: every folder under tests/cases/ holds config.yaml (and any
+// files it includes) and expect.txt, holding either the word `valid` or the expected error
+// lines, with paths relative to the case folder. Adding a case is adding a folder.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "nodebridge/config.hpp"
+
+namespace nodebridge {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kCases = fs::path(NODEBRIDGE_SOURCE_DIR) / "tests" / "cases";
+const fs::path kShipped = fs::path(NODEBRIDGE_SOURCE_DIR) / "config";
+
+std::vector<std::string> read_lines(const fs::path& file) {
+    std::ifstream in(file);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (!line.empty()) lines.push_back(line);
+    }
+    return lines;
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+    std::string out;
+    for (const auto& line : lines) out += "  " + line + "\n";
+    return out;
+}
+
+TEST(ConfigCases, EveryCaseGivesExactlyItsExpectedErrors) {
+    std::vector<fs::path> cases;
+    for (const auto& entry : fs::directory_iterator(kCases)) {
+        if (entry.is_directory()) cases.push_back(entry.path());
+    }
+    std::sort(cases.begin(), cases.end());
+    ASSERT_GE(cases.size(), 20u) << "the case folders were not found under " << kCases;
+
+    for (const auto& dir : cases) {
+        SCOPED_TRACE("case " + dir.filename().string());
+        ASSERT_TRUE(fs::exists(dir / "config.yaml"));
+        ASSERT_TRUE(fs::exists(dir / "expect.txt"));
+        const std::vector<std::string> expected = read_lines(dir / "expect.txt");
+        LoadResult result = load_config((dir / "config.yaml").string());
+        const std::string prefix = dir.string() + "/";
+        std::vector<std::string> actual;
+        for (const auto& error : result.errors) {
+            std::string line = error.to_string();
+            for (std::size_t at = line.find(prefix); at != std::string::npos;
+                 at = line.find(prefix)) {
+                line.erase(at, prefix.size());
+            }
+            actual.push_back(line);
+        }
+        if (expected == std::vector<std::string>{"valid"}) {
+            EXPECT_TRUE(result.config.has_value()) << "errors:\n" << joined(actual);
+            EXPECT_TRUE(actual.empty());
+        } else {
+            EXPECT_FALSE(result.config.has_value());
+            EXPECT_EQ(actual, expected) << "expected:\n"
+                                        << joined(expected) << "actual:\n"
+                                        << joined(actual);
+        }
+    }
+}
+
+TEST(ShippedConfigs, TheExampleLoadsAsWritten) {
+    LoadResult result = load_config((kShipped / "examples" / "modbus.yaml").string());
+    ASSERT_TRUE(result.errors.empty()) << result.errors.front().to_string();
+    const Config& config = *result.config;
+    EXPECT_EQ(config.gateway, "gw-01");
+    EXPECT_EQ(config.mqtt.keepalive, Millis(30000));
+    EXPECT_EQ(config.sources.size(), 2u);
+    EXPECT_EQ(config.mappings.size(), 3u);
+    const auto& meters = std::get<ModbusSourceConfig>(config.sources[1].settings);
+    EXPECT_EQ(meters.nodes.at(0).attributes.at(1).unit, "°C");
+    EXPECT_EQ(meters.nodes.at(0).attributes.at(1).round, 1);
+}
+
+TEST(ShippedConfigs, TheDefaultConfigIsValidOutOfTheBox) {
+    LoadResult result = load_config((kShipped / "nodebridge.yaml").string());
+    ASSERT_TRUE(result.errors.empty()) << result.errors.front().to_string();
+    EXPECT_EQ(result.config->gateway, "gw-01");
+    EXPECT_EQ(result.config->mqtt.host, "localhost");
+    EXPECT_EQ(result.config->mqtt.port, 1883);
+    EXPECT_EQ(result.config->mqtt.health.topic, "nodebridge/gw-01/status");
+    EXPECT_TRUE(result.config->sources.empty());
+}
+
+}  // namespace
+}  // namespace nodebridge
