@@ -38,6 +38,10 @@ std::string lowercase(std::string_view text) {
 }  // namespace
 
 void Diagnostics::error(Position where, std::string message) {
+    if (errors_.size() >= kMaxErrors || budget_reported_) {
+        ++left_out_;
+        return;
+    }
     errors_.push_back({std::move(where), std::move(message)});
 }
 
@@ -55,6 +59,10 @@ std::vector<ConfigError> Diagnostics::sorted(const std::vector<std::string>& fil
         if (a.where.line != b.where.line) return a.where.line < b.where.line;
         return a.where.column < b.where.column;
     });
+    if (left_out_ > 0 && !file_order.empty()) {
+        out.push_back(
+            {{file_order.front(), 0, 0}, std::to_string(left_out_) + " more errors not shown"});
+    }
     return out;
 }
 
@@ -65,10 +73,10 @@ bool Diagnostics::spend(std::size_t items, const Position& where) {
     }
     budget_left_ = 0;
     if (!budget_reported_) {
-        budget_reported_ = true;
         error(where,
-              "the configuration is too large (more than 2000000 entries, counting "
+              "the configuration is too large (more than 1000000 entries, counting "
               "repeated aliases); the rest is not checked");
+        budget_reported_ = true;
     }
     return false;
 }

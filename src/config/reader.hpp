@@ -21,8 +21,12 @@
 namespace nodebridge::config_detail {
 
 // Every error found while loading, in the order found; sorted into file order at the end.
+// Bounded: after kMaxErrors errors, or once the work budget is spent, further errors are
+// only counted, and sorted() ends with one line saying how many were left out.
 class Diagnostics {
   public:
+    static constexpr std::size_t kMaxErrors = 1000;
+
     void error(Position where, std::string message);
     bool empty() const { return errors_.empty(); }
     std::size_t size() const { return errors_.size(); }
@@ -37,7 +41,8 @@ class Diagnostics {
 
   private:
     std::vector<ConfigError> errors_;
-    std::size_t budget_left_ = 2'000'000;
+    std::size_t left_out_ = 0;
+    std::size_t budget_left_ = 1'000'000;
     bool budget_reported_ = false;
 };
 

@@ -60,16 +60,35 @@ TEST(LoadConfig, NeverThrowsOnHostileInput) {
     EXPECT_FALSE(load_text(std::string(100000, '[')).config);
     EXPECT_FALSE(load_text("- a\n- b\n").config);
     EXPECT_FALSE(load_text("").config);
-    // Aliases multiply work without growing the file; the budget stops them.
-    std::string bomb = "gateway: g\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
-    for (int i = 1; i < 8; ++i) {
-        const std::string p = "*a" + std::to_string(i - 1);
-        bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + p + "," + p + "," +
-                p + "," + p + "," + p + "," + p + "," + p + "," + p + "," + p + "," + p + "]\n";
+}
+
+TEST(LoadConfig, AliasesCannotMultiplyTheWorkWithoutBound) {
+    // 1500 nodes share one map of 1000 attributes through an alias: 1.5 million
+    // attributes from a small file. The loader stops at its budget with one error.
+    std::string yaml = "gateway: g\nshared: &attrs\n";
+    for (int i = 0; i < 1000; ++i) {
+        yaml += "  a" + std::to_string(i) + ": { address: " + std::to_string(i) + " }\n";
     }
-    bomb += "mappings: [{ topic: 't/{node}', attributes: *a7 }]\n";
-    auto loaded = load_text(bomb);
+    yaml += "sources:\n  - name: bus\n    type: modbus-tcp\n    host: h\n    nodes:\n";
+    for (int i = 0; i < 1500; ++i) {
+        yaml += "      - { id: n" + std::to_string(i) + ", attributes: *attrs }\n";
+    }
+    auto loaded = load_text(yaml);
     EXPECT_FALSE(loaded.config);
+    int too_large = 0;
+    for (const auto& error : loaded.errors) {
+        if (error.find("the configuration is too large") != std::string::npos) ++too_large;
+    }
+    EXPECT_EQ(too_large, 1) << ::testing::PrintToString(loaded.errors.size());
+}
+
+TEST(LoadConfig, ErrorsAreBoundedWithACountOfTheRest) {
+    std::string yaml = "gateway: g\nmqtt:\n";
+    for (int i = 0; i < 1500; ++i) yaml += "  unknown" + std::to_string(i) + ": 1\n";
+    auto loaded = load_text(yaml);
+    ASSERT_EQ(loaded.errors.size(), 1001u);
+    EXPECT_EQ(loaded.errors.front(), "config.yaml:3:3: unknown key 'unknown0' in mqtt");
+    EXPECT_EQ(loaded.errors.back(), "config.yaml: 500 more errors not shown");
 }
 
 TEST(LoadConfig, OnlyOneDocumentPerFile) {
