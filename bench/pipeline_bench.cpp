@@ -1,0 +1,924 @@
+// End to end: nodebridge-sim (Modbus TCP) -> nodebridged -> mosquitto -> a subscriber, printed
+// beside raw baselines measured in the same run against the same simulator and broker:
+//   - a bare libmodbus loop issuing the daemon's requests (one 40-register read per unit);
+//   - a bare libmosquitto loop publishing the daemon's messages (same topics, similar
+//     payloads, same QoS, same in-flight window), received by the same kind of subscriber.
+// Latency is the subscriber's receipt time minus the payload's "ts" (the device reply time,
+// written with millisecond resolution), so every latency figure carries up to 1 ms of
+// truncation on top of the real delay; the raw MQTT loop writes "ts" the same way.
+//
+// Usage: pipeline_bench [--warmup S] [--measure S] [--rss-after S]
+// Targets are printed as PASS/MISS and never change the exit status; only a broken setup
+// (a process that does not start, no message at all) exits 1.
+
+#include <modbus.h>
+#include <mosquitto.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "support/support.hpp"
+
+namespace nodebridge::bench {
+namespace {
+
+using namespace std::chrono_literals;
+using test::Millis;
+using test::Process;
+using test::TempDir;
+using Wall = std::chrono::system_clock;
+using Steady = std::chrono::steady_clock;
+
+// The benchmark's shape, from issue 2: 100 nodes x 20 float32 attributes.
+constexpr int kNodes = 100;
+constexpr int kAttributes = 20;
+// The daemon's in-flight window for QoS>0 (Publisher::kMaxInFlight); the raw loop uses it too.
+constexpr int kMaxInFlight = 100;
+// At most this many raw messages published and not yet received (two full rounds).
+constexpr std::int64_t kRawWindow = 2 * kNodes * kAttributes;
+// The paced cases: every node every 200 ms, 100 x 20 / 0.2 s = 10,000 attributes/s.
+constexpr Millis kPacedPoll{200};
+
+struct Settings {
+    double warmup_s = 2.0;   // after the first message, before the window opens
+    double measure_s = 6.0;  // the measurement window of each case
+    double rss_after_s = 5.0;
+};
+
+// ---- interruption ------------------------------------------------------------------------
+
+std::atomic<bool> g_interrupted{false};  // set by SIGINT/SIGTERM so destructors still run
+
+struct Interrupted : std::runtime_error {
+    Interrupted() : std::runtime_error("interrupted") {}
+};
+
+void sleep_checked(std::chrono::duration<double> duration) {
+    const auto until = Steady::now() + std::chrono::duration_cast<Steady::duration>(duration);
+    while (Steady::now() < until) {
+        if (g_interrupted.load()) throw Interrupted();
+        std::this_thread::sleep_for(std::min<Steady::duration>(until - Steady::now(), 20ms));
+    }
+}
+
+// ---- small helpers -----------------------------------------------------------------------
+
+std::int64_t wall_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(Wall::now().time_since_epoch())
+        .count();
+}
+
+// "2026-11-24T12:00:00.123Z" after `"ts":"` in `payload`, as microseconds since the epoch.
+std::optional<std::int64_t> parse_ts_us(std::string_view payload) {
+    constexpr std::string_view key = "\"ts\":\"";
+    const std::size_t at = payload.find(key);
+    if (at == std::string_view::npos || payload.size() < at + key.size() + 24) return std::nullopt;
+    const std::string_view s = payload.substr(at + key.size(), 24);
+    auto field = [&](std::size_t pos, std::size_t len, int& out) {
+        const char* first = s.data() + pos;
+        const auto [end, ec] = std::from_chars(first, first + len, out);
+        return ec == std::errc() && end == first + len;
+    };
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, ms = 0;
+    if (!field(0, 4, y) || s[4] != '-' || !field(5, 2, mo) || s[7] != '-' || !field(8, 2, d) ||
+        s[10] != 'T' || !field(11, 2, h) || s[13] != ':' || !field(14, 2, mi) || s[16] != ':' ||
+        !field(17, 2, se) || s[19] != '.' || !field(20, 3, ms) || s[23] != 'Z') {
+        return std::nullopt;
+    }
+    using namespace std::chrono;
+    const year_month_day date{year{y}, month{static_cast<unsigned>(mo)},
+                              day{static_cast<unsigned>(d)}};
+    if (!date.ok()) return std::nullopt;
+    const auto time = sys_days{date} + hours{h} + minutes{mi} + seconds{se} + milliseconds{ms};
+    return duration_cast<microseconds>(time.time_since_epoch()).count();
+}
+
+// The daemon's timestamp format: ISO 8601 UTC with milliseconds, truncated.
+std::string iso_ms(std::int64_t epoch_us) {
+    const std::time_t seconds = static_cast<std::time_t>(epoch_us / 1'000'000);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>((epoch_us / 1000) % 1000));
+    return buffer;
+}
+
+// Shortest round-trip text of a float32 reading widened to double, as the daemon prints it.
+std::string number_text(float value) {
+    char buffer[32];
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, static_cast<double>(value));
+    return std::string(buffer, result.ptr);
+}
+
+struct Percentiles {
+    std::size_t count = 0;
+    double p50_ms = 0;
+    double p99_ms = 0;
+    double max_ms = 0;
+};
+
+Percentiles percentiles(std::vector<std::int64_t> micros) {
+    Percentiles p;
+    p.count = micros.size();
+    if (micros.empty()) return p;
+    std::sort(micros.begin(), micros.end());
+    auto at = [&](double q) {
+        const auto index = static_cast<std::size_t>(q * static_cast<double>(micros.size() - 1));
+        return static_cast<double>(micros[index]) / 1000.0;
+    };
+    p.p50_ms = at(0.50);
+    p.p99_ms = at(0.99);
+    p.max_ms = static_cast<double>(micros.back()) / 1000.0;
+    return p;
+}
+
+// ---- /proc -------------------------------------------------------------------------------
+
+// User + system CPU seconds a process has used, or 0 when it is gone.
+double cpu_seconds(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::size_t paren = text.rfind(')');
+    if (paren == std::string::npos) return 0;
+    std::istringstream fields(text.substr(paren + 2));
+    std::string field;
+    double ticks = 0;
+    // After ")": state is field 3; utime and stime are fields 14 and 15.
+    for (int index = 3; index <= 15 && fields >> field; ++index) {
+        if (index == 14 || index == 15) ticks += std::strtod(field.c_str(), nullptr);
+    }
+    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// A "VmRSS:"-style line of /proc/PID/status in KiB, or 0.
+long status_kib(pid_t pid, std::string_view key) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.starts_with(key)) return std::strtol(line.c_str() + key.size(), nullptr, 10);
+    }
+    return 0;
+}
+
+// The first three fields of /proc/loadavg: other work on the machine skews every figure.
+std::string load_average() {
+    std::ifstream in("/proc/loadavg");
+    std::string one, five, fifteen;
+    in >> one >> five >> fifteen;
+    return one + " " + five + " " + fifteen;
+}
+
+double self_cpu_seconds() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+           static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU use of the processes in a case over its window, in % of one core.
+struct CpuMeter {
+    std::vector<std::pair<pid_t, double>> start;
+    double self_start = 0;
+    Steady::time_point taken;
+
+    explicit CpuMeter(const std::vector<pid_t>& pids) {
+        for (pid_t pid : pids) start.emplace_back(pid, cpu_seconds(pid));
+        self_start = self_cpu_seconds();
+        taken = Steady::now();
+    }
+    // Percent of one core for each pid given to the constructor, then for this process.
+    std::vector<double> percent() const {
+        const double wall = std::chrono::duration<double>(Steady::now() - taken).count();
+        std::vector<double> out;
+        for (const auto& [pid, before] : start)
+            out.push_back(100.0 * (cpu_seconds(pid) - before) / wall);
+        out.push_back(100.0 * (self_cpu_seconds() - self_start) / wall);
+        return out;
+    }
+};
+
+// ---- MQTT subscriber that timestamps receipt ---------------------------------------------
+
+struct Record {
+    std::int64_t received_us;
+    std::int64_t latency_us;  // kNoLatency when the payload has no "ts"
+};
+constexpr std::int64_t kNoLatency = std::numeric_limits<std::int64_t>::min();
+
+class Receiver {
+  public:
+    Receiver(int port, std::string topic, int qos) : topic_(std::move(topic)), qos_(qos) {
+        records_.reserve(1 << 20);
+        client_ = mosquitto_new(nullptr, true, this);
+        if (client_ == nullptr) throw std::runtime_error("mosquitto_new failed");
+        mosquitto_int_option(client_, MOSQ_OPT_TCP_NODELAY, 1);
+        mosquitto_connect_callback_set(client_, [](mosquitto* client, void* self, int rc) {
+            auto* me = static_cast<Receiver*>(self);
+            if (rc == 0) mosquitto_subscribe(client, nullptr, me->topic_.c_str(), me->qos_);
+        });
+        mosquitto_subscribe_callback_set(client_, [](mosquitto*, void* self, int, int, const int*) {
+            static_cast<Receiver*>(self)->subscribed_ = true;
+        });
+        mosquitto_message_callback_set(
+            client_, [](mosquitto*, void* self, const mosquitto_message* message) {
+                const std::int64_t now = wall_us();
+                const std::string_view payload(static_cast<const char*>(message->payload),
+                                               static_cast<std::size_t>(message->payloadlen));
+                const auto ts = parse_ts_us(payload);
+                auto* me = static_cast<Receiver*>(self);
+                std::lock_guard lock(me->mutex_);
+                me->records_.push_back({now, ts ? now - *ts : kNoLatency});
+                me->count_.fetch_add(1, std::memory_order_release);
+            });
+        if (mosquitto_connect(client_, "127.0.0.1", port, 30) != MOSQ_ERR_SUCCESS ||
+            mosquitto_loop_start(client_) != MOSQ_ERR_SUCCESS) {
+            mosquitto_destroy(client_);
+            throw std::runtime_error("subscriber cannot connect to 127.0.0.1:" +
+                                     std::to_string(port));
+        }
+        if (!test::wait_until([this] { return subscribed_.load(); }, 10s)) {
+            stop();
+            throw std::runtime_error("subscriber got no SUBACK for " + topic_);
+        }
+    }
+    ~Receiver() { stop(); }
+    Receiver(const Receiver&) = delete;
+    Receiver& operator=(const Receiver&) = delete;
+
+    std::int64_t count() const {
+        return static_cast<std::int64_t>(count_.load(std::memory_order_acquire));
+    }
+
+    // Messages received between `from_us` and `to_us` (wall clock) and their latencies.
+    std::pair<std::int64_t, std::vector<std::int64_t>> window(std::int64_t from_us,
+                                                              std::int64_t to_us) const {
+        std::lock_guard lock(mutex_);
+        std::int64_t received = 0;
+        std::vector<std::int64_t> latencies;
+        for (const Record& r : records_) {
+            if (r.received_us < from_us || r.received_us >= to_us) continue;
+            ++received;
+            if (r.latency_us != kNoLatency) latencies.push_back(r.latency_us);
+        }
+        return {received, std::move(latencies)};
+    }
+
+  private:
+    void stop() {
+        if (client_ == nullptr) return;
+        mosquitto_disconnect(client_);
+        mosquitto_loop_stop(client_, true);
+        mosquitto_destroy(client_);
+        client_ = nullptr;
+    }
+
+    std::string topic_;
+    int qos_;
+    mosquitto* client_ = nullptr;
+    std::atomic<bool> subscribed_{false};
+    std::atomic<std::size_t> count_{0};
+    mutable std::mutex mutex_;
+    std::vector<Record> records_;
+};
+
+// ---- processes ---------------------------------------------------------------------------
+
+// mosquitto on 127.0.0.1 with defaults, except: a deeper per-client queue (so QoS 1 to a
+// subscriber that falls behind is held, not dropped), no persistence, and TCP_NODELAY on its
+// sockets, so the broker-to-subscriber hop adds no Nagle delay to any case.
+class BrokerProcess {
+  public:
+    explicit BrokerProcess(const TempDir& dir) : port_(test::free_port()) {
+        const std::string conf =
+            dir.write("mosquitto.conf", "listener " + std::to_string(port_) +
+                                            " 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                                            "max_queued_messages 100000\nset_tcp_nodelay true\n");
+        process_ = std::make_unique<Process>(
+            std::vector<std::string>{"/usr/sbin/mosquitto", "-c", conf}, dir.file("mosquitto.log"));
+        const bool up = test::wait_until(
+            [this] {
+                mosquitto* probe = mosquitto_new(nullptr, true, nullptr);
+                const bool ok = mosquitto_connect(probe, "127.0.0.1", port_, 5) == MOSQ_ERR_SUCCESS;
+                if (ok) mosquitto_disconnect(probe);
+                mosquitto_destroy(probe);
+                return ok;
+            },
+            10s);
+        if (!up) throw std::runtime_error("mosquitto did not start:\n" + process_->output());
+    }
+    ~BrokerProcess() {
+        process_->signal(SIGTERM);
+        process_->wait_for_exit(5s);
+    }
+    int port() const { return port_; }
+    pid_t pid() const { return process_->pid(); }
+
+  private:
+    int port_;
+    std::unique_ptr<Process> process_;
+};
+
+// nodebridge-sim modbus-tcp with `nodes` units of `attributes` float32 input registers.
+class SimProcess {
+  public:
+    SimProcess(const TempDir& dir, const std::string& name, int nodes, int attributes) {
+        process_ = std::make_unique<Process>(
+            std::vector<std::string>{SIM_PATH, "modbus-tcp", "--bind", "127.0.0.1", "--port", "0",
+                                     "--nodes", std::to_string(nodes), "--attributes",
+                                     std::to_string(attributes)},
+            dir.file(name + ".log"));
+        if (!process_->wait_for_output("ready", 10s)) {
+            throw std::runtime_error("nodebridge-sim did not start:\n" + process_->output());
+        }
+        std::smatch match;
+        const std::string output = process_->output();
+        if (!std::regex_search(output, match,
+                               std::regex(R"(ready modbus-tcp 127\.0\.0\.1:(\d+))"))) {
+            throw std::runtime_error("unexpected nodebridge-sim ready line:\n" + output);
+        }
+        port_ = std::stoi(match[1]);
+    }
+    ~SimProcess() {
+        process_->signal(SIGTERM);
+        process_->wait_for_exit(5s);
+    }
+    int port() const { return port_; }
+    pid_t pid() const { return process_->pid(); }
+
+  private:
+    int port_ = 0;
+    std::unique_ptr<Process> process_;
+};
+
+// ---- raw libmodbus baseline --------------------------------------------------------------
+
+struct RawModbusResult {
+    double attributes_per_s = 0;
+    Percentiles round_trip;  // one request: send to reply decoded
+    std::int64_t errors = 0;
+    std::vector<double> cpu;  // sim, this process (% of one core)
+};
+
+RawModbusResult raw_modbus(const Settings& settings, const SimProcess& sim) {
+    modbus_t* context = modbus_new_tcp("127.0.0.1", sim.port());
+    if (context == nullptr) throw std::runtime_error("modbus_new_tcp failed");
+    modbus_set_response_timeout(context, 1, 0);
+    if (modbus_connect(context) == -1) {
+        modbus_free(context);
+        throw std::runtime_error(std::string("libmodbus cannot connect: ") +
+                                 modbus_strerror(errno));
+    }
+    RawModbusResult result;
+    std::vector<std::uint16_t> registers(2 * kAttributes);
+    std::vector<std::int64_t> round_trips;
+    round_trips.reserve(1 << 20);
+    std::int64_t attributes = 0;
+    auto poll_all = [&](bool record) {
+        for (int unit = 1; unit <= kNodes; ++unit) {
+            modbus_set_slave(context, unit);
+            const auto before = Steady::now();
+            const int rc =
+                modbus_read_input_registers(context, 0, 2 * kAttributes, registers.data());
+            const auto after = Steady::now();
+            if (!record) continue;
+            if (rc == 2 * kAttributes) {
+                attributes += kAttributes;
+                round_trips.push_back(
+                    std::chrono::duration_cast<std::chrono::microseconds>(after - before).count());
+            } else {
+                ++result.errors;
+            }
+        }
+    };
+    const auto warm_until = Steady::now() + std::chrono::duration<double>(settings.warmup_s / 2);
+    while (Steady::now() < warm_until) poll_all(false);
+    CpuMeter cpu({sim.pid()});
+    const auto start = Steady::now();
+    const auto until = start + std::chrono::duration<double>(settings.measure_s);
+    while (Steady::now() < until) {
+        if (g_interrupted.load()) break;
+        poll_all(true);
+    }
+    const double elapsed = std::chrono::duration<double>(Steady::now() - start).count();
+    result.cpu = cpu.percent();
+    modbus_close(context);
+    modbus_free(context);
+    if (g_interrupted.load()) throw Interrupted();
+    result.attributes_per_s = static_cast<double>(attributes) / elapsed;
+    result.round_trip = percentiles(std::move(round_trips));
+    return result;
+}
+
+// ---- raw libmosquitto baseline -----------------------------------------------------------
+
+enum class Shape { per_attribute, per_node };
+
+struct MqttResult {
+    double messages_per_s = 0;
+    double attributes_per_s = 0;
+    Percentiles latency;
+    std::int64_t sent = 0;
+    std::int64_t received = 0;
+    std::int64_t publish_errors = 0;
+    std::vector<double> cpu;  // broker, [daemon, sim,] this process
+    long rss_kib = 0;         // the daemon's, for daemon cases
+};
+
+// How the raw loop paces its messages.
+struct Pacing {
+    enum class Kind {
+        flood,  // as fast as a window of kRawWindow unreceived messages allows
+        even,   // `rate` messages per second, evenly spread
+        burst,  // one full round (every node, every attribute) at the start of each `period`
+    };
+    Kind kind = Kind::flood;
+    double rate = 0;
+    Millis period{0};
+    bool nodelay = false;  // TCP_NODELAY on the publisher's socket (libmosquitto's default: off)
+};
+
+// Publishes the shape's messages (round robin over nodes, then attributes) for warmup +
+// measure seconds, paced as `pacing` says; counts what the subscriber receives inside the
+// window.
+MqttResult raw_mqtt(const Settings& settings, const BrokerProcess& broker, Shape shape, int qos,
+                    Pacing pacing) {
+    Receiver receiver(broker.port(), "bench/rawmq/#", qos);
+    // Single-threaded, as the daemon's publisher is: this thread publishes (libmosquitto
+    // writes at once) and services the socket itself; no mosquitto_loop_start thread.
+    bool connected = false;
+    mosquitto* client = mosquitto_new(nullptr, true, &connected);
+    if (client == nullptr) throw std::runtime_error("mosquitto_new failed");
+    mosquitto_max_inflight_messages_set(client, kMaxInFlight);
+    if (pacing.nodelay) mosquitto_int_option(client, MOSQ_OPT_TCP_NODELAY, 1);
+    mosquitto_connect_callback_set(client, [](mosquitto*, void* flag, int rc) {
+        if (rc == 0) *static_cast<bool*>(flag) = true;
+    });
+    const auto connect_deadline = Steady::now() + 10s;
+    if (mosquitto_connect(client, "127.0.0.1", broker.port(), 30) == MOSQ_ERR_SUCCESS) {
+        while (!connected && Steady::now() < connect_deadline) mosquitto_loop(client, 10, 1);
+    }
+    if (!connected) {
+        mosquitto_destroy(client);
+        throw std::runtime_error("raw publisher cannot connect");
+    }
+    // Reads acknowledgements, writes what the library queued, keeps alive; until `until`.
+    auto service_until = [&](Steady::time_point until) {
+        do {
+            const auto left = std::chrono::duration_cast<Millis>(until - Steady::now()).count();
+            mosquitto_loop(client, static_cast<int>(std::clamp<long long>(left, 0, 5)), 1);
+        } while (Steady::now() < until && !g_interrupted.load());
+    };
+    struct Item {
+        std::string topic;
+        int node;
+        int attribute;  // -1 for a per-node message
+    };
+    std::vector<Item> items;
+    for (int node = 1; node <= kNodes; ++node) {
+        const std::string base = "bench/rawmq/pdu-" + std::to_string(node);
+        if (shape == Shape::per_node) {
+            items.push_back({base, node, -1});
+            continue;
+        }
+        for (int a = 0; a < kAttributes; ++a)
+            items.push_back({base + "/a" + std::to_string(a), node, a});
+    }
+    const int attributes_per_message = shape == Shape::per_node ? kAttributes : 1;
+
+    MqttResult result;
+    std::int64_t presumed_lost = 0;  // QoS 0 messages the broker dropped: not waited for
+    std::string payload;
+    const auto start = Steady::now();
+    const auto window_start = start + std::chrono::duration<double>(settings.warmup_s);
+    const auto end = window_start + std::chrono::duration<double>(settings.measure_s);
+    const std::int64_t window_from = wall_us() + static_cast<std::int64_t>(settings.warmup_s * 1e6);
+    const std::int64_t window_to =
+        window_from + static_cast<std::int64_t>(settings.measure_s * 1e6);
+    std::optional<CpuMeter> cpu;
+    std::size_t next = 0;
+    std::int64_t round = 0;
+    while (true) {
+        const auto now = Steady::now();
+        if (now >= end) break;
+        if (g_interrupted.load()) break;
+        if (!cpu && now >= window_start) cpu.emplace(std::vector<pid_t>{broker.pid()});
+        if (pacing.kind == Pacing::Kind::even) {
+            const auto due =
+                start + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(
+                            static_cast<double>(result.sent) / pacing.rate));
+            if (due > now + 200us) service_until(due);
+        } else if (pacing.kind == Pacing::Kind::burst) {
+            if (next == 0) service_until(start + round * pacing.period);
+        } else if (result.sent - receiver.count() - presumed_lost >= kRawWindow) {
+            // Wait for the subscriber to catch up. Only QoS 0 can be lost (the broker drops
+            // it for a subscriber that falls far behind): after half a second without
+            // progress, stop waiting for what is outstanding.
+            const std::int64_t seen = receiver.count();
+            const auto give_up = Steady::now() + 500ms;
+            while (receiver.count() == seen && Steady::now() < give_up && !g_interrupted.load())
+                mosquitto_loop(client, 1, 1);
+            if (receiver.count() == seen && qos == 0) presumed_lost = result.sent - seen;
+            continue;
+        }
+        const Item& item = items[next];
+        const std::int64_t ts = wall_us();
+        const float base = static_cast<float>(10 * std::max(item.attribute, 0) + item.node);
+        const float noise = static_cast<float>(round % 7) * 0.0731f;
+        if (item.attribute >= 0) {
+            payload = "{\"value\":" + number_text(base + noise) + ",\"unit\":\"V\",\"ts\":\"" +
+                      iso_ms(ts) + "\"}";
+        } else {
+            payload =
+                "{\"node\":\"pdu-" + std::to_string(item.node) + "\",\"ts\":\"" + iso_ms(ts) + "\"";
+            for (int a = 0; a < kAttributes; ++a) {
+                payload += ",\"a" + std::to_string(a) +
+                           "\":" + number_text(static_cast<float>(10 * a + item.node) + noise);
+            }
+            payload += "}";
+        }
+        const int rc =
+            mosquitto_publish(client, nullptr, item.topic.c_str(), static_cast<int>(payload.size()),
+                              payload.data(), qos, false);
+        if (rc == MOSQ_ERR_SUCCESS) {
+            ++result.sent;
+        } else {
+            ++result.publish_errors;
+            service_until(Steady::now() + 1ms);
+        }
+        if (result.sent % 8 == 0) mosquitto_loop(client, 0, 1);
+        if (++next == items.size()) {
+            next = 0;
+            ++round;
+        }
+    }
+    result.cpu = cpu ? cpu->percent() : std::vector<double>{0, 0};
+    service_until(Steady::now() + 300ms);  // let the tail arrive; it is outside the window anyway
+    mosquitto_disconnect(client);
+    mosquitto_destroy(client);
+    if (g_interrupted.load()) throw Interrupted();
+
+    auto [received, latencies] = receiver.window(window_from, window_to);
+    result.received = receiver.count();
+    result.messages_per_s = static_cast<double>(received) / settings.measure_s;
+    result.attributes_per_s = result.messages_per_s * attributes_per_message;
+    result.latency = percentiles(std::move(latencies));
+    return result;
+}
+
+// ---- nodebridged -------------------------------------------------------------------------
+
+struct Bus {
+    std::string name;
+    int port;
+    int units;
+};
+
+// A config with one modbus-tcp source per bus, units 1..N each with `attributes` float32
+// input registers, all polled every `poll`, and one rule publishing them as JSON.
+std::string daemon_config(int broker_port, const std::vector<Bus>& buses, int attributes,
+                          const std::string& poll, Shape shape, int qos) {
+    std::string attribute_map = "{ ";
+    for (int a = 0; a < attributes; ++a) {
+        if (a > 0) attribute_map += ", ";
+        attribute_map += "a" + std::to_string(a) +
+                         ": { table: input, address: " + std::to_string(2 * a) +
+                         ", type: float32, unit: V }";
+    }
+    attribute_map += " }";
+    std::string yaml =
+        "gateway: bench\nmqtt:\n  host: 127.0.0.1\n  port: " + std::to_string(broker_port) +
+        "\n  keepalive: 30s\n  health:\n    topic: bench/status\nsources:\n";
+    for (const Bus& bus : buses) {
+        yaml +=
+            "  - name: " + bus.name +
+            "\n    type: modbus-tcp\n    host: 127.0.0.1\n    port: " + std::to_string(bus.port) +
+            "\n    timeout: 1s\n    nodes:\n";
+        for (int unit = 1; unit <= bus.units; ++unit) {
+            const std::string id = buses.size() == 1 ? "pdu-" + std::to_string(unit)
+                                                     : bus.name + "-" + std::to_string(unit);
+            yaml += "      - { id: " + id + ", unit: " + std::to_string(unit) + ", poll: " + poll +
+                    ", attributes: " + attribute_map + " }\n";
+        }
+    }
+    yaml += "mappings:\n  - name: bench\n    match: { source: \"*\" }\n    topic: " +
+            std::string(shape == Shape::per_node ? "bench/{gateway}/{node}"
+                                                 : "bench/{gateway}/{node}/{attribute}") +
+            "\n    payload: json\n    qos: " + std::to_string(qos) + "\n";
+    return yaml;
+}
+
+// Starts nodebridged on `config`, waits for its first message, warms up, measures what the
+// subscriber gets in the window (and CPU of everyone), then stops it with SIGTERM.
+MqttResult run_daemon(const Settings& settings, const TempDir& dir, const std::string& name,
+                      const BrokerProcess& broker, const std::vector<const SimProcess*>& sims,
+                      const std::string& config, Shape shape, int qos) {
+    Receiver receiver(broker.port(), "bench/bench/#", qos);
+    const std::string path = dir.write(name + ".yaml", config);
+    Process daemon({NODEBRIDGED_PATH, "-c", path, "--log-level", "warning"},
+                   dir.file(name + ".log"));
+    auto fail = [&](const std::string& what) {
+        return std::runtime_error(name + ": " + what + "\n--- nodebridged log ---\n" +
+                                  daemon.output());
+    };
+    if (!test::wait_until(
+            [&] { return receiver.count() > 0 || !daemon.running() || g_interrupted.load(); },
+            30s) ||
+        receiver.count() == 0) {
+        if (g_interrupted.load()) throw Interrupted();
+        throw fail("no message from nodebridged within 30 s");
+    }
+    sleep_checked(std::chrono::duration<double>(settings.warmup_s));
+    std::vector<pid_t> pids{broker.pid(), daemon.pid()};
+    for (const SimProcess* sim : sims) pids.push_back(sim->pid());
+    const std::int64_t window_from = wall_us();
+    CpuMeter cpu(pids);
+    sleep_checked(std::chrono::duration<double>(settings.measure_s));
+    const std::int64_t window_to = wall_us();
+    MqttResult result;
+    result.cpu = cpu.percent();
+    result.rss_kib = status_kib(daemon.pid(), "VmRSS:");
+    if (!daemon.running()) throw fail("nodebridged exited during the window");
+    daemon.signal(SIGTERM);
+    const auto exit_code = daemon.wait_for_exit(15s);
+    if (exit_code != 0) {
+        std::fprintf(stderr, "%s: nodebridged exit %s after SIGTERM\n", name.c_str(),
+                     exit_code ? std::to_string(*exit_code).c_str() : "(still running, killed)");
+    }
+    const std::string log = daemon.output();
+    if (!log.empty()) {
+        std::fprintf(stderr, "%s: nodebridged logged (warning and above):\n%s\n", name.c_str(),
+                     log.substr(0, 2000).c_str());
+    }
+    auto [received, latencies] = receiver.window(window_from, window_to);
+    const double seconds = static_cast<double>(window_to - window_from) / 1e6;
+    result.received = received;
+    result.messages_per_s = static_cast<double>(received) / seconds;
+    result.attributes_per_s = result.messages_per_s * (shape == Shape::per_node ? kAttributes : 1);
+    result.latency = percentiles(std::move(latencies));
+    return result;
+}
+
+struct RssResult {
+    long rss_kib = 0;
+    long hwm_kib = 0;
+    double attributes_per_s = 0;
+    int nodes = 0;
+};
+
+// 1,000 nodes x 20 attributes: five simulators of 200 units, five sources, poll 1 s, all
+// answering; VmRSS of nodebridged after it has run `rss_after_s`.
+RssResult run_rss(const Settings& settings, const TempDir& dir, const BrokerProcess& broker) {
+    constexpr int kSims = 5;
+    constexpr int kUnits = 200;
+    std::vector<std::unique_ptr<SimProcess>> sims;
+    std::vector<Bus> buses;
+    for (int i = 1; i <= kSims; ++i) {
+        sims.push_back(
+            std::make_unique<SimProcess>(dir, "rss-sim-" + std::to_string(i), kUnits, kAttributes));
+        buses.push_back({"bus" + std::to_string(i), sims.back()->port(), kUnits});
+    }
+    Receiver receiver(broker.port(), "bench/bench/#", 0);
+    const std::string path = dir.write("rss.yaml", daemon_config(broker.port(), buses, kAttributes,
+                                                                 "1s", Shape::per_attribute, 0));
+    Process daemon({NODEBRIDGED_PATH, "-c", path, "--log-level", "warning"}, dir.file("rss.log"));
+    const auto started = Steady::now();
+    if (!test::wait_until([&] { return receiver.count() > 0 || !daemon.running(); }, 30s) ||
+        receiver.count() == 0) {
+        throw std::runtime_error("rss: no message from nodebridged\n" + daemon.output());
+    }
+    const auto remaining =
+        std::chrono::duration<double>(settings.rss_after_s) - (Steady::now() - started);
+    if (remaining.count() > 0) sleep_checked(remaining);
+    RssResult result;
+    result.nodes = kSims * kUnits;
+    result.rss_kib = status_kib(daemon.pid(), "VmRSS:");
+    result.hwm_kib = status_kib(daemon.pid(), "VmHWM:");
+    const std::int64_t to = wall_us();
+    result.attributes_per_s = static_cast<double>(receiver.window(to - 2'000'000, to).first) / 2.0;
+    daemon.signal(SIGTERM);
+    daemon.wait_for_exit(15s);
+    if (!daemon.output().empty()) {
+        std::fprintf(stderr, "rss: nodebridged logged (warning and above):\n%s\n",
+                     daemon.output().substr(0, 2000).c_str());
+    }
+    return result;
+}
+
+// ---- report ------------------------------------------------------------------------------
+
+std::string rate_text(double value) {
+    // Groups thousands with commas: 123456 -> "123,456".
+    const auto whole = static_cast<long long>(value + 0.5);
+    std::string digits = std::to_string(whole < 0 ? 0 : whole);
+    std::string grouped;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) grouped.push_back(',');
+        grouped.push_back(digits[i]);
+    }
+    return grouped;
+}
+
+std::string ms_text(double value) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.2f", value);
+    return buffer;
+}
+
+std::string cpu_text(const std::vector<double>& cpu) {
+    std::string text;
+    for (double value : cpu) {
+        if (!text.empty()) text += " / ";
+        text += std::to_string(static_cast<int>(value + 0.5));
+    }
+    return text;
+}
+
+const char* verdict(bool pass) { return pass ? "PASS" : "MISS"; }
+
+int run(const Settings& settings) {
+    mosquitto_lib_init();
+    TempDir dir;
+    BrokerProcess broker(dir);
+    SimProcess sim(dir, "sim", kNodes, kAttributes);
+    const std::string load_before = load_average();
+    std::fprintf(stderr, "broker 127.0.0.1:%d, sim 127.0.0.1:%d, %ld cores, windows of %.0f s\n",
+                 broker.port(), sim.port(), sysconf(_SC_NPROCESSORS_ONLN), settings.measure_s);
+
+    auto step = [](const char* what) { std::fprintf(stderr, "running: %s\n", what); };
+    step("raw libmodbus loop");
+    const RawModbusResult modbus = raw_modbus(settings, sim);
+    step("raw libmosquitto, per attribute, QoS 0");
+    const MqttResult mq0 = raw_mqtt(settings, broker, Shape::per_attribute, 0, {});
+    step("raw libmosquitto, per attribute, QoS 1");
+    const MqttResult mq1 = raw_mqtt(settings, broker, Shape::per_attribute, 1, {});
+    step("raw libmosquitto, per node, QoS 0");
+    const MqttResult mqn = raw_mqtt(settings, broker, Shape::per_node, 0, {});
+    const Pacing burst{.kind = Pacing::Kind::burst, .period = kPacedPoll};
+    step("raw libmosquitto, per attribute, QoS 0, 2,000 messages every 200 ms");
+    const MqttResult mqb0 = raw_mqtt(settings, broker, Shape::per_attribute, 0, burst);
+    step("raw libmosquitto, per attribute, QoS 1, 2,000 messages every 200 ms");
+    const MqttResult mqb1 = raw_mqtt(settings, broker, Shape::per_attribute, 1, burst);
+    step("raw libmosquitto, per attribute, QoS 0, evenly paced at 10,000 msg/s");
+    const MqttResult mqe = raw_mqtt(settings, broker, Shape::per_attribute, 0,
+                                    {.kind = Pacing::Kind::even, .rate = 10'000.0});
+    step("raw libmosquitto, per attribute, QoS 0, evenly paced at 10,000 msg/s, TCP_NODELAY");
+    const MqttResult mqen =
+        raw_mqtt(settings, broker, Shape::per_attribute, 0,
+                 {.kind = Pacing::Kind::even, .rate = 10'000.0, .nodelay = true});
+
+    const std::vector<Bus> one_bus{{"bus", sim.port(), kNodes}};
+    const std::vector<const SimProcess*> sims{&sim};
+    auto daemon_case = [&](const char* name, const std::string& poll, Shape shape, int qos) {
+        step(name);
+        return run_daemon(settings, dir, name, broker, sims,
+                          daemon_config(broker.port(), one_bus, kAttributes, poll, shape, qos),
+                          shape, qos);
+    };
+    const MqttResult d0 = daemon_case("per-attribute-qos0", "1ms", Shape::per_attribute, 0);
+    const MqttResult d1 = daemon_case("per-attribute-qos1", "1ms", Shape::per_attribute, 1);
+    const MqttResult dn = daemon_case("per-node-qos0", "1ms", Shape::per_node, 0);
+    const MqttResult p0 = daemon_case("paced-qos0", "200ms", Shape::per_attribute, 0);
+    const MqttResult p1 = daemon_case("paced-qos1", "200ms", Shape::per_attribute, 1);
+    step("resident memory, 1,000 nodes x 20 attributes");
+    const RssResult rss = run_rss(settings, dir, broker);
+
+    std::printf("\n## nodebridge end-to-end benchmark\n\n");
+    std::printf("Load average (1/5/15 min) before: %s, after: %s.\n", load_before.c_str(),
+                load_average().c_str());
+    std::printf(
+        "%d nodes x %d float32 attributes (one 40-register read per node), %ld CPU cores, "
+        "%.0f s windows after %.0f s warm-up.\n"
+        "Latency: subscriber receipt - payload \"ts\" (device reply, truncated to the ms).\n"
+        "CPU: %% of one core over the window.\n\n",
+        kNodes, kAttributes, sysconf(_SC_NPROCESSORS_ONLN), settings.measure_s, settings.warmup_s);
+
+    std::printf("### Raw baselines (same simulator, same broker, same run)\n\n");
+    std::printf("| baseline | rate | p50 ms | p99 ms | CPU %% |\n|---|---:|---:|---:|---|\n");
+    std::printf(
+        "| libmodbus loop, 1 read of 40 registers per unit | %s attr/s | %s (request) | %s "
+        "(request) | sim %s |\n",
+        rate_text(modbus.attributes_per_s).c_str(), ms_text(modbus.round_trip.p50_ms).c_str(),
+        ms_text(modbus.round_trip.p99_ms).c_str(), cpu_text(modbus.cpu).c_str());
+    auto raw_row = [](const char* what, const MqttResult& r, const char* unit) {
+        std::printf("| %s | %s %s | %s | %s | broker / bench %s |\n", what,
+                    rate_text(r.messages_per_s).c_str(), unit, ms_text(r.latency.p50_ms).c_str(),
+                    ms_text(r.latency.p99_ms).c_str(), cpu_text(r.cpu).c_str());
+    };
+    raw_row("libmosquitto loop, 2,000 per-attribute topics, QoS 0", mq0, "msg/s");
+    raw_row("libmosquitto loop, 2,000 per-attribute topics, QoS 1", mq1, "msg/s");
+    raw_row("libmosquitto loop, 100 per-node topics (20 attr), QoS 0", mqn, "msg/s");
+    raw_row("libmosquitto loop, per-attribute QoS 0, 2,000 msg burst every 200 ms", mqb0, "msg/s");
+    raw_row("libmosquitto loop, per-attribute QoS 1, 2,000 msg burst every 200 ms", mqb1, "msg/s");
+    raw_row("libmosquitto loop, per-attribute QoS 0, evenly paced 10,000 msg/s", mqe, "msg/s");
+    raw_row("libmosquitto loop, per-attribute QoS 0, evenly paced 10,000 msg/s, TCP_NODELAY", mqen,
+            "msg/s");
+
+    std::printf("\n### nodebridged (sim -> nodebridged -> mosquitto -> subscriber)\n\n");
+    std::printf(
+        "| case | attr/s | msg/s | p50 ms | p99 ms | RSS MiB | CPU %% broker / daemon / sim / "
+        "bench | target |\n"
+        "|---|---:|---:|---:|---:|---:|---|---|\n");
+    auto row = [](const char* what, const MqttResult& r, const std::string& target) {
+        std::printf("| %s | %s | %s | %s | %s | %.1f | %s | %s |\n", what,
+                    rate_text(r.attributes_per_s).c_str(), rate_text(r.messages_per_s).c_str(),
+                    ms_text(r.latency.p50_ms).c_str(), ms_text(r.latency.p99_ms).c_str(),
+                    static_cast<double>(r.rss_kib) / 1024.0, cpu_text(r.cpu).c_str(),
+                    target.c_str());
+    };
+    auto throughput_target = [&](const MqttResult& r, double raw_mqtt_attributes) {
+        const double slower = std::min(modbus.attributes_per_s, raw_mqtt_attributes);
+        const double ratio = slower > 0 ? r.attributes_per_s / slower : 0;
+        char text[128];
+        std::snprintf(text, sizeof text, "%s: %.0f%% of slower raw (%s attr/s), >= 90%%",
+                      verdict(ratio >= 0.9), 100.0 * ratio, rate_text(slower).c_str());
+        return std::string(text);
+    };
+    auto latency_target = [](const MqttResult& r, const MqttResult& raw) {
+        char text[160];
+        std::snprintf(text, sizeof text, "%s: p99 %.2f ms <= 2 ms (raw burst p99 %.2f ms)",
+                      verdict(r.latency.count > 0 && r.latency.p99_ms <= 2.0), r.latency.p99_ms,
+                      raw.latency.p99_ms);
+        return std::string(text);
+    };
+    row("per-attribute JSON, QoS 0, poll 1ms", d0, throughput_target(d0, mq0.attributes_per_s));
+    row("per-attribute JSON, QoS 1, poll 1ms", d1, throughput_target(d1, mq1.attributes_per_s));
+    row("per-node JSON, QoS 0, poll 1ms", dn, throughput_target(dn, mqn.attributes_per_s));
+    row("per-attribute JSON, QoS 0, poll 200ms (10k attr/s)", p0, latency_target(p0, mqb0));
+    row("per-attribute JSON, QoS 1, poll 200ms (10k attr/s)", p1, latency_target(p1, mqb1));
+
+    std::printf("\n### Resident memory\n\n");
+    std::printf("| case | VmRSS MiB | VmHWM MiB | attr/s | target |\n|---|---:|---:|---:|---|\n");
+    std::printf(
+        "| %d nodes x %d attributes (5 sources x 200 units, 5 sims, poll 1s, all answering), after "
+        "%.0f s "
+        "| %.1f | %.1f | %s | %s: <= 20 MiB |\n",
+        rss.nodes, kAttributes, settings.rss_after_s, static_cast<double>(rss.rss_kib) / 1024.0,
+        static_cast<double>(rss.hwm_kib) / 1024.0, rate_text(rss.attributes_per_s).c_str(),
+        verdict(rss.rss_kib > 0 && rss.rss_kib <= 20 * 1024));
+    std::fflush(stdout);
+    return 0;
+}
+
+bool parse_seconds(const char* text, double& out) {
+    char* end = nullptr;
+    const double value = std::strtod(text, &end);
+    if (end == text || *end != '\0' || !(value > 0) || value > 600) return false;
+    out = value;
+    return true;
+}
+
+}  // namespace
+}  // namespace nodebridge::bench
+
+int main(int argc, char** argv) {
+    using namespace nodebridge::bench;
+    Settings settings;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        double* target = arg == "--warmup"      ? &settings.warmup_s
+                         : arg == "--measure"   ? &settings.measure_s
+                         : arg == "--rss-after" ? &settings.rss_after_s
+                                                : nullptr;
+        if (target == nullptr || i + 1 >= argc || !parse_seconds(argv[i + 1], *target)) {
+            std::fprintf(stderr, "usage: %s [--warmup S] [--measure S] [--rss-after S]\n", argv[0]);
+            return 64;
+        }
+        ++i;
+    }
+    struct sigaction action {};
+    action.sa_handler = [](int) { g_interrupted.store(true); };
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+    try {
+        return run(settings);
+    } catch (const Interrupted&) {
+        std::fprintf(stderr, "pipeline_bench: interrupted; stopped every process it started\n");
+        return 130;
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "pipeline_bench: %s\n", error.what());
+        return 1;
+    }
+}
