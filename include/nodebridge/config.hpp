@@ -177,7 +177,8 @@ struct MqttConfig {
 // The retained stats topic for dashboards (docs/topics.md lists its fields).
 struct StatsConfig {
     std::string topic;                // default "nodebridge/{gateway}/stats", expanded at load
-    Millis interval{10000};           // 0 disables the stats topic
+    Millis interval{10000};           // how often it is published
+    bool enabled = true;              // false: no stats topic
 };
 
 // ---- the whole file ------------------------------------------------------------------

@@ -89,6 +89,12 @@ std::string describe(const Config& config) {
         << ", client id " << config.mqtt.client_id
         << (config.mqtt.username.empty() ? "" : ", with username") << "), health topic "
         << config.mqtt.health.topic << "\n";
+    if (config.stats.enabled) {
+        out << "stats topic " << config.stats.topic << " every "
+            << format_duration(config.stats.interval) << "\n";
+    } else {
+        out << "stats topic off\n";
+    }
     for (const auto& source : config.sources) {
         out << "source " << source.name << ": " << source.type << " ";
         if (const auto* modbus = std::get_if<ModbusSourceConfig>(&source.settings)) {

@@ -145,8 +145,10 @@ class Loader {
             }
             read_mqtt(top.find("mqtt").value_or(YAML::Node(YAML::NodeType::Undefined)), ctx,
                       config_.gateway, config_.mqtt);
+            read_stats(top.find("stats").value_or(YAML::Node(YAML::NodeType::Undefined)), ctx,
+                       config_.gateway, config_.stats);
         } else {
-            for (const char* key : {"gateway", "mqtt"}) {
+            for (const char* key : {"gateway", "mqtt", "stats"}) {
                 if (top.find(key)) {
                     ctx.error(top.key_position(key),
                               std::string(key) + ": can only be set in the main config file");

@@ -19,6 +19,27 @@ std::string replace_gateway(std::string text, const std::string& gateway) {
     return text;
 }
 
+// Checks a topic of the daemon's own (health, stats): a valid template that uses no field
+// but {gateway}. Sets `out` to the expanded topic, or reports at `where`.
+void expand_gateway_topic(const std::string& topic, const Position& where, const Context& ctx,
+                          const std::string& gateway, std::string_view what, std::string& out) {
+    std::string error;
+    auto parsed = TopicTemplate::parse(topic, error);
+    if (!parsed) {
+        ctx.error(where, "topic: " + error);
+        return;
+    }
+    for (TopicField field :
+         {TopicField::source, TopicField::node, TopicField::attribute, TopicField::unit}) {
+        if (parsed->uses(field)) {
+            ctx.error(where, "topic: only {gateway} can be used in the " + std::string(what) +
+                                 " topic");
+            return;
+        }
+    }
+    out = parsed->expand(TopicValues{.gateway = gateway});
+}
+
 void read_health(MapReader& mqtt, const std::string& gateway, HealthConfig& out) {
     const Context& ctx = mqtt.context();
     std::string topic = "nodebridge/{gateway}/status";
@@ -32,20 +53,7 @@ void read_health(MapReader& mqtt, const std::string& gateway, HealthConfig& out)
         map.boolean("retain", out.retain);
         map.finish();
     }
-    std::string error;
-    auto parsed = TopicTemplate::parse(topic, error);
-    if (!parsed) {
-        ctx.error(topic_where, "topic: " + error);
-        return;
-    }
-    for (TopicField field :
-         {TopicField::source, TopicField::node, TopicField::attribute, TopicField::unit}) {
-        if (parsed->uses(field)) {
-            ctx.error(topic_where, "topic: only {gateway} can be used in the health topic");
-            return;
-        }
-    }
-    out.topic = parsed->expand(TopicValues{.gateway = gateway});
+    expand_gateway_topic(topic, topic_where, ctx, gateway, "health", out.topic);
 }
 
 }  // namespace
@@ -99,6 +107,25 @@ void read_mqtt(const YAML::Node& node, const Context& ctx, const std::string& ga
     }
     read_health(map, gateway, out.health);
     map.finish();
+}
+
+}  // namespace nodebridge::config_detail
+
+namespace nodebridge::config_detail {
+
+void read_stats(const YAML::Node& node, const Context& ctx, const std::string& gateway,
+                StatsConfig& out) {
+    std::string topic = "nodebridge/{gateway}/stats";
+    Position topic_where{ctx.file, 1, 1};
+    if (node.IsDefined()) {
+        MapReader map(node, ctx, "stats");
+        topic_where = map.where();
+        if (map.text("topic", topic)) topic_where = map.value_position("topic");
+        map.duration("interval", out.interval);
+        map.boolean("enabled", out.enabled);
+        map.finish();
+    }
+    expand_gateway_topic(topic, topic_where, ctx, gateway, "stats", out.topic);
 }
 
 }  // namespace nodebridge::config_detail

@@ -14,6 +14,10 @@ namespace nodebridge::config_detail {
 void read_mqtt(const YAML::Node& node, const Context& ctx, const std::string& gateway,
                MqttConfig& out);
 
+// `stats:`; {gateway} in the topic is expanded with `gateway`.
+void read_stats(const YAML::Node& node, const Context& ctx, const std::string& gateway,
+                StatsConfig& out);
+
 // `sources:` (a list); appends every source that could be read to `out`.
 void read_sources(const YAML::Node& node, const Context& ctx, std::vector<SourceConfig>& out);
 

@@ -1,0 +1,183 @@
+#include "daemon.hpp"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+#include "nodebridge/mapping.hpp"
+#include "nodebridge/publisher.hpp"
+#include "pipeline.hpp"
+#include "stats.hpp"
+#include "systemd/notifier.hpp"
+
+namespace nodebridge {
+
+namespace {
+
+// Samples waiting between the sources and the mapping thread. Far more than a healthy
+// pipeline ever holds; when sources outrun the mapping the oldest samples are dropped
+// and counted (samples_dropped on the stats topic).
+constexpr std::size_t kSampleQueueCapacity = 100'000;
+constexpr Millis kStatusInterval{5000};
+constexpr Millis kShutdownGrace{5000};
+
+}  // namespace
+
+sigset_t daemon_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    return set;
+}
+
+struct Daemon::Impl {
+    Impl(Config config_in, std::string path, Logger& log_in)
+        : config(std::move(config_in)),
+          config_path(std::move(path)),
+          log(log_in),
+          samples(kSampleQueueCapacity),
+          publisher(config.mqtt, log),
+          pipeline(Mapper(config.gateway, config.mappings), samples,
+                   [this](Message&& message) { publisher.publish(std::move(message)); }) {}
+
+    Config config;
+    std::string config_path;
+    Logger& log;
+    SampleQueue samples;
+    Publisher publisher;
+    Pipeline pipeline;
+    std::vector<std::unique_ptr<Source>> sources;
+    systemd::Notifier notifier;
+    SteadyClock::time_point started = SteadyClock::now();
+    std::optional<StatsSnapshot> last_stats;
+    std::optional<StatsSnapshot> last_status;
+
+    void start_sources() {
+        for (const SourceConfig& source_config : config.sources) {
+            sources.push_back(make_source(source_config, samples, log));
+            sources.back()->start();
+        }
+    }
+
+    void stop_sources() {
+        for (auto& source : sources) source->stop();
+        sources.clear();
+    }
+
+    StatsSnapshot snapshot() const {
+        StatsSnapshot snap;
+        snap.taken = SteadyClock::now();
+        snap.uptime_seconds = std::chrono::duration<double>(snap.taken - started).count();
+        snap.samples = pipeline.samples_mapped();
+        snap.messages = pipeline.messages_out();
+        snap.samples_dropped = samples.dropped();
+        snap.queue_depth = samples.size();
+        snap.publisher = publisher.stats();
+        for (const auto& source : sources)
+            snap.sources.emplace_back(source->name(), source->stats());
+        return snap;
+    }
+
+    void publish_stats() {
+        StatsSnapshot snap = snapshot();
+        publisher.publish(Message{config.stats.topic,
+                                  stats_json(snap, last_stats ? &*last_stats : nullptr), 0, true});
+        last_stats = std::move(snap);
+    }
+
+    void update_status() {
+        StatsSnapshot snap = snapshot();
+        notifier.status(status_line(snap, last_status ? &*last_status : nullptr));
+        last_status = std::move(snap);
+    }
+
+    // Pings the watchdog only while the mapping thread is going round its loop.
+    void feed_watchdog() {
+        const auto interval = notifier.watchdog_interval();
+        if (!interval) return;
+        if (SteadyClock::now() - pipeline.last_alive() < *interval) notifier.watchdog();
+    }
+
+    void reload() {
+        notifier.reloading();
+        LoadResult loaded = load_config(config_path);
+        if (!loaded.errors.empty()) {
+            for (const ConfigError& error : loaded.errors) {
+                log.log(LogLevel::error, error.to_string(), {.event = "config-error"});
+            }
+            log.log(LogLevel::error,
+                    "reload refused: the configuration has errors; still running the previous one",
+                    {.event = "reload-failed"});
+            notifier.ready();
+            return;
+        }
+        // TODO(issue 5): apply the new configuration in place.
+        log.log(LogLevel::warning,
+                "the configuration is valid, but live reload is not implemented yet: restart "
+                "the service to apply it",
+                {.event = "reload"});
+        notifier.ready();
+    }
+};
+
+Daemon::Daemon(Config config, std::string config_path, Logger& log)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(config_path), log)) {}
+
+Daemon::~Daemon() = default;
+
+int Daemon::run() {
+    Impl& d = *impl_;
+    const sigset_t signals = daemon_signals();
+
+    d.publisher.start();
+    d.pipeline.start();
+    d.start_sources();
+    d.log.log(LogLevel::notice,
+              "started: " + std::to_string(d.config.sources.size()) + " sources, " +
+                  std::to_string(d.config.mappings.size()) + " rules, broker " +
+                  d.config.mqtt.host + ":" + std::to_string(d.config.mqtt.port),
+              {.event = "start"});
+    d.notifier.ready();
+
+    auto next_status = SteadyClock::now();
+    auto next_stats = SteadyClock::now() + std::chrono::seconds(1);
+    // Wake at least twice per watchdog interval, and every second for status and stats.
+    Millis tick{1000};
+    if (const auto watchdog = d.notifier.watchdog_interval()) {
+        tick = std::clamp(std::chrono::duration_cast<Millis>(*watchdog / 4), Millis(10), tick);
+    }
+    while (true) {
+        const auto now = SteadyClock::now();
+        if (now >= next_status) {
+            d.update_status();
+            next_status = now + kStatusInterval;
+        }
+        if (d.config.stats.enabled && now >= next_stats) {
+            d.publish_stats();
+            next_stats = now + d.config.stats.interval;
+        }
+        d.feed_watchdog();
+
+        timespec wait{tick.count() / 1000, (tick.count() % 1000) * 1'000'000};
+        const int sig = sigtimedwait(&signals, nullptr, &wait);
+        if (sig == SIGTERM || sig == SIGINT) {
+            d.log.log(LogLevel::notice, sig == SIGTERM ? "SIGTERM: stopping" : "SIGINT: stopping",
+                      {.event = "stop"});
+            break;
+        }
+        if (sig == SIGHUP) d.reload();
+    }
+
+    d.notifier.stopping();
+    d.stop_sources();
+    d.pipeline.stop();
+    d.publisher.stop(kShutdownGrace);
+    d.log.log(LogLevel::notice, "stopped", {.event = "stop"});
+    return 0;
+}
+
+}  // namespace nodebridge

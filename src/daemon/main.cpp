@@ -1,0 +1,53 @@
+// nodebridged: loads the configuration, then runs the daemon until SIGTERM.
+
+#include <pthread.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "daemon.hpp"
+#include "nodebridge/config.hpp"
+#include "nodebridge/version.hpp"
+#include "options.hpp"
+#include "systemd/journal_logger.hpp"
+
+int main(int argc, char** argv) {
+    using namespace nodebridge;
+
+    // Before any thread exists, so every thread inherits the mask.
+    const sigset_t signals = daemon_signals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    const ParsedOptions parsed = parse_options(std::vector<std::string>(argv, argv + argc));
+    if (!parsed.options) {
+        std::cerr << "nodebridged: " << parsed.error << "\n" << usage();
+        return kExitUsage;
+    }
+    const Options& options = *parsed.options;
+    if (options.show_help) {
+        std::cout << usage();
+        return 0;
+    }
+    if (options.show_version) {
+        std::cout << "nodebridged " << kVersion << "\n";
+        return 0;
+    }
+
+    LoadResult loaded = load_config(options.config_path);
+    if (!loaded.errors.empty()) {
+        for (const ConfigError& error : loaded.errors) std::cerr << error.to_string() << "\n";
+        std::cerr << "nodebridged: " << options.config_path << ": " << loaded.errors.size()
+                  << (loaded.errors.size() == 1 ? " error" : " errors") << "\n";
+        return kExitConfig;
+    }
+    if (options.check_config) {
+        std::cout << describe(*loaded.config);
+        return 0;
+    }
+
+    std::unique_ptr<Logger> log = systemd::make_logger(options.log_level);
+    Daemon daemon(std::move(*loaded.config), options.config_path, *log);
+    return daemon.run();
+}

@@ -1,0 +1,65 @@
+#include "pipeline.hpp"
+
+#include <algorithm>
+#include <vector>
+
+namespace nodebridge {
+
+namespace {
+// The loop comes round at least this often, so last_alive() stays fresh while idle.
+constexpr Millis kMaxIdle{1000};
+}  // namespace
+
+Pipeline::Pipeline(Mapper mapper, SampleQueue& samples, Deliver deliver)
+    : mapper_(std::move(mapper)), queue_(samples), deliver_(std::move(deliver)) {
+    alive_ = SteadyClock::now().time_since_epoch().count();
+}
+
+Pipeline::~Pipeline() { stop(); }
+
+void Pipeline::start() {
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+}
+
+void Pipeline::stop() {
+    stopping_ = true;
+    queue_.close();
+    if (thread_.joinable()) thread_.join();
+}
+
+void Pipeline::replace_mapper(Mapper mapper) {
+    std::lock_guard lock(mapper_mutex_);
+    mapper_ = std::move(mapper);
+}
+
+SteadyClock::time_point Pipeline::last_alive() const {
+    return SteadyClock::time_point(SteadyClock::duration(alive_.load(std::memory_order_relaxed)));
+}
+
+void Pipeline::run() {
+    std::vector<Message> out;
+    while (true) {
+        SteadyClock::time_point deadline;
+        {
+            std::lock_guard lock(mapper_mutex_);
+            deadline = std::min(mapper_.next_due(), SteadyClock::now() + kMaxIdle);
+        }
+        std::optional<Sample> sample = queue_.pop_until(deadline);
+        const auto now = SteadyClock::now();
+        alive_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+        {
+            std::lock_guard lock(mapper_mutex_);
+            if (sample) {
+                mapper_.map(*sample, now, out);
+                samples_.fetch_add(1, std::memory_order_relaxed);
+            }
+            mapper_.tick(now, out);
+        }
+        messages_.fetch_add(out.size(), std::memory_order_relaxed);
+        for (Message& message : out) deliver_(std::move(message));
+        out.clear();
+        if (!sample && stopping_ && queue_.size() == 0) break;
+    }
+}
+
+}  // namespace nodebridge

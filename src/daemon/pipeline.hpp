@@ -1,0 +1,56 @@
+#pragma once
+// The mapping thread: takes Samples off the sources' queue, turns them into Messages by the
+// rules, and hands each Message to the publisher. It also wakes for heartbeat and
+// min_interval deadlines when no sample arrives.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "nodebridge/mapping.hpp"
+#include "nodebridge/source.hpp"
+
+namespace nodebridge {
+
+class Pipeline {
+  public:
+    using Deliver = std::function<void(Message&&)>;
+
+    // `samples` and whatever `deliver` calls must outlive the pipeline.
+    Pipeline(Mapper mapper, SampleQueue& samples, Deliver deliver);
+    ~Pipeline();
+    Pipeline(const Pipeline&) = delete;
+    Pipeline& operator=(const Pipeline&) = delete;
+
+    void start();
+
+    // Closes the sample queue, maps every sample already in it, and joins the thread.
+    void stop();
+
+    // Swaps in new rules (a reload). Per-rule state starts afresh with the new mapper.
+    void replace_mapper(Mapper mapper);
+
+    std::uint64_t samples_mapped() const { return samples_.load(std::memory_order_relaxed); }
+    std::uint64_t messages_out() const { return messages_.load(std::memory_order_relaxed); }
+
+    // When the thread last went round its loop: the watchdog pings only while this is fresh,
+    // so a wedged mapping thread lets systemd restart the daemon.
+    SteadyClock::time_point last_alive() const;
+
+  private:
+    void run();
+
+    std::mutex mapper_mutex_;
+    Mapper mapper_;
+    SampleQueue& queue_;
+    Deliver deliver_;
+    std::thread thread_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<std::uint64_t> samples_{0};
+    std::atomic<std::uint64_t> messages_{0};
+    std::atomic<SteadyClock::rep> alive_{0};
+};
+
+}  // namespace nodebridge

@@ -1,0 +1,14 @@
+#include "daemon.hpp"
+#include "sources/modbus/modbus_source.hpp"
+#include "sources/serial/serial_nodes_source.hpp"
+
+namespace nodebridge {
+
+std::unique_ptr<Source> make_source(const SourceConfig& config, SampleQueue& samples, Logger& log) {
+    if (std::holds_alternative<ModbusSourceConfig>(config.settings)) {
+        return make_modbus_source(config, samples, log);
+    }
+    return make_serial_nodes_source(config, samples, log);
+}
+
+}  // namespace nodebridge

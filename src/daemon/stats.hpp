@@ -1,0 +1,33 @@
+#pragma once
+// The stats topic's JSON and the systemd status line, from a snapshot of the counters.
+// docs/topics.md documents every field.
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nodebridge/publisher.hpp"
+#include "nodebridge/sample.hpp"
+#include "nodebridge/source.hpp"
+
+namespace nodebridge {
+
+struct StatsSnapshot {
+    SteadyClock::time_point taken;
+    double uptime_seconds = 0;
+    std::uint64_t samples = 0;          // samples mapped since start
+    std::uint64_t messages = 0;         // messages produced by the rules since start
+    std::uint64_t samples_dropped = 0;  // samples lost because the queue was full
+    std::size_t queue_depth = 0;        // samples waiting to be mapped
+    PublisherStats publisher;
+    std::vector<std::pair<std::string, SourceStats>> sources;  // by source name, config order
+};
+
+// Rates are computed between `previous` and `current` (zero on the first snapshot).
+std::string stats_json(const StatsSnapshot& current, const StatsSnapshot* previous);
+
+// One line for systemd's STATUS=: "broker connected; nodes 3/3 online; 12.5 msg/s; 0 errors".
+std::string status_line(const StatsSnapshot& current, const StatsSnapshot* previous);
+
+}  // namespace nodebridge

@@ -1,0 +1,226 @@
+// The whole pipeline with real processes: nodebridge-sim serving Modbus TCP, nodebridged,
+// mosquitto, and a subscriber asserting what arrives.
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <regex>
+
+#include "support/support.hpp"
+
+namespace nodebridge::test {
+namespace {
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+    for (std::size_t at = text.find(from); at != std::string::npos;
+         at = text.find(from, at + to.size())) {
+        text.replace(at, from.size(), to);
+    }
+    return text;
+}
+
+constexpr const char* kConfig = R"(gateway: gw-test
+mqtt:
+  host: 127.0.0.1
+  port: @MQTT@
+  keepalive: 5s
+  health:
+    topic: nodebridge/gw-test/status
+stats:
+  interval: 1s
+sources:
+  - name: pdu-bus
+    type: modbus-tcp
+    host: 127.0.0.1
+    port: @MODBUS@
+    timeout: 300ms
+    nodes:
+      - id: pdu-1
+        unit: 1
+        poll: 200ms
+        attributes:
+          voltage: { table: input, address: 0, type: float32, unit: V }
+          current: { table: input, address: 2, type: float32, unit: A }
+          power:   { table: input, address: 4, type: float32, unit: W }
+          energy:  { table: holding, address: 100, type: uint32, scale: 0.001, unit: kWh }
+          breaker: { table: coil, address: 0, type: bool }
+      - id: meter-7
+        unit: 7
+        poll: 200ms
+        attributes:
+          frequency: { table: input, address: 70, type: float32, word_order: little, unit: Hz }
+          temperature: { table: holding, address: 10, type: int16, scale: 0.1, round: 1, unit: "°C" }
+mappings:
+  - name: power
+    match: { source: pdu-bus, node: "pdu-*" }
+    attributes: [voltage, current, power, energy]
+    topic: dc1/{gateway}/{node}/{attribute}
+    payload: value
+    qos: 1
+    retain: true
+  - name: breakers
+    match: { node: "pdu-*" }
+    attributes: [breaker]
+    topic: dc1/{gateway}/{node}/breaker
+    payload: json
+    qos: 2
+  - name: meters
+    match: { node: "meter-*" }
+    topic: dc1/{gateway}/meters/{node}
+    payload: json
+    qos: 0
+)";
+
+class ModbusToMqtt : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        broker_.start();
+        modbus_port_ = free_port();
+        sim_ = std::make_unique<Process>(std::vector<std::string>{SIM_PATH, "modbus-tcp", "--port",
+                                                                  std::to_string(modbus_port_)},
+                                         dir_.file("sim.log"));
+        ASSERT_TRUE(sim_->wait_for_output("ready", 10s)) << sim_->output();
+        config_path_ =
+            dir_.write("nodebridge.yaml",
+                       replace_all(replace_all(kConfig, "@MQTT@", std::to_string(broker_.port())),
+                                   "@MODBUS@", std::to_string(modbus_port_)));
+        subscriber_ = std::make_unique<Subscriber>(
+            broker_.port(), std::vector<std::string>{"dc1/#", "nodebridge/#"});
+    }
+
+    void start_daemon() {
+        daemon_ = std::make_unique<Process>(
+            std::vector<std::string>{NODEBRIDGED_PATH, "-c", config_path_, "--log-level", "debug"},
+            dir_.file("daemon.log"));
+    }
+
+    std::string daemon_log() const { return daemon_ ? daemon_->output() : ""; }
+
+    TempDir dir_;
+    Broker broker_;
+    int modbus_port_ = 0;
+    std::string config_path_;
+    std::unique_ptr<Process> sim_;
+    std::unique_ptr<Subscriber> subscriber_;
+    std::unique_ptr<Process> daemon_;
+};
+
+TEST_F(ModbusToMqtt, PublishesSelectedAttributesWithRuleQosRetainAndPayload) {
+    start_daemon();
+
+    auto health = subscriber_->wait_for_message("nodebridge/gw-test/status", 15s, "online");
+    ASSERT_TRUE(health.has_value()) << daemon_log();
+    EXPECT_TRUE(health->retain);
+    EXPECT_EQ(health->qos, 1);
+
+    auto voltage = subscriber_->wait_for_message("dc1/gw-test/pdu-1/voltage", 15s);
+    ASSERT_TRUE(voltage.has_value()) << daemon_log();
+    EXPECT_EQ(voltage->qos, 1);
+    EXPECT_TRUE(voltage->retain);
+    const double volts = std::strtod(voltage->payload.c_str(), nullptr);
+    EXPECT_GT(volts, 200.0) << voltage->payload;
+    EXPECT_LT(volts, 260.0) << voltage->payload;
+
+    auto energy = subscriber_->wait_for_message("dc1/gw-test/pdu-1/energy", 15s);
+    ASSERT_TRUE(energy.has_value());
+    EXPECT_TRUE(std::regex_match(energy->payload, std::regex(R"(\d+(\.\d+)?)"))) << energy->payload;
+
+    auto breaker = subscriber_->wait_for_message("dc1/gw-test/pdu-1/breaker", 15s);
+    ASSERT_TRUE(breaker.has_value());
+    EXPECT_EQ(breaker->qos, 2);
+    EXPECT_FALSE(breaker->retain);
+    EXPECT_TRUE(std::regex_match(
+        breaker->payload,
+        std::regex(
+            R"(\{"node":"pdu-1","ts":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","breaker":true\})")))
+        << breaker->payload;
+
+    auto meter = subscriber_->wait_for_message("dc1/gw-test/meters/meter-7", 15s);
+    ASSERT_TRUE(meter.has_value());
+    EXPECT_EQ(meter->qos, 0);
+    EXPECT_FALSE(meter->retain);
+    EXPECT_TRUE(std::regex_search(meter->payload, std::regex(R"(^\{"node":"meter-7","ts":")")))
+        << meter->payload;
+    std::smatch frequency;
+    ASSERT_TRUE(
+        std::regex_search(meter->payload, frequency, std::regex(R"("frequency":([0-9.]+))")))
+        << meter->payload;
+    EXPECT_NEAR(std::stod(frequency[1]), 50.0, 1.0);
+    EXPECT_TRUE(std::regex_search(meter->payload, std::regex(R"("temperature":-?\d+(\.\d)?[,}])")))
+        << meter->payload;
+
+    // Only what the rules select: the power rule does not publish the breaker or the meter.
+    for (const Received& message : subscriber_->messages()) {
+        EXPECT_EQ(message.topic.find("dc1/gw-test/meter-7/"), std::string::npos) << message.topic;
+        if (message.topic == "dc1/gw-test/pdu-1/breaker") {
+            EXPECT_EQ(message.payload.front(), '{');
+        }
+    }
+
+    daemon_->signal(SIGTERM);
+    auto offline = subscriber_->wait_for_message("nodebridge/gw-test/status", 15s, "offline");
+    ASSERT_TRUE(offline.has_value()) << daemon_log();
+    EXPECT_TRUE(offline->retain);
+    EXPECT_EQ(daemon_->wait_for_exit(15s), 0) << daemon_log();
+}
+
+TEST_F(ModbusToMqtt, StatsTopicReportsSourcesAndBroker) {
+    start_daemon();
+    ASSERT_TRUE(subscriber_->wait_for(
+        [](const std::vector<Received>& messages) {
+            for (const auto& m : messages) {
+                if (m.topic == "nodebridge/gw-test/stats" &&
+                    m.payload.find(R"("pdu-bus":{"nodes_online":2,"nodes_total":2)") !=
+                        std::string::npos) {
+                    return true;
+                }
+            }
+            return false;
+        },
+        20s))
+        << daemon_log();
+    const auto stats = subscriber_->on_topic("nodebridge/gw-test/stats").back();
+    EXPECT_TRUE(stats.retain);
+    EXPECT_NE(stats.payload.find(R"("broker":{"connected":true)"), std::string::npos)
+        << stats.payload;
+    for (const char* field : {"\"uptime_s\":", "\"version\":", "\"samples_per_s\":",
+                              "\"messages_per_s\":", "\"messages_dropped\":", "\"queue_depth\":",
+                              "\"polls\":", "\"errors\":{", "\"last_error\":"}) {
+        EXPECT_NE(stats.payload.find(field), std::string::npos) << field << " in " << stats.payload;
+    }
+}
+
+TEST_F(ModbusToMqtt, LastWillGoesOfflineWhenTheDaemonIsKilled) {
+    start_daemon();
+    ASSERT_TRUE(subscriber_->wait_for_message("nodebridge/gw-test/status", 15s, "online"))
+        << daemon_log();
+    daemon_->signal(SIGKILL);
+    ASSERT_EQ(daemon_->wait_for_exit(10s), 128 + SIGKILL);
+    auto will = subscriber_->wait_for_message("nodebridge/gw-test/status", 20s, "offline");
+    ASSERT_TRUE(will.has_value()) << broker_.log();
+    EXPECT_TRUE(will->retain);
+}
+
+TEST_F(ModbusToMqtt, KeepsPollingAndReconnectsWhenTheBrokerComesBack) {
+    start_daemon();
+    ASSERT_TRUE(subscriber_->wait_for_message("dc1/gw-test/pdu-1/voltage", 15s)) << daemon_log();
+    subscriber_.reset();
+    broker_.stop(SIGTERM);
+    std::this_thread::sleep_for(1s);
+    broker_.start();
+    subscriber_ = std::make_unique<Subscriber>(broker_.port(), std::vector<std::string>{"dc1/#"});
+    subscriber_->clear();  // drop the retained copies: wait for fresh, live readings
+    ASSERT_TRUE(subscriber_->wait_for(
+        [](const std::vector<Received>& messages) {
+            for (const auto& m : messages) {
+                if (m.topic == "dc1/gw-test/meters/meter-7") return true;  // qos 0, never retained
+            }
+            return false;
+        },
+        30s))
+        << daemon_log();
+    EXPECT_TRUE(daemon_->running());
+}
+
+}  // namespace
+}  // namespace nodebridge::test

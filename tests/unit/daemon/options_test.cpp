@@ -1,0 +1,45 @@
+#include "options.hpp"
+
+#include <gtest/gtest.h>
+
+namespace nodebridge {
+namespace {
+
+ParsedOptions parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "nodebridged");
+    return parse_options(args);
+}
+
+TEST(Options, DefaultsToTheInstalledConfig) {
+    const auto parsed = parse({});
+    ASSERT_TRUE(parsed.options);
+    EXPECT_EQ(parsed.options->config_path, "/etc/nodebridge/nodebridge.yaml");
+    EXPECT_FALSE(parsed.options->check_config);
+    EXPECT_EQ(parsed.options->log_level, LogLevel::info);
+}
+
+TEST(Options, ReadsEveryOptionInBothSpellings) {
+    const auto parsed = parse({"-c", "a.yaml", "--check-config", "--log-level=debug"});
+    ASSERT_TRUE(parsed.options) << parsed.error;
+    EXPECT_EQ(parsed.options->config_path, "a.yaml");
+    EXPECT_TRUE(parsed.options->check_config);
+    EXPECT_EQ(parsed.options->log_level, LogLevel::debug);
+
+    const auto long_form = parse({"--config=b.yaml", "--log-level", "warning", "--version", "-h"});
+    ASSERT_TRUE(long_form.options) << long_form.error;
+    EXPECT_EQ(long_form.options->config_path, "b.yaml");
+    EXPECT_EQ(long_form.options->log_level, LogLevel::warning);
+    EXPECT_TRUE(long_form.options->show_version);
+    EXPECT_TRUE(long_form.options->show_help);
+}
+
+TEST(Options, RejectsWhatItDoesNotKnow) {
+    EXPECT_EQ(parse({"--bogus"}).error, "unknown option '--bogus'");
+    EXPECT_EQ(parse({"-c"}).error, "-c needs a value");
+    EXPECT_EQ(parse({"--config="}).error, "--config needs a file");
+    EXPECT_NE(parse({"--log-level", "chatty"}).error.find("unknown level 'chatty'"),
+              std::string::npos);
+}
+
+}  // namespace
+}  // namespace nodebridge

@@ -1,0 +1,83 @@
+#include "pipeline.hpp"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <thread>
+
+namespace nodebridge {
+namespace {
+
+using namespace std::chrono_literals;
+
+MappingRule value_rule() {
+    MappingRule rule;
+    rule.name = "all";
+    rule.topic = "t/{node}/{attribute}";
+    rule.payload = PayloadForm::value;
+    rule.qos = 1;
+    return rule;
+}
+
+Sample sample(std::string node, double volts) {
+    return Sample{"bus", std::move(node), WallClock::now(), {{"voltage", volts, "V"}}};
+}
+
+struct Collected {
+    std::mutex mutex;
+    std::vector<Message> messages;
+    std::size_t size() {
+        std::lock_guard lock(mutex);
+        return messages.size();
+    }
+};
+
+TEST(Pipeline, MapsQueuedSamplesAndDrainsOnStop) {
+    SampleQueue queue(100);
+    Collected out;
+    Pipeline pipeline(Mapper("gw", {value_rule()}), queue, [&](Message&& m) {
+        std::lock_guard lock(out.mutex);
+        out.messages.push_back(std::move(m));
+    });
+    for (int i = 0; i < 50; ++i) queue.push(sample("n" + std::to_string(i), 230.5));
+    pipeline.start();
+    pipeline.stop();  // must map all 50 before returning
+    ASSERT_EQ(out.size(), 50u);
+    EXPECT_EQ(out.messages[0], (Message{"t/n0/voltage", "230.5", 1, false}));
+    EXPECT_EQ(out.messages[49].topic, "t/n49/voltage");
+    EXPECT_EQ(pipeline.samples_mapped(), 50u);
+    EXPECT_EQ(pipeline.messages_out(), 50u);
+}
+
+TEST(Pipeline, HeartbeatFiresWithoutNewSamples) {
+    MappingRule rule = value_rule();
+    rule.on_change = true;
+    rule.heartbeat = 100ms;
+    SampleQueue queue(10);
+    Collected out;
+    Pipeline pipeline(Mapper("gw", {rule}), queue, [&](Message&& m) {
+        std::lock_guard lock(out.mutex);
+        out.messages.push_back(std::move(m));
+    });
+    pipeline.start();
+    // The same value every 20 ms: on_change suppresses it, the heartbeat republishes it.
+    const auto deadline = SteadyClock::now() + 5s;
+    while (out.size() < 3 && SteadyClock::now() < deadline) {
+        queue.push(sample("n1", 1.0));
+        std::this_thread::sleep_for(20ms);
+    }
+    pipeline.stop();
+    EXPECT_GE(out.size(), 3u) << "the heartbeat should republish the unchanged value";
+}
+
+TEST(Pipeline, StaysAliveWhileIdle) {
+    SampleQueue queue(10);
+    Pipeline pipeline(Mapper("gw", {value_rule()}), queue, [](Message&&) {});
+    pipeline.start();
+    std::this_thread::sleep_for(1200ms);
+    EXPECT_LT(SteadyClock::now() - pipeline.last_alive(), 1100ms);
+    pipeline.stop();
+}
+
+}  // namespace
+}  // namespace nodebridge

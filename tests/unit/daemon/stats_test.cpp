@@ -1,0 +1,61 @@
+#include "stats.hpp"
+
+#include <gtest/gtest.h>
+
+namespace nodebridge {
+namespace {
+
+StatsSnapshot snapshot_at(double seconds, std::uint64_t samples, std::uint64_t messages) {
+    StatsSnapshot snap;
+    snap.taken =
+        SteadyClock::time_point(std::chrono::milliseconds(static_cast<long>(seconds * 1000)));
+    snap.uptime_seconds = seconds;
+    snap.samples = samples;
+    snap.messages = messages;
+    snap.publisher.connected = true;
+    snap.publisher.connects = 1;
+    SourceStats bus;
+    bus.polls = 40;
+    bus.samples = 38;
+    bus.errors = {{"timeout", 2}};
+    bus.last_error = "unit 9: \"timed out\"";
+    bus.nodes_total = 2;
+    bus.nodes_online = 1;
+    snap.sources.emplace_back("pdu-bus", bus);
+    return snap;
+}
+
+TEST(Stats, JsonCarriesRatesAndPerSourceCounters) {
+    const StatsSnapshot before = snapshot_at(10, 100, 200);
+    const StatsSnapshot now = snapshot_at(20, 150, 300);
+    const std::string json = stats_json(now, &before);
+    EXPECT_NE(json.find(R"("uptime_s":20)"), std::string::npos) << json;
+    EXPECT_NE(json.find(R"("broker":{"connected":true,"connects":1})"), std::string::npos) << json;
+    EXPECT_NE(json.find(R"("samples_per_s":5.00)"), std::string::npos) << json;
+    EXPECT_NE(json.find(R"("messages_per_s":10.00)"), std::string::npos) << json;
+    EXPECT_NE(
+        json.find(
+            R"("pdu-bus":{"nodes_online":1,"nodes_total":2,"polls":40,"samples":38,"errors":{"timeout":2},"last_error":"unit 9: \"timed out\""})"),
+        std::string::npos)
+        << json;
+    EXPECT_EQ(json.back(), '}');
+}
+
+TEST(Stats, FirstSnapshotHasZeroRates) {
+    const std::string json = stats_json(snapshot_at(5, 100, 200), nullptr);
+    EXPECT_NE(json.find(R"("messages_per_s":0.00)"), std::string::npos) << json;
+}
+
+TEST(Stats, StatusLineSummarisesForSystemd) {
+    const StatsSnapshot before = snapshot_at(10, 100, 200);
+    StatsSnapshot now = snapshot_at(20, 150, 300);
+    EXPECT_EQ(status_line(now, &before),
+              "broker connected; nodes 1/2 online; 10.00 msg/s; 2 errors");
+    now.publisher.connected = false;
+    now.publisher.dropped = 3;
+    EXPECT_EQ(status_line(now, &before),
+              "broker disconnected; nodes 1/2 online; 10.00 msg/s; 2 errors; 3 dropped");
+}
+
+}  // namespace
+}  // namespace nodebridge
