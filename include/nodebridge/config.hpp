@@ -163,6 +163,32 @@ struct HealthConfig {
     bool retain = true;
 };
 
+// ---- mqtt: store-and-forward and failover (docs/operations.md) ----------------------------
+
+// What the disk spool does when a new QoS 1/2 message would take it past max_bytes.
+enum class SpoolOnFull {
+    drop_oldest,  // delete the oldest segment file (its unsent messages are counted as dropped)
+    drop_newest,  // refuse the new message (counted as dropped)
+};
+
+// `mqtt.buffer`: where QoS 1/2 messages wait for the broker's acknowledgement.
+struct BufferConfig {
+    std::string dir = "/var/lib/nodebridge/spool";  // the disk spool; empty = memory only
+    std::uint64_t max_bytes = 256ull << 20;  // spool size bound (all segment files), 256 MiB
+    Millis max_age{0};                        // 0 = none; older messages are dropped unsent
+    SpoolOnFull on_full = SpoolOnFull::drop_oldest;
+
+    friend bool operator==(const BufferConfig&, const BufferConfig&) = default;
+};
+
+// One broker of `mqtt.hosts`.
+struct BrokerAddress {
+    std::string host;
+    int port = 1883;
+
+    friend bool operator==(const BrokerAddress&, const BrokerAddress&) = default;
+};
+
 struct MqttConfig {
     std::string host = "localhost";
     int port = 1883;
@@ -172,6 +198,11 @@ struct MqttConfig {
     std::string username;             // empty = no authentication
     std::string password;
     HealthConfig health;
+
+    // Store-and-forward and failover.
+    BufferConfig buffer;
+    std::vector<BrokerAddress> hosts;  // brokers tried in turn; empty = the one host/port above
+    Millis reconnect_max{30000};       // reconnect backoff ceiling (it starts at 500 ms)
 };
 
 // The retained stats topic for dashboards (docs/topics.md lists its fields).

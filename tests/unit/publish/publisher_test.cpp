@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "capturing_logger.hpp"
 #include "support/support.hpp"
 
 namespace nodebridge {
@@ -26,32 +27,7 @@ using test::Received;
 using test::Subscriber;
 using test::wait_until;
 
-// Keeps every line so tests can assert on what was logged.
-class CapturingLogger final : public Logger {
-  public:
-    CapturingLogger() : Logger(LogLevel::debug) {}
-
-    std::vector<std::string> lines() const {
-        std::lock_guard lock(mutex_);
-        return lines_;
-    }
-    int count_containing(std::string_view text) const {
-        const auto all = lines();
-        return static_cast<int>(std::count_if(all.begin(), all.end(), [&](const std::string& l) {
-            return l.find(text) != std::string::npos;
-        }));
-    }
-
-  protected:
-    void write(LogLevel, std::string_view message, const LogContext&) override {
-        std::lock_guard lock(mutex_);
-        lines_.emplace_back(message);
-    }
-
-  private:
-    mutable std::mutex mutex_;
-    std::vector<std::string> lines_;
-};
+using test::CapturingLogger;
 
 MqttConfig config_for(int port, const std::string& client_id, int protocol = 4) {
     MqttConfig config;

@@ -1,0 +1,733 @@
+#include "spool.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace nodebridge {
+namespace {
+
+// ---- little-endian fields --------------------------------------------------------------
+
+template <typename T>
+void put(std::string& out, T value) {
+    for (std::size_t i = 0; i < sizeof(T); ++i) {
+        out.push_back(static_cast<char>(static_cast<std::uint64_t>(value) >> (8 * i) & 0xFF));
+    }
+}
+
+template <typename T>
+T get(std::string_view bytes, std::size_t at) {
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i) {
+        value |= std::uint64_t{static_cast<unsigned char>(bytes[at + i])} << (8 * i);
+    }
+    return static_cast<T>(value);
+}
+
+constexpr std::array<std::uint32_t, 256> make_crc_table() {
+    std::array<std::uint32_t, 256> table{};
+    for (std::uint32_t n = 0; n < 256; ++n) {
+        std::uint32_t c = n;
+        for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        table[n] = c;
+    }
+    return table;
+}
+constexpr auto kCrcTable = make_crc_table();
+
+constexpr std::string_view kAckMagic{"NBACKED1", 8};
+constexpr std::size_t kAckFileBytes = 8 + 8 + 4;
+constexpr std::size_t kReadChunk = 256 * 1024;
+constexpr std::string_view kSegmentSuffix = ".seg";
+
+std::string errno_text() { return std::strerror(errno); }
+
+// Writes all of `bytes` at the end of `fd`; false on error.
+bool write_all(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+        const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+// Reads up to `size` bytes at `offset`; returns what was read (short at end of file).
+std::string read_some(int fd, std::uint64_t offset, std::size_t size) {
+    std::string out(size, '\0');
+    std::size_t got = 0;
+    while (got < size) {
+        const ssize_t n = ::pread(fd, out.data() + got, size - got,
+                                  static_cast<off_t>(offset + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    out.resize(got);
+    return out;
+}
+
+std::string segment_name(std::uint64_t first) {
+    char name[32];
+    std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(first));
+    return std::string(name) + std::string(kSegmentSuffix);
+}
+
+// The first sequence in a segment's file name, or nullopt for other files.
+std::optional<std::uint64_t> parse_segment_name(std::string_view name) {
+    if (name.size() != 16 + kSegmentSuffix.size() || !name.ends_with(kSegmentSuffix)) {
+        return std::nullopt;
+    }
+    std::uint64_t value = 0;
+    for (char c : name.substr(0, 16)) {
+        int digit = 0;
+        if (c >= '0' && c <= '9') {
+            digit = c - '0';
+        } else if (c >= 'a' && c <= 'f') {
+            digit = c - 'a' + 10;
+        } else {
+            return std::nullopt;
+        }
+        value = value << 4 | static_cast<std::uint64_t>(digit);
+    }
+    return value;
+}
+
+bool make_dirs(const std::string& path) {
+    for (std::size_t at = 1; at <= path.size(); ++at) {
+        if (at != path.size() && path[at] != '/') continue;
+        const std::string part = path.substr(0, at);
+        if (mkdir(part.c_str(), 0750) != 0 && errno != EEXIST) return false;
+    }
+    struct stat info{};
+    return stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+}  // namespace
+
+// ---- the record codec --------------------------------------------------------------------
+
+std::uint32_t spool_crc32(std::string_view bytes) {
+    std::uint32_t c = 0xFFFFFFFFu;
+    for (char byte : bytes) c = kCrcTable[(c ^ static_cast<unsigned char>(byte)) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+void encode_record(const SpoolRecord& record, std::string& out) {
+    const std::size_t start = out.size();
+    put<std::uint32_t>(out, 0);  // length, filled in below
+    put<std::uint32_t>(out, 0);  // crc32
+    put<std::uint64_t>(out, record.sequence);
+    put<std::int64_t>(out, record.time_ms);
+    put<std::uint8_t>(out, static_cast<std::uint8_t>(record.message.qos));
+    put<std::uint8_t>(out, record.message.retain ? 1 : 0);
+    put<std::uint16_t>(out, static_cast<std::uint16_t>(record.message.topic.size()));
+    out += record.message.topic;
+    out += record.message.payload;
+    const std::string_view body(out.data() + start + kRecordHeaderBytes,
+                                out.size() - start - kRecordHeaderBytes);
+    const auto length = static_cast<std::uint32_t>(body.size());
+    const std::uint32_t crc = spool_crc32(body);
+    for (std::size_t i = 0; i < 4; ++i) {
+        out[start + i] = static_cast<char>(length >> (8 * i) & 0xFF);
+        out[start + 4 + i] = static_cast<char>(crc >> (8 * i) & 0xFF);
+    }
+}
+
+RecordStatus decode_record(std::string_view bytes, SpoolRecord& out, std::size_t& consumed) {
+    if (bytes.size() < kRecordHeaderBytes) return RecordStatus::truncated;
+    const auto length = get<std::uint32_t>(bytes, 0);
+    if (length < kRecordFixedBody || length > kMaxRecordBody) return RecordStatus::bad_length;
+    if (bytes.size() - kRecordHeaderBytes < length) return RecordStatus::truncated;
+    const std::string_view body = bytes.substr(kRecordHeaderBytes, length);
+    if (spool_crc32(body) != get<std::uint32_t>(bytes, 4)) return RecordStatus::bad_checksum;
+    const auto qos = get<std::uint8_t>(body, 16);
+    const auto retain = get<std::uint8_t>(body, 17);
+    const auto topic_length = get<std::uint16_t>(body, 18);
+    if (qos > 2 || retain > 1 || topic_length == 0 || topic_length > length - kRecordFixedBody) {
+        return RecordStatus::bad_fields;
+    }
+    out.sequence = get<std::uint64_t>(body, 0);
+    out.time_ms = get<std::int64_t>(body, 8);
+    out.message.qos = qos;
+    out.message.retain = retain == 1;
+    out.message.topic.assign(body.substr(kRecordFixedBody, topic_length));
+    out.message.payload.assign(body.substr(kRecordFixedBody + topic_length));
+    consumed = kRecordHeaderBytes + length;
+    return RecordStatus::ok;
+}
+
+std::string_view to_string(RecordStatus status) {
+    switch (status) {
+        case RecordStatus::ok:
+            return "ok";
+        case RecordStatus::truncated:
+            return "truncated record";
+        case RecordStatus::bad_length:
+            return "bad record length";
+        case RecordStatus::bad_checksum:
+            return "checksum mismatch";
+        case RecordStatus::bad_fields:
+            return "bad record fields";
+    }
+    return "?";
+}
+
+// ---- opening and recovery ----------------------------------------------------------------
+
+std::unique_ptr<Spool> Spool::open(const SpoolOptions& options, Logger& log) {
+    const LogContext context{.event = "spool"};
+    if (options.dir.empty() || !make_dirs(options.dir)) {
+        log.log(LogLevel::error,
+                "spool: cannot create directory '" + options.dir + "': " + errno_text() +
+                    "; QoS 1/2 messages are kept in memory only (lost on restart)",
+                context);
+        return nullptr;
+    }
+    const std::string lock_path = options.dir + "/lock";
+    const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (lock_fd < 0) {
+        log.log(LogLevel::error,
+                "spool: cannot write in '" + options.dir + "': " + errno_text() +
+                    "; QoS 1/2 messages are kept in memory only (lost on restart)",
+                context);
+        return nullptr;
+    }
+    if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        log.log(LogLevel::error,
+                "spool: '" + options.dir +
+                    "' is in use by another process; QoS 1/2 messages are kept in memory only",
+                context);
+        ::close(lock_fd);
+        return nullptr;
+    }
+    std::unique_ptr<Spool> spool(new Spool(options, log, lock_fd));
+    spool->recover();
+    // Prove the directory is writable now rather than at the first message.
+    if (!spool->open_active()) {
+        log.log(LogLevel::error,
+                "spool: cannot write in '" + options.dir + "': " + errno_text() +
+                    "; QoS 1/2 messages are kept in memory only (lost on restart)",
+                context);
+        return nullptr;
+    }
+    return spool;
+}
+
+Spool::Spool(const SpoolOptions& options, Logger& log, int lock_fd)
+    : options_([&] {
+          SpoolOptions o = options;
+          if (o.segment_bytes == 0) {
+              o.segment_bytes = std::clamp<std::uint64_t>(o.max_bytes / 16, 64 * 1024, 8 << 20);
+          }
+          return o;
+      }()),
+      log_(log),
+      lock_fd_(lock_fd) {}
+
+Spool::~Spool() {
+    sync();
+    std::lock_guard lock(mutex_);
+    if (active_fd_ >= 0) ::close(active_fd_);
+    close_reader();
+    // An active segment without records is only a file header: leave nothing behind.
+    if (!segments_.empty() && segments_.back().records == 0) {
+        ::unlink(segments_.back().path.c_str());
+    }
+    ::close(lock_fd_);  // releases the flock
+}
+
+std::optional<std::uint64_t> Spool::read_ack_floor() const {
+    const int fd = ::open((options_.dir + "/acked").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    const std::string bytes = read_some(fd, 0, kAckFileBytes + 1);
+    ::close(fd);
+    if (bytes.size() != kAckFileBytes || !bytes.starts_with(kAckMagic) ||
+        get<std::uint32_t>(bytes, 16) != spool_crc32(std::string_view(bytes).substr(0, 16))) {
+        return std::nullopt;
+    }
+    return get<std::uint64_t>(bytes, 8);
+}
+
+void Spool::recover() {
+    const LogContext context{.event = "spool"};
+    const auto floor = read_ack_floor();
+    floor_ = persisted_floor_ = floor.value_or(0);
+
+    std::vector<std::pair<std::uint64_t, std::string>> found;
+    if (DIR* dir = opendir(options_.dir.c_str())) {
+        while (const dirent* entry = readdir(dir)) {
+            if (auto first = parse_segment_name(entry->d_name)) {
+                found.emplace_back(*first, options_.dir + "/" + entry->d_name);
+            }
+        }
+        closedir(dir);
+    }
+    std::sort(found.begin(), found.end());
+
+    std::uint64_t recovered = 0;
+    std::uint64_t lost_known = 0;
+    std::uint64_t damaged_files = 0;
+    std::uint64_t damaged_bytes = 0;
+    // First sequence lost in the last damaged segment; 0 = none pending.
+    std::uint64_t lost_from = 0;
+    bool lost_pending = false;
+    for (const auto& [first_in_name, path] : found) {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            warn("spool-recover", "spool: cannot read " + path + ": " + errno_text());
+            continue;
+        }
+        struct stat info{};
+        fstat(fd, &info);
+        const auto file_size = static_cast<std::uint64_t>(info.st_size);
+        Segment segment{.path = path, .end = kSegmentMagic.size()};
+        if (file_size >= kSegmentMagic.size() &&
+            read_some(fd, 0, kSegmentMagic.size()) != kSegmentMagic) {
+            warn("spool-recover", "spool: " + path + " has a damaged header; reading on");
+        }
+        // Records, up to the first bad one. Sequence numbers must keep growing by one.
+        std::string chunk;
+        std::uint64_t chunk_offset = segment.end;
+        RecordStatus status = RecordStatus::ok;
+        while (segment.end < file_size) {
+            std::size_t in_chunk = segment.end - chunk_offset;
+            if (in_chunk + kRecordHeaderBytes > chunk.size() ||
+                in_chunk + kRecordHeaderBytes + get<std::uint32_t>(chunk, in_chunk) >
+                    chunk.size()) {
+                // Refill from the record's start with enough for its whole body (bounded by
+                // the file size, so a bad length cannot make us allocate much).
+                std::size_t want = kReadChunk;
+                const std::string head = read_some(fd, segment.end, kRecordHeaderBytes);
+                if (head.size() == kRecordHeaderBytes) {
+                    want = std::max<std::size_t>(
+                        want, kRecordHeaderBytes + std::min<std::uint64_t>(
+                                                       get<std::uint32_t>(head, 0),
+                                                       file_size - segment.end));
+                }
+                chunk = read_some(fd, segment.end, want);
+                chunk_offset = segment.end;
+                in_chunk = 0;
+            }
+            SpoolRecord record;
+            std::size_t consumed = 0;
+            status = decode_record(std::string_view(chunk).substr(in_chunk), record, consumed);
+            if (status == RecordStatus::ok && segment.records > 0 &&
+                record.sequence != segment.last + 1) {
+                status = RecordStatus::bad_fields;
+            }
+            if (status != RecordStatus::ok) break;
+            if (segment.records == 0) segment.first = record.sequence;
+            segment.last = record.sequence;
+            ++segment.records;
+            segment.newest_ms = std::max(segment.newest_ms, record.time_ms);
+            segment.end += consumed;
+        }
+        ::close(fd);
+        // A damaged segment's lost records are known when a later segment says where the
+        // numbering went on.
+        if (lost_pending && segment.records > 0 && segment.first > lost_from) {
+            lost_known += segment.first - lost_from;
+        }
+        if (segment.records > 0) lost_pending = false;
+        const bool damaged = segment.end < file_size || (file_size > 0 && file_size < segment.end);
+        if (damaged) {
+            ++damaged_files;
+            damaged_bytes += file_size - std::min(segment.end, file_size);
+            warn("spool-recover", "spool: " + path + ": " +
+                                      std::string(file_size < kSegmentMagic.size()
+                                                      ? "shorter than its header"
+                                                      : to_string(status)) +
+                                      " at byte " + std::to_string(std::min(segment.end, file_size)) +
+                                      " of " + std::to_string(file_size) + "; " +
+                                      std::to_string(segment.records) +
+                                      " records before it are kept");
+            lost_from = segment.records > 0 ? segment.last + 1 : first_in_name;
+            lost_pending = true;
+        }
+        if (segment.records == 0 || segment.last < floor_) {
+            ::unlink(path.c_str());  // nothing readable, or everything acknowledged
+            continue;
+        }
+        if (!segments_.empty() && segment.first <= segments_.back().last) {
+            warn("spool-recover", "spool: " + path + " overlaps the segment before it; ignored");
+            continue;
+        }
+        recovered += segment.last - std::max(segment.first, floor_) + 1;
+        next_sequence_ = segment.last + 1;
+        bytes_ += segment.end;
+        segments_.push_back(std::move(segment));
+    }
+    next_sequence_ = std::max(next_sequence_, floor_);
+    pending_ = recovered;
+    counters_.recovered = recovered;
+    counters_.lost = lost_known;
+    read_index_ = 0;
+    read_offset_ = kSegmentMagic.size();
+    advance_floor();  // past numbers no segment holds
+
+    if (recovered > 0 || damaged_files > 0) {
+        std::string text = "spool: recovered " + std::to_string(recovered) +
+                           " unacknowledged messages from " + options_.dir;
+        if (damaged_files > 0) {
+            text += "; " + std::to_string(damaged_files) + " damaged segment file(s), " +
+                    std::to_string(damaged_bytes) + " bytes unreadable, " +
+                    std::to_string(lost_known) + " messages known lost";
+        }
+        log_.log(damaged_files > 0 ? LogLevel::warning : LogLevel::notice, text, context);
+    }
+}
+
+// ---- writing -------------------------------------------------------------------------------
+
+bool Spool::open_active() {
+    if (active_fd_ >= 0) return true;
+    Segment segment{.path = options_.dir + "/" + segment_name(next_sequence_),
+                    .first = next_sequence_,
+                    .end = kSegmentMagic.size()};
+    const int fd =
+        ::open(segment.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) return false;
+    if (!write_all(fd, kSegmentMagic)) {
+        ::close(fd);
+        ::unlink(segment.path.c_str());
+        return false;
+    }
+    active_fd_ = fd;
+    active_dirty_ = true;
+    bytes_ += segment.end;
+    segments_.push_back(std::move(segment));
+    return true;
+}
+
+void Spool::rotate() {
+    if (active_fd_ < 0) return;
+    if (active_dirty_) {
+        unsynced_fds_.push_back(active_fd_);
+    } else {
+        ::close(active_fd_);
+    }
+    active_fd_ = -1;
+    active_dirty_ = false;
+}
+
+std::uint64_t Spool::undone_in(const Segment& segment) const {
+    if (segment.records == 0 || segment.last < floor_) return 0;
+    const std::uint64_t from = std::max(segment.first, floor_);
+    std::uint64_t count = segment.last - from + 1;
+    for (auto it = done_.lower_bound(from); it != done_.end() && *it <= segment.last; ++it) {
+        --count;
+    }
+    return count;
+}
+
+void Spool::drop_front_segment(std::uint64_t& counter) {
+    Segment& front = segments_.front();
+    const bool is_active = active_fd_ >= 0 && segments_.size() == 1;
+    if (is_active) rotate();
+    const std::uint64_t undone = undone_in(front);
+    // Records handed out and still unacknowledged are in the broker's hands (or the client
+    // library's): not counted as dropped.
+    std::uint64_t outstanding = 0;
+    for (auto it = outstanding_.lower_bound(front.first);
+         it != outstanding_.end() && *it <= front.last;) {
+        it = outstanding_.erase(it);
+        ++outstanding;
+    }
+    counter += undone - std::min(undone, outstanding);
+    pending_ -= std::min(pending_, undone);
+    if (read_index_ == 0) {
+        close_reader();
+        read_offset_ = kSegmentMagic.size();
+    } else {
+        --read_index_;
+    }
+    if (front.records > 0) {
+        floor_ = std::max(floor_, front.last + 1);
+        done_.erase(done_.begin(), done_.lower_bound(floor_));
+    }
+    bytes_ -= std::min(bytes_, front.end);
+    ::unlink(front.path.c_str());
+    segments_.pop_front();
+    advance_floor();
+}
+
+Spool::Append Spool::append(const Message& message, std::int64_t now_ms) {
+    std::lock_guard lock(mutex_);
+    std::string bytes;
+    encode_record(SpoolRecord{.sequence = next_sequence_, .time_ms = now_ms, .message = message},
+                  bytes);
+    const std::uint64_t size = bytes.size();
+    // What the record costs on disk, with the header of a new segment if it starts one.
+    const auto needed = [&] {
+        const bool new_segment = active_fd_ < 0 || (segments_.back().records > 0 &&
+                                                     segments_.back().end + size >
+                                                         options_.segment_bytes);
+        return size + (new_segment ? kSegmentMagic.size() : 0);
+    };
+    if (bytes_ + needed() > options_.max_bytes) {
+        if (options_.on_full == SpoolOnFull::drop_newest) {
+            ++counters_.dropped_full;
+            return Append::refused;
+        }
+        while (bytes_ + needed() > options_.max_bytes && !segments_.empty() &&
+               segments_.front().records > 0) {
+            drop_front_segment(counters_.dropped_full);
+        }
+        if (bytes_ + needed() > options_.max_bytes) {
+            // Bigger than the whole spool may be.
+            ++counters_.dropped_full;
+            return Append::refused;
+        }
+    }
+    if (active_fd_ >= 0 && segments_.back().records > 0 &&
+        segments_.back().end + size > options_.segment_bytes) {
+        rotate();
+    }
+    if (active_fd_ < 0 && !open_active()) {
+        ++counters_.write_errors;
+        warn("spool-write",
+             "spool: cannot create a segment in '" + options_.dir + "': " + errno_text());
+        return Append::failed;
+    }
+    Segment& active = segments_.back();
+    if (!write_all(active_fd_, bytes)) {
+        ++counters_.write_errors;
+        warn("spool-write", "spool: write to " + active.path + " failed: " + errno_text());
+        // Cut off what part of the record made it, so later records stay readable.
+        if (ftruncate(active_fd_, static_cast<off_t>(active.end)) != 0) rotate();
+        if (read_index_ == segments_.size() - 1) buffer_.clear();
+        return Append::failed;
+    }
+    if (active.records == 0) active.first = next_sequence_;
+    active.last = next_sequence_;
+    ++active.records;
+    active.newest_ms = std::max(active.newest_ms, now_ms);
+    active.end += size;
+    active_dirty_ = true;
+    bytes_ += size;
+    ++pending_;
+    ++next_sequence_;
+    return Append::stored;
+}
+
+// ---- reading -------------------------------------------------------------------------------
+
+void Spool::close_reader() {
+    if (read_fd_ >= 0) ::close(read_fd_);
+    read_fd_ = -1;
+    read_path_.clear();
+    buffer_.clear();
+    buffer_offset_ = 0;
+}
+
+bool Spool::read_at(const Segment& segment, std::uint64_t offset, SpoolRecord& out,
+                    std::size_t& consumed) {
+    if (read_fd_ < 0 || read_path_ != segment.path) {
+        close_reader();
+        read_fd_ = ::open(segment.path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (read_fd_ < 0) return false;
+        read_path_ = segment.path;
+    }
+    const auto in_buffer = [&](std::uint64_t length) {
+        return offset >= buffer_offset_ && offset + length <= buffer_offset_ + buffer_.size();
+    };
+    if (!in_buffer(kRecordHeaderBytes)) {
+        buffer_ = read_some(read_fd_, offset, kReadChunk);
+        buffer_offset_ = offset;
+    }
+    if (!in_buffer(kRecordHeaderBytes)) return false;
+    const std::uint64_t length =
+        kRecordHeaderBytes + get<std::uint32_t>(buffer_, offset - buffer_offset_);
+    if (offset + length > segment.end) return false;
+    if (!in_buffer(length)) {
+        buffer_ = read_some(read_fd_, offset, std::max<std::size_t>(kReadChunk, length));
+        buffer_offset_ = offset;
+    }
+    if (!in_buffer(length)) return false;
+    return decode_record(std::string_view(buffer_).substr(offset - buffer_offset_), out,
+                         consumed) == RecordStatus::ok;
+}
+
+std::optional<SpoolRecord> Spool::next(std::int64_t now_ms) {
+    std::lock_guard lock(mutex_);
+    while (read_index_ < segments_.size()) {
+        const Segment& segment = segments_[read_index_];
+        if (read_offset_ >= segment.end) {
+            if (read_index_ + 1 >= segments_.size()) return std::nullopt;  // caught up
+            ++read_index_;
+            read_offset_ = kSegmentMagic.size();
+            continue;
+        }
+        SpoolRecord record;
+        std::size_t consumed = 0;
+        if (!read_at(segment, read_offset_, record, consumed)) {
+            // The file changed under us (edited, truncated): give up on the rest of it.
+            warn("spool-read", "spool: cannot read " + segment.path + " at byte " +
+                                   std::to_string(read_offset_) + "; skipping the rest of it");
+            const std::uint64_t lost = undone_in(segment);
+            counters_.lost += lost;
+            pending_ -= std::min(pending_, lost);
+            for (std::uint64_t s = std::max(segment.first, floor_); s <= segment.last; ++s) {
+                done_.insert(s);
+            }
+            read_offset_ = segment.end;
+            advance_floor();
+            continue;
+        }
+        read_offset_ += consumed;
+        const std::uint64_t sequence = record.sequence;
+        if (sequence < floor_ || done_.contains(sequence) || outstanding_.contains(sequence)) {
+            continue;
+        }
+        if (options_.max_age.count() > 0 && record.time_ms < now_ms - options_.max_age.count()) {
+            ++counters_.dropped_expired;
+            --pending_;
+            done_.insert(sequence);
+            advance_floor();
+            continue;
+        }
+        outstanding_.insert(sequence);
+        return record;
+    }
+    return std::nullopt;
+}
+
+// ---- acknowledging -------------------------------------------------------------------------
+
+void Spool::advance_floor() {
+    for (;;) {
+        if (done_.erase(floor_) > 0) {
+            ++floor_;
+            continue;
+        }
+        // Skip sequence numbers no segment holds (lost at recovery, or never written).
+        const auto holder = std::find_if(segments_.begin(), segments_.end(),
+                                         [&](const Segment& s) {
+                                             return s.records > 0 && s.last >= floor_;
+                                         });
+        if (holder == segments_.end()) {
+            floor_ = std::max(floor_, next_sequence_);
+            done_.clear();
+            break;
+        }
+        if (holder->first > floor_) {
+            floor_ = holder->first;
+            done_.erase(done_.begin(), done_.lower_bound(floor_));
+            continue;
+        }
+        break;
+    }
+    delete_done_segments();
+}
+
+void Spool::delete_done_segments() {
+    // The active segment stays (it is being written); the others go once all done.
+    while (segments_.size() > 1 || (segments_.size() == 1 && active_fd_ < 0)) {
+        const Segment& front = segments_.front();
+        if (front.records > 0 && front.last >= floor_) break;
+        if (segments_.size() == 1 && front.records == 0) break;
+        if (read_index_ == 0) {
+            close_reader();
+            read_offset_ = kSegmentMagic.size();
+        } else {
+            --read_index_;
+        }
+        bytes_ -= std::min(bytes_, front.end);
+        ::unlink(front.path.c_str());
+        segments_.pop_front();
+    }
+}
+
+void Spool::acknowledge(std::uint64_t sequence) {
+    std::lock_guard lock(mutex_);
+    if (outstanding_.erase(sequence) == 0) return;  // not handed out, or dropped meanwhile
+    if (sequence < floor_ || !done_.insert(sequence).second) return;
+    --pending_;
+    advance_floor();
+}
+
+void Spool::expire(std::int64_t now_ms) {
+    if (options_.max_age.count() <= 0) return;
+    std::lock_guard lock(mutex_);
+    const std::int64_t oldest_kept = now_ms - options_.max_age.count();
+    while (!segments_.empty() && segments_.front().records > 0 &&
+           segments_.front().newest_ms < oldest_kept) {
+        drop_front_segment(counters_.dropped_expired);
+    }
+}
+
+// ---- durability ----------------------------------------------------------------------------
+
+bool Spool::needs_sync() const {
+    std::lock_guard lock(mutex_);
+    return active_dirty_ || !unsynced_fds_.empty() || floor_ != persisted_floor_;
+}
+
+void Spool::sync() {
+    std::vector<int> fds;
+    std::uint64_t floor = 0;
+    bool write_floor = false;
+    {
+        std::lock_guard lock(mutex_);
+        fds.swap(unsynced_fds_);
+        if (active_fd_ >= 0 && active_dirty_) {
+            const int copy = fcntl(active_fd_, F_DUPFD_CLOEXEC, 0);
+            if (copy >= 0) fds.push_back(copy);
+            active_dirty_ = false;
+        }
+        floor = floor_;
+        write_floor = floor_ != persisted_floor_;
+    }
+    // The disk waits happen outside the lock: appends go on meanwhile.
+    for (const int fd : fds) {
+        if (fdatasync(fd) != 0) {
+            warn("spool-sync", "spool: fdatasync failed in '" + options_.dir + "': " +
+                                   errno_text());
+        }
+        ::close(fd);
+    }
+    if (!write_floor) return;
+    std::string bytes(kAckMagic);
+    put<std::uint64_t>(bytes, floor);
+    put<std::uint32_t>(bytes, spool_crc32(bytes));
+    const std::string path = options_.dir + "/acked";
+    const std::string temporary = path + ".tmp";
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    // The acked file may lag behind or be lost: then a few messages are sent again, which
+    // at-least-once delivery allows. So no fsync here.
+    const bool ok = fd >= 0 && write_all(fd, bytes);
+    if (fd >= 0) ::close(fd);
+    if (ok && ::rename(temporary.c_str(), path.c_str()) == 0) {
+        std::lock_guard lock(mutex_);
+        persisted_floor_ = std::max(persisted_floor_, floor);
+    } else {
+        warn("spool-sync", "spool: cannot write " + path + ": " + errno_text());
+    }
+}
+
+SpoolCounters Spool::counters() const {
+    std::lock_guard lock(mutex_);
+    SpoolCounters copy = counters_;
+    copy.records = pending_;
+    copy.unsent = pending_ - std::min<std::uint64_t>(pending_, outstanding_.size());
+    copy.bytes = bytes_;
+    copy.segments = segments_.size();
+    return copy;
+}
+
+void Spool::warn(std::string_view cause, const std::string& text) {
+    log_.log_limited(cause, LogLevel::warning, text, {.event = "spool"});
+}
+
+}  // namespace nodebridge

@@ -1,0 +1,184 @@
+#pragma once
+// The disk spool: QoS 1/2 messages accepted by the Publisher and not yet acknowledged by the
+// broker, kept in append-only segment files so they survive outages and restarts.
+//
+// On disk, in `dir`:
+//   <16 hex digits>.seg  a segment: the 8-byte magic "NBSPOOL1", then records; the name is
+//                        the sequence number of its first record
+//   acked                the ack floor: every record with a smaller sequence number is done
+//   lock                 flock()ed while a Spool has the directory open
+// A record is [u32 length][u32 crc32][body], little-endian, where the crc covers the body and
+// the body is [u64 sequence][i64 unix time ms][u8 qos][u8 retain][u16 topic length][topic]
+// [payload]. Sequence numbers grow by one per record, so a segment holds a contiguous range.
+//
+// Thread-safe: every member function takes the spool's own short lock; sync() does its
+// fdatasync() calls outside it, so appends never wait for the disk.
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nodebridge/config.hpp"
+#include "nodebridge/log.hpp"
+#include "nodebridge/message.hpp"
+
+namespace nodebridge {
+
+// ---- the record codec (pure; fuzzed by tests/fuzz/spool_fuzz.cpp) --------------------------
+
+struct SpoolRecord {
+    std::uint64_t sequence = 0;
+    std::int64_t time_ms = 0;  // unix time in ms when the message was accepted
+    Message message;
+};
+
+enum class RecordStatus {
+    ok,
+    truncated,     // fewer bytes than the record needs (a write cut short)
+    bad_length,    // the length field is impossible
+    bad_checksum,  // the body does not match its crc32
+    bad_fields,    // the checksum holds but the fields are invalid (qos, topic length)
+};
+
+inline constexpr std::size_t kRecordHeaderBytes = 8;  // length + crc32
+inline constexpr std::size_t kRecordFixedBody = 20;   // sequence, time, qos, retain, topic length
+// The largest body a record may have: an MQTT packet's limit.
+inline constexpr std::size_t kMaxRecordBody = 268'435'455;
+inline constexpr std::string_view kSegmentMagic{"NBSPOOL1", 8};
+
+// CRC-32 (IEEE 802.3, as zlib computes it) of `bytes`.
+std::uint32_t spool_crc32(std::string_view bytes);
+
+// Appends the encoding of `record` to `out`.
+void encode_record(const SpoolRecord& record, std::string& out);
+
+// Decodes the record at the start of `bytes`. On ok, fills `out` and sets `consumed` to the
+// record's size; otherwise leaves both meaningless and says what is wrong. Never reads past
+// `bytes`, whatever they hold.
+RecordStatus decode_record(std::string_view bytes, SpoolRecord& out, std::size_t& consumed);
+
+std::string_view to_string(RecordStatus status);
+
+// ---- the spool -------------------------------------------------------------------------
+
+struct SpoolOptions {
+    std::string dir;
+    std::uint64_t max_bytes = 256ull << 20;  // every segment file together, at most
+    Millis max_age{0};                       // 0 = records never expire
+    SpoolOnFull on_full = SpoolOnFull::drop_oldest;
+    std::uint64_t segment_bytes = 0;  // a segment is closed past this; 0 = max_bytes / 16,
+                                      // between 64 KiB and 8 MiB
+};
+
+struct SpoolCounters {
+    std::uint64_t records = 0;          // records not yet acknowledged (nor dropped)
+    std::uint64_t unsent = 0;           // of those, not yet handed out by next()
+    std::uint64_t bytes = 0;            // size of the segment files
+    std::uint64_t segments = 0;         // segment files
+    std::uint64_t dropped_full = 0;     // records dropped by the on_full policy
+    std::uint64_t dropped_expired = 0;  // records dropped for being older than max_age
+    std::uint64_t recovered = 0;        // records found unacknowledged at open
+    std::uint64_t lost = 0;             // records known lost to a damaged file at open
+    std::uint64_t write_errors = 0;     // appends that failed (disk full, I/O error)
+};
+
+class Spool {
+  public:
+    // Creates `options.dir` if needed, locks it, and recovers what is there: every segment is
+    // read up to its first bad record (bad length, checksum mismatch, truncation); what was
+    // recovered and lost is logged. Returns nullptr, after logging why, when the directory
+    // cannot be created, written or locked (another process uses it). Never throws.
+    static std::unique_ptr<Spool> open(const SpoolOptions& options, Logger& log);
+    // Syncs and closes.
+    ~Spool();
+    Spool(const Spool&) = delete;
+    Spool& operator=(const Spool&) = delete;
+
+    enum class Append {
+        stored,   // written to the segment file (in the page cache; sync() makes it durable)
+        refused,  // the spool is full and on_full is drop_newest (counted in dropped_full)
+        failed,   // the write failed (counted in write_errors); the spool is unchanged
+    };
+    // Writes `message` as a new record stamped `now_ms`. With drop_oldest, a full spool first
+    // drops whole segments, oldest first, counting their records in dropped_full.
+    Append append(const Message& message, std::int64_t now_ms);
+
+    // The oldest record not yet handed out, acknowledged or dropped; nullopt when there is
+    // none. Records older than max_age at `now_ms` are skipped and counted as expired.
+    std::optional<SpoolRecord> next(std::int64_t now_ms);
+
+    // Marks `sequence` as done (acknowledged by the broker, or refused for good). Segments
+    // whose records are all done are deleted. Unknown or repeated sequences are ignored.
+    void acknowledge(std::uint64_t sequence);
+
+    // Drops segments whose newest record is older than max_age (counted as expired).
+    void expire(std::int64_t now_ms);
+
+    // Makes every stored record and the ack floor durable: fdatasync() of the segments
+    // written since the last sync, and the acked file rewritten when the floor moved.
+    void sync();
+    // True when sync() has something to do.
+    bool needs_sync() const;
+
+    SpoolCounters counters() const;
+    const std::string& dir() const { return options_.dir; }
+
+  private:
+    struct Segment {
+        std::string path;
+        std::uint64_t first = 0;    // sequence of the first record (valid when records > 0)
+        std::uint64_t last = 0;     // sequence of the last record
+        std::uint64_t records = 0;  // == last - first + 1 when > 0
+        std::uint64_t end = 0;      // bytes of valid data: where the next record would go
+        std::int64_t newest_ms = 0;
+    };
+
+    Spool(const SpoolOptions& options, Logger& log, int lock_fd);
+    void recover();
+    bool open_active();
+    void rotate();
+    void drop_front_segment(std::uint64_t& counter);
+    std::uint64_t undone_in(const Segment& segment) const;
+    void advance_floor();
+    void delete_done_segments();
+    void close_reader();
+    bool read_at(const Segment& segment, std::uint64_t offset, SpoolRecord& out,
+                 std::size_t& consumed);
+    std::optional<std::uint64_t> read_ack_floor() const;
+    void warn(std::string_view cause, const std::string& text);
+
+    const SpoolOptions options_;
+    Logger& log_;
+    const int lock_fd_;
+
+    mutable std::mutex mutex_;
+    std::deque<Segment> segments_;      // oldest first
+    int active_fd_ = -1;                // open for appending to segments_.back(), or -1
+    std::vector<int> unsynced_fds_;     // closed-for-writing segments still to fdatasync
+    bool active_dirty_ = false;
+    std::uint64_t next_sequence_ = 0;
+    std::uint64_t floor_ = 0;           // every sequence below is done
+    std::uint64_t persisted_floor_ = 0; // what the acked file says
+    std::set<std::uint64_t> done_;      // done sequences >= floor_
+    std::set<std::uint64_t> outstanding_;  // handed out by next(), not done
+    std::uint64_t pending_ = 0;         // records not done
+    std::uint64_t bytes_ = 0;
+    SpoolCounters counters_;
+
+    // The reader: the next record to hand out is at read_offset_ in segments_[read_index_].
+    std::size_t read_index_ = 0;
+    std::uint64_t read_offset_ = 0;
+    int read_fd_ = -1;
+    std::string read_path_;
+    std::string buffer_;          // bytes of read_path_ from buffer_offset_
+    std::uint64_t buffer_offset_ = 0;
+};
+
+}  // namespace nodebridge

@@ -1,0 +1,290 @@
+// The disk spool on a real temp directory: the record codec, append/next/acknowledge,
+// segment rotation, recovery from damaged files, and the size and age bounds.
+
+#include "spool.hpp"
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "capturing_logger.hpp"
+#include "support/support.hpp"
+
+namespace nodebridge {
+namespace {
+
+using namespace std::chrono_literals;
+using test::CapturingLogger;
+using test::TempDir;
+
+Message message(const std::string& payload, int qos = 1, const std::string& topic = "t/x") {
+    return Message{.topic = topic, .payload = payload, .qos = qos, .retain = false};
+}
+
+std::vector<std::string> segment_files(const std::string& dir) {
+    std::vector<std::string> names;
+    if (DIR* d = opendir(dir.c_str())) {
+        while (const dirent* e = readdir(d)) {
+            const std::string name = e->d_name;
+            if (name.ends_with(".seg")) names.push_back(dir + "/" + name);
+        }
+        closedir(d);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+std::uint64_t file_size(const std::string& path) {
+    struct stat info{};
+    return stat(path.c_str(), &info) == 0 ? static_cast<std::uint64_t>(info.st_size) : 0;
+}
+
+// Takes every record the spool hands out, acknowledging none.
+std::vector<SpoolRecord> take_all(Spool& spool, std::int64_t now_ms = 0) {
+    std::vector<SpoolRecord> out;
+    while (auto record = spool.next(now_ms)) out.push_back(std::move(*record));
+    return out;
+}
+
+std::vector<std::string> payloads(const std::vector<SpoolRecord>& records) {
+    std::vector<std::string> out;
+    for (const auto& r : records) out.push_back(r.message.payload);
+    return out;
+}
+
+std::vector<std::string> numbered(int from, int to) {
+    std::vector<std::string> out;
+    for (int i = from; i < to; ++i) out.push_back("m" + std::to_string(i));
+    return out;
+}
+
+TEST(SpoolRecordCodec, RoundTripsEveryField) {
+    EXPECT_EQ(spool_crc32("123456789"), 0xCBF43926u);  // the standard check value
+    const SpoolRecord record{.sequence = 0x0102030405060708ull,
+                             .time_ms = 1'700'000'000'123,
+                             .message = {.topic = "a/b", .payload = std::string("x\0y", 3),
+                                         .qos = 2, .retain = true}};
+    std::string bytes;
+    encode_record(record, bytes);
+    EXPECT_EQ(bytes.size(), kRecordHeaderBytes + kRecordFixedBody + 3 + 3);
+    SpoolRecord decoded;
+    std::size_t consumed = 0;
+    ASSERT_EQ(decode_record(bytes + "trailing", decoded, consumed), RecordStatus::ok);
+    EXPECT_EQ(consumed, bytes.size());
+    EXPECT_EQ(decoded.sequence, record.sequence);
+    EXPECT_EQ(decoded.time_ms, record.time_ms);
+    EXPECT_EQ(decoded.message, record.message);
+}
+
+TEST(SpoolRecordCodec, SaysWhatIsWrongWithABadRecord) {
+    std::string bytes;
+    encode_record(SpoolRecord{.sequence = 1, .message = message("payload")}, bytes);
+    SpoolRecord out;
+    std::size_t consumed = 0;
+    EXPECT_EQ(decode_record(bytes.substr(0, 5), out, consumed), RecordStatus::truncated);
+    EXPECT_EQ(decode_record(bytes.substr(0, bytes.size() - 1), out, consumed),
+              RecordStatus::truncated);
+    std::string flipped = bytes;
+    flipped.back() ^= 0x40;
+    EXPECT_EQ(decode_record(flipped, out, consumed), RecordStatus::bad_checksum);
+    std::string short_length = bytes;
+    short_length[0] = 3;
+    EXPECT_EQ(decode_record(short_length, out, consumed), RecordStatus::bad_length);
+    // A valid checksum over invalid fields (qos 7).
+    std::string bad_qos;
+    encode_record(SpoolRecord{.sequence = 1, .message = message("p", 7)}, bad_qos);
+    EXPECT_EQ(decode_record(bad_qos, out, consumed), RecordStatus::bad_fields);
+}
+
+class SpoolTest : public ::testing::Test {
+  protected:
+    SpoolOptions options(std::uint64_t segment_bytes = 0) const {
+        return SpoolOptions{.dir = dir.path() + "/spool", .segment_bytes = segment_bytes};
+    }
+    TempDir dir;
+    CapturingLogger log;
+};
+
+TEST_F(SpoolTest, HandsOutRecordsInOrderAndForgetsAcknowledgedOnes) {
+    auto spool = Spool::open(options(), log);
+    ASSERT_NE(spool, nullptr);
+    for (const auto& p : numbered(0, 5)) ASSERT_EQ(spool->append(message(p), 0), Spool::Append::stored);
+    EXPECT_EQ(spool->counters().records, 5u);
+    EXPECT_EQ(spool->counters().unsent, 5u);
+
+    const auto records = take_all(*spool);
+    EXPECT_EQ(payloads(records), numbered(0, 5));
+    EXPECT_EQ(records[0].sequence + 4, records[4].sequence);
+    EXPECT_EQ(spool->counters().unsent, 0u);
+    EXPECT_EQ(spool->counters().records, 5u);  // handed out, not yet acknowledged
+
+    // Out of order, and twice: counted once each.
+    spool->acknowledge(records[1].sequence);
+    spool->acknowledge(records[0].sequence);
+    spool->acknowledge(records[0].sequence);
+    EXPECT_EQ(spool->counters().records, 3u);
+    EXPECT_FALSE(spool->next(0).has_value());
+    spool->append(message("late"), 0);
+    const auto late = spool->next(0);
+    ASSERT_TRUE(late.has_value());
+    EXPECT_EQ(late->message.payload, "late");
+}
+
+TEST_F(SpoolTest, RotatesSegmentsAndDeletesThoseFullyAcknowledged) {
+    auto spool = Spool::open(options(/*segment_bytes=*/300), log);
+    ASSERT_NE(spool, nullptr);
+    for (const auto& p : numbered(0, 40)) spool->append(message(p), 0);
+    const auto files = segment_files(dir.path() + "/spool");
+    EXPECT_GE(files.size(), 5u);
+    for (const auto& f : files) EXPECT_LE(file_size(f), 300u + 50u) << f;
+
+    const auto records = take_all(*spool);
+    ASSERT_EQ(payloads(records), numbered(0, 40));
+    for (const auto& r : records) spool->acknowledge(r.sequence);
+    EXPECT_EQ(spool->counters().records, 0u);
+    EXPECT_EQ(segment_files(dir.path() + "/spool").size(), 1u);  // the one being written
+}
+
+TEST_F(SpoolTest, ReopeningResumesAfterTheLastAcknowledgedRecord) {
+    {
+        auto spool = Spool::open(options(300), log);
+        ASSERT_NE(spool, nullptr);
+        for (const auto& p : numbered(0, 30)) spool->append(message(p), 0);
+        const auto records = take_all(*spool);
+        for (int i = 0; i < 12; ++i) spool->acknowledge(records[i].sequence);
+        spool->acknowledge(records[20].sequence);  // beyond the floor: sent again, allowed
+    }
+    auto spool = Spool::open(options(300), log);
+    ASSERT_NE(spool, nullptr);
+    EXPECT_EQ(spool->counters().recovered, 18u);
+    EXPECT_EQ(spool->counters().records, 18u);
+    EXPECT_EQ(payloads(take_all(*spool)), numbered(12, 30));
+    EXPECT_EQ(log.count_containing("recovered 18 unacknowledged"), 1);
+    // New records continue the numbering after the old ones.
+    spool->append(message("new"), 0);
+    const auto next = spool->next(0);
+    ASSERT_TRUE(next.has_value());
+    EXPECT_EQ(next->message.payload, "new");
+    EXPECT_EQ(next->sequence, 30u);
+}
+
+TEST_F(SpoolTest, RecoversTheRecordsBeforeATruncatedOne) {
+    {
+        auto spool = Spool::open(options(), log);
+        for (const auto& p : numbered(0, 5)) spool->append(message(p), 0);
+    }
+    const auto files = segment_files(dir.path() + "/spool");
+    ASSERT_EQ(files.size(), 1u);
+    ASSERT_EQ(truncate(files[0].c_str(), static_cast<off_t>(file_size(files[0]) - 3)), 0);
+
+    auto spool = Spool::open(options(), log);
+    ASSERT_NE(spool, nullptr);
+    EXPECT_EQ(payloads(take_all(*spool)), numbered(0, 4));
+    EXPECT_EQ(log.count_containing("truncated record"), 1) << testing::PrintToString(log.lines());
+    EXPECT_EQ(log.count_containing("recovered 4 unacknowledged"), 1);
+}
+
+TEST_F(SpoolTest, RecoversAroundACorruptedRecordAndCountsTheLoss) {
+    {
+        auto spool = Spool::open(options(300), log);
+        for (const auto& p : numbered(0, 30)) spool->append(message(p), 0);
+    }
+    const auto files = segment_files(dir.path() + "/spool");
+    ASSERT_GE(files.size(), 3u);
+    // Flip a byte in the middle of the first segment's payload area.
+    {
+        std::fstream f(files[0], std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(static_cast<std::streamoff>(file_size(files[0]) / 2));
+        char c = 0;
+        f.read(&c, 1);
+        f.seekp(static_cast<std::streamoff>(file_size(files[0]) / 2));
+        c ^= 0x5A;
+        f.write(&c, 1);
+    }
+    // And garbage that is not a segment, plus an empty segment from a crash at creation.
+    std::ofstream(dir.path() + "/spool/notes.txt") << "hello";
+    std::ofstream(dir.path() + "/spool/00000000000003e8.seg");
+
+    auto spool = Spool::open(options(300), log);
+    ASSERT_NE(spool, nullptr);
+    const auto got = payloads(take_all(*spool));
+    const auto counters = spool->counters();
+    EXPECT_GT(counters.lost, 0u);
+    EXPECT_EQ(got.size() + counters.lost, 30u);
+    EXPECT_EQ(counters.recovered, got.size());
+    // Intact records come in order, and the last segments are whole.
+    EXPECT_TRUE(std::is_sorted(got.begin(), got.end(), [](const auto& a, const auto& b) {
+        return std::stoi(a.substr(1)) < std::stoi(b.substr(1));
+    }));
+    EXPECT_EQ(got.back(), "m29");
+    EXPECT_EQ(got.front(), "m0");
+    EXPECT_EQ(log.count_containing("messages known lost"), 1) << testing::PrintToString(log.lines());
+}
+
+TEST_F(SpoolTest, OneProcessAtATimeAndUnwritableDirectoriesFallBack) {
+    auto first = Spool::open(options(), log);
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(Spool::open(options(), log), nullptr);
+    EXPECT_EQ(log.count_containing("in use by another process"), 1);
+    first.reset();
+    EXPECT_NE(Spool::open(options(), log), nullptr);
+
+    // A path below a regular file cannot be created, even by root.
+    const std::string file = dir.write("plain", "x");
+    EXPECT_EQ(Spool::open(SpoolOptions{.dir = file + "/spool"}, log), nullptr);
+    EXPECT_EQ(log.count_containing("cannot create directory"), 1);
+}
+
+TEST_F(SpoolTest, DropOldestKeepsTheSpoolWithinMaxBytes) {
+    auto o = options(400);
+    o.max_bytes = 2000;
+    auto spool = Spool::open(o, log);
+    ASSERT_NE(spool, nullptr);
+    for (const auto& p : numbered(0, 200)) {
+        ASSERT_EQ(spool->append(message(p), 0), Spool::Append::stored);
+        ASSERT_LE(spool->counters().bytes, 2000u);
+    }
+    const auto counters = spool->counters();
+    EXPECT_GT(counters.dropped_full, 0u);
+    const auto got = payloads(take_all(*spool));
+    EXPECT_EQ(got.size() + counters.dropped_full, 200u);
+    EXPECT_EQ(got.back(), "m199");  // the newest are kept
+}
+
+TEST_F(SpoolTest, DropNewestRefusesOnceFull) {
+    auto o = options(400);
+    o.max_bytes = 2000;
+    o.on_full = SpoolOnFull::drop_newest;
+    auto spool = Spool::open(o, log);
+    ASSERT_NE(spool, nullptr);
+    int stored = 0;
+    for (const auto& p : numbered(0, 200)) {
+        if (spool->append(message(p), 0) == Spool::Append::stored) ++stored;
+    }
+    EXPECT_GT(stored, 10);
+    EXPECT_EQ(spool->counters().dropped_full, 200u - stored);
+    EXPECT_EQ(payloads(take_all(*spool)), numbered(0, stored));  // the oldest are kept
+}
+
+TEST_F(SpoolTest, ExpiredRecordsAreDroppedAndCounted) {
+    auto o = options(300);
+    o.max_age = 10s;
+    auto spool = Spool::open(o, log);
+    ASSERT_NE(spool, nullptr);
+    for (int i = 0; i < 30; ++i) spool->append(message("old" + std::to_string(i)), 1'000);
+    spool->append(message("fresh"), 20'000);
+    // Whole segments of old records go at once.
+    spool->expire(15'000);
+    const auto after_expire = spool->counters().dropped_expired;
+    EXPECT_GT(after_expire, 0u);
+    // The rest are skipped when read.
+    EXPECT_EQ(payloads(take_all(*spool, 15'000)), std::vector<std::string>{"fresh"});
+    EXPECT_EQ(spool->counters().dropped_expired, 30u);
+}
+
+}  // namespace
+}  // namespace nodebridge
