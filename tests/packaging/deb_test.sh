@@ -41,8 +41,14 @@ work=$(mktemp -d /tmp/nodebridge-deb.XXXXXX)
 chmod 0755 "$work"  # the daemon reads its test config here as user nodebridge
 pids=()
 cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    local pid child
+    for pid in "${pids[@]}"; do
+        # Children first (runuser's nodebridged), or they outlive their killed parent.
+        for child in $(cat "/proc/$pid/task/$pid/children" 2>/dev/null); do
+            kill -KILL "$child" 2>/dev/null || true
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     if [[ -e $marker ]]; then
         apt-get purge -y -qq "${packages[@]}" >/dev/null 2>&1 || true
