@@ -189,6 +189,26 @@ struct BrokerAddress {
     friend bool operator==(const BrokerAddress&, const BrokerAddress&) = default;
 };
 
+// ---- mqtt: TLS and credentials (docs/security.md) ------------------------------------------
+
+// `mqtt.tls`: TLS to the broker. The broker's certificate is verified unless `insecure`.
+struct TlsConfig {
+    std::string ca_file;              // PEM file of the CAs trusted to sign the broker's
+                                      // certificate; with ca_path empty too, the system's CAs
+    std::string ca_path;              // or a directory of hashed CA certificates (c_rehash)
+    std::string cert_file;            // client certificate (PEM) for mutual TLS; needs key_file
+    std::string key_file;             // its private key (PEM, not encrypted)
+    std::string min_version = "1.2";  // oldest TLS version offered: "1.2" or "1.3"
+    std::string ciphers;              // OpenSSL cipher list (TLS 1.2); empty = OpenSSL's default
+    bool verify_hostname = true;      // the certificate must name the host connected to
+    bool insecure = false;            // true: no certificate check at all (warned at each connect)
+
+    friend bool operator==(const TlsConfig&, const TlsConfig&) = default;
+};
+
+// Where MqttConfig::password came from, so summaries can say so without showing it.
+enum class PasswordSource { none, inline_text, file, credential };
+
 struct MqttConfig {
     std::string host = "localhost";
     int port = 1883;
@@ -196,8 +216,14 @@ struct MqttConfig {
     Millis keepalive{60000};
     int protocol = 4;                 // 4 = MQTT 3.1.1, 5 = MQTT 5 (written "3.1.1" / "5")
     std::string username;             // empty = no authentication
-    std::string password;
+    std::string password;             // the secret itself, whatever its source; never printed
     HealthConfig health;
+
+    // TLS and credentials: `tls`, `password_file`, `password_credential`.
+    std::optional<TlsConfig> tls;     // absent = plain TCP; set: `port` defaults to 8883
+    PasswordSource password_source = PasswordSource::none;
+    std::string password_file;        // `password_file`, resolved against the config's directory
+    std::string password_credential;  // `password_credential`: a name in $CREDENTIALS_DIRECTORY
 
     // Store-and-forward and failover.
     BufferConfig buffer;
@@ -226,6 +252,7 @@ struct Config {
 struct LoadResult {
     std::optional<Config> config;     // set when errors is empty
     std::vector<ConfigError> errors;  // every error found, in file order
+    std::vector<ConfigError> warnings;  // accepted but unwise (e.g. an inline password)
 };
 
 // Reads `path` and its includes and validates everything. Never throws.

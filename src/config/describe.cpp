@@ -89,6 +89,7 @@ std::string describe(const Config& config) {
         << ", client id " << config.mqtt.client_id
         << (config.mqtt.username.empty() ? "" : ", with username") << "), health topic "
         << config.mqtt.health.topic << "\n";
+    out << config_detail::describe_mqtt_security(config.mqtt);
     if (config.stats.enabled) {
         out << "stats topic " << config.stats.topic << " every "
             << format_duration(config.stats.interval) << "\n";

@@ -55,6 +55,7 @@ class Loader {
 
         LoadResult result;
         result.errors = diag_.sorted(order_);
+        result.warnings = diag_.sorted_warnings(order_);
         if (result.errors.empty()) {
             config_.files = order_;
             result.config = std::move(config_);

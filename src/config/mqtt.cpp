@@ -100,11 +100,7 @@ void read_mqtt(const YAML::Node& node, const Context& ctx, const std::string& ga
                       "protocol: expected \"3.1.1\" or 5, got " + describe_value(*protocol));
         }
     }
-    map.text("username", out.username);
-    map.text("password", out.password);
-    if (!out.password.empty() && out.username.empty()) {
-        ctx.error(map.key_position("password"), "password: needs a username as well");
-    }
+    read_mqtt_security(map, out);
     read_health(map, gateway, out.health);
     map.finish();
 }

@@ -45,12 +45,18 @@ void Diagnostics::error(Position where, std::string message) {
     errors_.push_back({std::move(where), std::move(message)});
 }
 
-std::vector<ConfigError> Diagnostics::sorted(const std::vector<std::string>& file_order) const {
+void Diagnostics::warning(Position where, std::string message) {
+    if (warnings_.size() >= kMaxErrors) return;
+    warnings_.push_back({std::move(where), std::move(message)});
+}
+
+namespace {
+
+void sort_in_file_order(std::vector<ConfigError>& out, const std::vector<std::string>& file_order) {
     auto rank = [&](const std::string& file) {
         auto it = std::find(file_order.begin(), file_order.end(), file);
         return static_cast<std::size_t>(it - file_order.begin());
     };
-    std::vector<ConfigError> out = errors_;
     std::stable_sort(out.begin(), out.end(), [&](const ConfigError& a, const ConfigError& b) {
         const auto ra = rank(a.where.file);
         const auto rb = rank(b.where.file);
@@ -59,6 +65,20 @@ std::vector<ConfigError> Diagnostics::sorted(const std::vector<std::string>& fil
         if (a.where.line != b.where.line) return a.where.line < b.where.line;
         return a.where.column < b.where.column;
     });
+}
+
+}  // namespace
+
+std::vector<ConfigError> Diagnostics::sorted_warnings(
+    const std::vector<std::string>& file_order) const {
+    std::vector<ConfigError> out = warnings_;
+    sort_in_file_order(out, file_order);
+    return out;
+}
+
+std::vector<ConfigError> Diagnostics::sorted(const std::vector<std::string>& file_order) const {
+    std::vector<ConfigError> out = errors_;
+    sort_in_file_order(out, file_order);
     if (left_out_ > 0 && !file_order.empty()) {
         out.push_back(
             {{file_order.front(), 0, 0}, std::to_string(left_out_) + " more errors not shown"});

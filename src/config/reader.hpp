@@ -28,12 +28,17 @@ class Diagnostics {
     static constexpr std::size_t kMaxErrors = 1000;
 
     void error(Position where, std::string message);
+    // Something accepted but unwise (an inline password); does not make the load fail.
+    // Bounded like errors.
+    void warning(Position where, std::string message);
     bool empty() const { return errors_.empty(); }
     std::size_t size() const { return errors_.size(); }
 
     // Returns the errors sorted by (the file's index in `file_order`, line, column); errors of
     // the same place keep the order they were found in.
     std::vector<ConfigError> sorted(const std::vector<std::string>& file_order) const;
+    // The warnings, in the same order.
+    std::vector<ConfigError> sorted_warnings(const std::vector<std::string>& file_order) const;
 
     // Bounds the work a hostile file (aliases repeated many times) can cause: charges `items`
     // against a fixed budget. Returns false, and reports once at `where`, when it runs out.
@@ -41,6 +46,7 @@ class Diagnostics {
 
   private:
     std::vector<ConfigError> errors_;
+    std::vector<ConfigError> warnings_;
     std::size_t left_out_ = 0;
     std::size_t budget_left_ = 1'000'000;
     bool budget_reported_ = false;
@@ -53,6 +59,9 @@ struct Context {
 
     void error(const Position& where, std::string message) const {
         diag->error(where, std::move(message));
+    }
+    void warning(const Position& where, std::string message) const {
+        diag->warning(where, std::move(message));
     }
 };
 

@@ -14,6 +14,15 @@ namespace nodebridge::config_detail {
 void read_mqtt(const YAML::Node& node, const Context& ctx, const std::string& gateway,
                MqttConfig& out);
 
+// The TLS and credential keys of `mqtt:` (tls, username, password, password_file,
+// password_credential). Reads the password from its file or systemd credential; names
+// files, never secrets, in errors. With `tls` and no `port`, the port becomes 8883.
+void read_mqtt_security(MapReader& map, MqttConfig& out);
+
+// The --check-config lines on TLS and login: what protects the link and where the password
+// comes from, never the password itself.
+std::string describe_mqtt_security(const MqttConfig& mqtt);
+
 // `stats:`; {gateway} in the topic is expanded with `gateway`.
 void read_stats(const YAML::Node& node, const Context& ctx, const std::string& gateway,
                 StatsConfig& out);

@@ -43,11 +43,17 @@ int main(int argc, char** argv) {
         return kExitConfig;
     }
     if (options.check_config) {
+        for (const ConfigError& warning : loaded.warnings) {
+            std::cerr << "warning: " << warning.to_string() << "\n";
+        }
         std::cout << describe(*loaded.config);
         return 0;
     }
 
     std::unique_ptr<Logger> log = systemd::make_logger(options.log_level);
+    for (const ConfigError& warning : loaded.warnings) {
+        log->log(LogLevel::warning, "config: " + warning.to_string());
+    }
     Daemon daemon(std::move(*loaded.config), options.config_path, *log);
     return daemon.run();
 }
