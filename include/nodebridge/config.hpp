@@ -61,6 +61,7 @@ struct ModbusNode {
     std::string id;                   // node id used in topics, e.g. "pdu-1"
     int unit = 1;                     // Modbus unit (slave) id, 0..247 (255 allowed for TCP)
     Millis poll{1000};                // poll interval
+    std::optional<Millis> offline_after;  // overrides the source's; longer than `poll`
     std::vector<ModbusAttribute> attributes;
     Position where;
 };
@@ -86,6 +87,9 @@ struct ModbusSourceConfig {
     std::variant<ModbusTcpEndpoint, SerialLine> link;  // modbus-tcp or modbus-rtu
     Millis timeout{1000};             // response timeout per request
     std::uint16_t max_gap = 0;        // unmapped registers/bits one request may span
+    // A node that returned no reading for this long is offline; unset (and not set on the
+    // node): max(3x the node's poll, 30 s).
+    std::optional<Millis> offline_after;
     std::vector<ModbusNode> nodes;
 };
 
@@ -147,6 +151,9 @@ struct MappingRule {
     double deadband = 0.0;            // with on_change: numbers must move more than this
     Millis heartbeat{0};              // 0 = none; republish unchanged values at least this often
     Millis min_interval{0};           // 0 = none; at most one message per this, latest wins
+    std::string availability_topic;   // template: {gateway} {source} {node}; empty = none.
+                                      // Gets "online"/"offline" (retained, QoS 1) when a
+                                      // matching node comes online or goes offline
     Position where;
 
     // True when the topic template holds {attribute}: one message per attribute.

@@ -22,6 +22,9 @@
 //     publishes it when the interval ends). A per-node message passes on_change when any
 //     selected attribute changed, and then carries all selected attributes of the sample.
 //   - Republished messages (tick) carry the latest reading with its own sample time.
+//   - An availability sample (Sample::online set) publishes no readings: every rule whose
+//     globs match and that has an availability_topic sends "online" or "offline" there,
+//     retained, QoS 1, once per distinct topic. It touches no policy state.
 //   - Bounds: at most 65536 (source, node) pairs and 1024 attributes per node are tracked;
 //     readings beyond them are dropped and counted in dropped_attributes().
 // A Mapper is used by one thread at a time.

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -27,11 +28,15 @@ struct Attribute {
     friend bool operator==(const Attribute&, const Attribute&) = default;
 };
 
+// A reading, or a change of a node's availability. A reading carries attributes and no
+// `online`; an availability change carries `online` (true: the node is heard or answering
+// again, or was heard for the first time; false: it went silent) and no attributes.
 struct Sample {
     std::string source;  // the configured source name, e.g. "pdu-bus"
     std::string node;    // the node id, e.g. "pdu-1"
     WallClock::time_point time;
     std::vector<Attribute> attributes;
+    std::optional<bool> online{};  // set only on an availability change
 
     friend bool operator==(const Sample&, const Sample&) = default;
 };

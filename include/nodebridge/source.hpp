@@ -7,6 +7,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "nodebridge/bounded_queue.hpp"
 #include "nodebridge/log.hpp"
@@ -24,6 +26,9 @@ struct SourceStats {
     std::string last_error;        // the most recent error message, empty if none
     int nodes_total = 0;
     int nodes_online = 0;          // nodes whose last poll succeeded
+    // Each node's availability as last published (true = online): Modbus nodes in config
+    // order once first decided, serial nodes by id once heard.
+    std::vector<std::pair<std::string, bool>> nodes;
 };
 
 class Source {

@@ -124,7 +124,11 @@ std::string describe(const Config& config) {
     for (const auto& rule : config.mappings) {
         out << "rule " << rule.name << ": " << topic_pattern(rule.topic, config.gateway) << " ("
             << (rule.payload == PayloadForm::value ? "value" : "json") << ", qos " << rule.qos
-            << (rule.retain ? ", retained" : "") << ", " << policy_text(rule) << ")\n";
+            << (rule.retain ? ", retained" : "") << ", " << policy_text(rule) << ")";
+        if (!rule.availability_topic.empty()) {
+            out << ", availability " << topic_pattern(rule.availability_topic, config.gateway);
+        }
+        out << "\n";
     }
     return out.str();
 }

@@ -97,6 +97,18 @@ std::optional<MappingRule> read_rule(const YAML::Node& item, std::size_t index,
     read_on_change(map, rule);
     map.duration("heartbeat", rule.heartbeat);
     map.duration("min_interval", rule.min_interval);
+    if (map.text("availability_topic", rule.availability_topic)) {
+        std::string error;
+        auto availability = TopicTemplate::parse(rule.availability_topic, error);
+        if (!availability) {
+            ctx.error(map.value_position("availability_topic"), "availability_topic: " + error);
+        } else if (availability->uses(TopicField::attribute) ||
+                   availability->uses(TopicField::unit)) {
+            ctx.error(map.value_position("availability_topic"),
+                      "availability_topic: only {gateway}, {source} and {node} apply (one "
+                      "message per node, not per attribute)");
+        }
+    }
     map.finish();
 
     if (topic) {

@@ -236,6 +236,15 @@ std::optional<ModbusNode> read_node(const YAML::Node& item, std::size_t index, b
         }
     }
     map.duration("poll", node.poll);
+    Millis offline_after{0};
+    if (map.duration("offline_after", offline_after)) {
+        node.offline_after = offline_after;
+        if (offline_after <= node.poll) {
+            ctx.error(map.value_position("offline_after"),
+                      "offline_after: must be longer than the node's poll (" +
+                          format_duration(node.poll) + ")");
+        }
+    }
     if (auto attributes = map.require("attributes")) {
         MapReader attribute_map(*attributes, ctx, "attributes of " + label);
         if (attribute_map.is_map()) {
@@ -275,6 +284,8 @@ void read_modbus_source(MapReader& map, const std::string& type, ModbusSourceCon
     }
     map.duration("timeout", out.timeout);
     map.integer("max_gap", 0, kMaxGap, out.max_gap);
+    Millis offline_after{0};
+    if (map.duration("offline_after", offline_after)) out.offline_after = offline_after;
 
     auto nodes = map.require("nodes");
     if (!nodes) return;
@@ -298,6 +309,11 @@ void read_modbus_source(MapReader& map, const std::string& type, ModbusSourceCon
             ctx.error(node->where, "duplicate node id '" + shown(node->id) + "' in " + map.what() +
                                        " (first at " + place_from(it->second, ctx.file) + ")");
             continue;
+        }
+        if (out.offline_after && !node->offline_after && *out.offline_after <= node->poll) {
+            ctx.error(map.value_position("offline_after"),
+                      "offline_after: must be longer than the poll of node '" + shown(node->id) +
+                          "' (" + format_duration(node->poll) + ")");
         }
         out.nodes.push_back(std::move(*node));
     }

@@ -65,6 +65,15 @@ std::string stats_json(const StatsSnapshot& current, const StatsSnapshot* previo
         append_string(name, out);
         out += ":{\"nodes_online\":" + std::to_string(source.nodes_online);
         out += ",\"nodes_total\":" + std::to_string(source.nodes_total);
+        out += ",\"nodes\":{";
+        bool first_node = true;
+        for (const auto& [node, online] : source.nodes) {
+            if (!first_node) out += ',';
+            first_node = false;
+            append_string(node, out);
+            out += online ? ":\"online\"" : ":\"offline\"";
+        }
+        out += '}';
         out += ",\"polls\":" + std::to_string(source.polls);
         out += ",\"samples\":" + std::to_string(source.samples);
         out += ",\"errors\":{";

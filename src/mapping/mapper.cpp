@@ -31,6 +31,7 @@ struct CompiledRule {
     Glob node;
     std::vector<Glob> attributes;  // empty selects all
     TopicTemplate topic;
+    std::optional<TopicTemplate> availability;  // the availability_topic, when set
     bool per_attribute = false;
     bool json = true;
     int qos = 0;
@@ -86,6 +87,9 @@ std::optional<CompiledRule> compile(const MappingRule& rule) {
         .topic = std::move(*topic),
     };
     for (const std::string& pattern : rule.attributes) compiled.attributes.emplace_back(pattern);
+    if (!rule.availability_topic.empty()) {
+        compiled.availability = TopicTemplate::parse(rule.availability_topic, error);
+    }
     compiled.per_attribute = compiled.topic.uses(TopicField::attribute);
     // A per-node message has no single value to send bare: it is always JSON.
     compiled.json = rule.payload == PayloadForm::json || !compiled.per_attribute;
@@ -275,6 +279,7 @@ struct Mapper::Impl {
     }
 
     void map(const Sample& sample, SteadyClock::time_point now, std::vector<Message>& out);
+    void map_availability(const Sample& sample, bool online, std::vector<Message>& out);
     void map_per_attribute(std::uint32_t node_id, NodeEntry& node, std::size_t b,
                            const Sample& sample, std::string_view timestamp,
                            SteadyClock::time_point now, std::vector<Message>& out);
@@ -284,8 +289,33 @@ struct Mapper::Impl {
     void emit_due(const HeapEntry& entry, SteadyClock::time_point now, std::vector<Message>& out);
 };
 
+void Mapper::Impl::map_availability(const Sample& sample, bool online, std::vector<Message>& out) {
+    const std::size_t first = out.size();
+    for (const CompiledRule& rule : rules) {
+        if (!rule.availability || !rule.source.matches(sample.source) ||
+            !rule.node.matches(sample.node)) {
+            continue;
+        }
+        Message message;
+        rule.availability->expand({gateway, sample.source, sample.node, {}, {}}, message.topic);
+        // Rules sharing an availability topic send it once.
+        const bool repeated =
+            std::any_of(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+                        [&](const Message& earlier) { return earlier.topic == message.topic; });
+        if (repeated) continue;
+        message.payload = online ? "online" : "offline";
+        message.qos = 1;
+        message.retain = true;
+        out.push_back(std::move(message));
+    }
+}
+
 void Mapper::Impl::map(const Sample& sample, SteadyClock::time_point now,
                        std::vector<Message>& out) {
+    if (sample.online) {
+        map_availability(sample, *sample.online, out);
+        return;
+    }
     const std::uint32_t node_id = find_or_add(sample);
     if (node_id == kNoNode) {
         dropped += sample.attributes.size();

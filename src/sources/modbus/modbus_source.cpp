@@ -26,6 +26,12 @@ std::string_view classify_error(int errnum) {
     return "connection";
 }
 
+Millis offline_after_for(const ModbusSourceConfig& source, const ModbusNode& node) {
+    if (node.offline_after) return *node.offline_after;
+    if (source.offline_after) return *source.offline_after;
+    return std::max(node.poll * 3, kMinimumOfflineAfter);
+}
+
 }  // namespace modbus
 
 namespace {
@@ -37,8 +43,12 @@ struct NodeState {
     modbus::RequestPlan plan;
     Steady::time_point deadline;
     Millis poll{1000};
-    bool online = false;
+    bool online = false;  // the last poll read every attribute
     bool ever_polled = false;
+    // Availability, as published: unset until the first reading or the first offline_after.
+    Millis offline_after{30000};
+    Steady::time_point last_reading;  // or the start, before the first reading
+    std::optional<bool> available;
 };
 
 std::string describe_link(const ModbusSourceConfig& config) {
@@ -80,6 +90,7 @@ struct ModbusSource::Impl {
             state.config = &node;
             state.plan = modbus::plan_requests(node.attributes, config.max_gap);
             state.poll = std::max(node.poll, Millis{1});
+            state.offline_after = modbus::offline_after_for(config, node);
             nodes.push_back(std::move(state));
         }
         stats.nodes_total = static_cast<int>(nodes.size());
@@ -129,6 +140,42 @@ struct ModbusSource::Impl {
         const std::string event = "modbus-" + std::string(kind);
         log.log_limited(cause, LogLevel::warning, text,
                         LogContext{.source = name, .node = node_id, .event = event});
+    }
+
+    void push_availability(const NodeState& node, bool online) {
+        Sample sample;
+        sample.source = name;
+        sample.node = node.config->id;
+        sample.time = WallClock::now();
+        sample.online = online;
+        queue.push(std::move(sample));
+        std::vector<std::pair<std::string, bool>> available;
+        for (const NodeState& each : nodes) {
+            if (each.available) available.emplace_back(each.config->id, *each.available);
+        }
+        std::lock_guard lock(stats_mutex);
+        stats.nodes = std::move(available);
+    }
+
+    // Takes nodes without a reading for their offline_after offline. Returns when it next
+    // has something to do (time_point::max() when every node is offline already).
+    Steady::time_point check_availability(Steady::time_point now) {
+        auto next = Steady::time_point::max();
+        for (NodeState& node : nodes) {
+            if (node.available == false) continue;
+            const auto deadline = node.last_reading + node.offline_after;
+            if (now < deadline) {
+                next = std::min(next, deadline);
+                continue;
+            }
+            node.available = false;
+            log.log(LogLevel::notice,
+                    node.config->id + ": offline (no reading for " +
+                        std::to_string(node.offline_after.count()) + " ms)",
+                    LogContext{.source = name, .node = node.config->id, .event = "node-offline"});
+            push_availability(node, false);
+        }
+        return next;
     }
 
     void update_online() {
@@ -302,6 +349,13 @@ struct ModbusSource::Impl {
                 .name = attribute.name, .value = std::move(*values[i]), .unit = attribute.unit});
         }
         if (!sample.attributes.empty() && reply_time) {
+            node.last_reading = Steady::now();
+            if (node.available != true) {
+                node.available = true;
+                log.log(LogLevel::info, config_node.id + ": online",
+                        LogContext{.source = name, .node = config_node.id, .event = "node-online"});
+                push_availability(node, true);  // before the reading it announces
+            }
             sample.time = *reply_time;
             {
                 std::lock_guard lock(stats_mutex);
@@ -324,12 +378,23 @@ struct ModbusSource::Impl {
             }
         }
         const auto start = Steady::now();
-        for (NodeState& node : nodes) node.deadline = start;
+        for (NodeState& node : nodes) {
+            node.deadline = start;
+            node.last_reading = start;  // a node that never answers is offline after its allowance
+        }
+        auto next_connect = start;
 
         while (!stopping()) {
+            const auto now = Steady::now();
+            // Availability deadlines run whether or not the bus is connected.
+            const auto availability_due = check_availability(now);
             if (!connected) {
+                if (now < next_connect) {
+                    if (!sleep_until(std::min(next_connect, availability_due))) break;
+                    continue;
+                }
                 if (!connect()) {
-                    if (!sleep_until(Steady::now() + reconnect_delay)) break;
+                    next_connect = Steady::now() + reconnect_delay;
                     reconnect_delay = std::min(reconnect_delay * 2, modbus::kMaxReconnectDelay);
                     continue;
                 }
@@ -341,14 +406,17 @@ struct ModbusSource::Impl {
             auto next = std::min_element(
                 nodes.begin(), nodes.end(),
                 [](const NodeState& a, const NodeState& b) { return a.deadline < b.deadline; });
-            if (!sleep_until(next->deadline)) break;
+            if (next->deadline > now) {
+                if (!sleep_until(std::min(next->deadline, availability_due))) break;
+                continue;
+            }
             poll(*next);
 
             // The next deadline keeps the rhythm; missed ones are skipped, not bursted.
             next->deadline += next->poll;
-            const auto now = Steady::now();
-            if (next->deadline <= now) {
-                const auto behind = (now - next->deadline) / next->poll + 1;
+            const auto after = Steady::now();
+            if (next->deadline <= after) {
+                const auto behind = (after - next->deadline) / next->poll + 1;
                 next->deadline += next->poll * behind;
             }
         }

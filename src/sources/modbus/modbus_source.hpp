@@ -9,6 +9,13 @@
 // logged rate-limited per node and kind. Lost connections are closed and reopened with
 // exponential backoff (0.5 s doubling up to 30 s). All libmodbus calls happen on the
 // source's own thread.
+//
+// Availability: a node is online from the poll that first returns a reading (any attribute)
+// and offline once no poll returned one for its offline_after (counted from the start for a
+// node that never answers), whether the bus is connected or not. Each change is pushed as an
+// availability Sample (online set, no attributes; an online one just before the reading)
+// and listed in SourceStats::nodes. SourceStats::nodes_online counts the nodes whose last
+// poll read every attribute.
 
 #include <chrono>
 #include <cstdint>
@@ -25,6 +32,11 @@ namespace nodebridge {
 namespace modbus {
 inline constexpr std::chrono::milliseconds kFirstReconnectDelay{500};
 inline constexpr std::chrono::milliseconds kMaxReconnectDelay{30000};
+inline constexpr std::chrono::milliseconds kMinimumOfflineAfter{30000};
+
+// The silence after which `node` is offline: its own offline_after, else the source's, else
+// max(3x its poll, kMinimumOfflineAfter).
+Millis offline_after_for(const ModbusSourceConfig& source, const ModbusNode& node);
 
 // The error kind libmodbus's `errnum` belongs to: "timeout" (ETIMEDOUT), "exception" (an
 // exception reply, EMBXILFUN..EMBXGTAR), "crc" (EMBBADCRC), "protocol" (a malformed or

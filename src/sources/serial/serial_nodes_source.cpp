@@ -139,16 +139,29 @@ void SerialNodesSource::run() {
         const auto now = SteadyClock::now();
         const bool with_nodes = loop.nodes_changed || now >= next_nodes_publish;
         std::vector<NodeStatus> nodes;
+        std::vector<std::pair<std::string, bool>> availability;
         if (with_nodes) {
             nodes = loop.availability.snapshot();
+            std::sort(nodes.begin(), nodes.end(),
+                      [](const NodeStatus& a, const NodeStatus& b) { return a.node < b.node; });
+            availability.reserve(nodes.size());
+            for (const NodeStatus& node : nodes) availability.emplace_back(node.node, node.online);
             loop.nodes_changed = false;
             next_nodes_publish = now + std::chrono::seconds(1);
         }
         loop.stats.nodes_total = loop.availability.total();
         loop.stats.nodes_online = loop.availability.online();
         std::lock_guard lock(mutex_);
-        stats_ = loop.stats;
+        std::vector<std::pair<std::string, bool>> kept = std::move(stats_.nodes);
+        stats_ = loop.stats;  // loop.stats.nodes stays empty: the list is kept here only
+        stats_.nodes = with_nodes ? std::move(availability) : std::move(kept);
         if (with_nodes) nodes_ = std::move(nodes);
+    };
+    // An availability change for the mapping: no attributes, `online` set.
+    const auto push_availability = [&](const std::string& node, bool online) {
+        Sample sample{name_, node, WallClock::now(), {}};
+        sample.online = online;
+        samples_.push(std::move(sample));
     };
 
     const auto handle_line = [&](std::string_view line) {
@@ -176,6 +189,7 @@ void SerialNodesSource::run() {
         if (loop.availability.heard(report.node, now)) {
             loop.nodes_changed = true;
             log_.log(LogLevel::info, "node online", {.source = name_, .node = report.node});
+            push_availability(report.node, true);
         }
         if (loop.availability.untracked() != untracked_before) {
             log_.log_limited("untracked:" + name_, LogLevel::warning,
@@ -266,6 +280,7 @@ void SerialNodesSource::run() {
             loop.availability.check(now, went_offline);
             for (const std::string& node : went_offline) {
                 log_.log(LogLevel::notice, "node offline", {.source = name_, .node = node});
+                push_availability(node, false);
             }
             if (!went_offline.empty()) {
                 loop.nodes_changed = true;

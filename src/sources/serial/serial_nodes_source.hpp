@@ -8,8 +8,13 @@
 // counted by kind in SourceStats::errors and logged at a bounded rate:
 //   long_line, garbage, invalid_utf8, no_node_id, bad_node_id, bad_time (line kept, receive
 //   time used), reopen, write_failed (poll request), untracked_node, config.
-// SourceStats::polls counts received lines, samples the Samples pushed, and nodes_total /
-// nodes_online come from NodeAvailability.
+// SourceStats::polls counts received lines, samples the readings pushed, and nodes_total /
+// nodes_online / nodes come from NodeAvailability.
+//
+// Availability: when a node is heard for the first time, or again after being offline, an
+// availability Sample (online = true, no attributes) is pushed before its reading; when it
+// has been silent for its offline_after, one with online = false. Nodes beyond
+// NodeAvailability::kMaxNodes are not tracked and get none.
 
 #include <atomic>
 #include <memory>

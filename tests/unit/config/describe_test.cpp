@@ -30,6 +30,19 @@ TEST(Describe, SummarisesTheExample) {
                                 "sample, min interval 10s)\n"));
 }
 
+TEST(Describe, ShowsARulesAvailabilityTopic) {
+    testing::TempDir dir;
+    dir.write("config.yaml",
+              "gateway: g\n"
+              "mappings:\n"
+              "  - { name: up, topic: 'x/{node}', availability_topic: '{gateway}/{node}/up' }\n");
+    auto loaded = testing::load_in(dir);
+    ASSERT_TRUE(loaded.config) << ::testing::PrintToString(loaded.errors);
+    EXPECT_THAT(describe(*loaded.config),
+                HasSubstr("rule up: x/{node} (json, qos 0, every sample), availability "
+                          "g/{node}/up\n"));
+}
+
 TEST(Describe, ShowsSerialSourcesAndKeepsThePasswordOut) {
     testing::TempDir dir;
     dir.write("config.yaml",
@@ -44,6 +57,7 @@ TEST(Describe, ShowsSerialSourcesAndKeepsThePasswordOut) {
     EXPECT_THAT(text, HasSubstr("source radio: serial-nodes /dev/ttyACM0 115200 8N1, format json, "
                                 "nodes as they report, polled every 5s\n"));
     EXPECT_THAT(text, HasSubstr("with username"));
+    EXPECT_THAT(text, Not(HasSubstr("availability")));
     EXPECT_THAT(text, Not(HasSubstr("hunter2")));
 }
 

@@ -40,6 +40,7 @@ TEST(Mappings, FillDefaults) {
     EXPECT_EQ(rules[0].deadband, 0.0);
     EXPECT_EQ(rules[0].heartbeat, Millis(0));
     EXPECT_EQ(rules[0].min_interval, Millis(0));
+    EXPECT_EQ(rules[0].availability_topic, "");
     EXPECT_EQ(rules[1].where.line, 4);
 }
 
@@ -55,9 +56,11 @@ TEST(Mappings, ReadEveryKey) {
                             "    retain: true\n"
                             "    on_change: { deadband: 0.25 }\n"
                             "    heartbeat: 1m\n"
-                            "    min_interval: 500ms\n");
+                            "    min_interval: 500ms\n"
+                            "    availability_topic: dc/{gateway}/{source}/{node}/status\n");
     ASSERT_TRUE(loaded.config) << ::testing::PrintToString(loaded.errors);
     const MappingRule& rule = loaded.config->mappings.at(0);
+    EXPECT_EQ(rule.availability_topic, "dc/{gateway}/{source}/{node}/status");
     EXPECT_EQ(rule.name, "power");
     EXPECT_EQ(rule.match_source, "pdu-*");
     EXPECT_EQ(rule.match_node, "n?");

@@ -76,6 +76,28 @@ TEST(ModbusSource, FillsDefaults) {
     EXPECT_EQ(v.where.column, 11);
 }
 
+TEST(ModbusSource, OfflineAfterIsUnsetByDefaultAndReadOnSourceAndNode) {
+    auto defaults = load_text(tcp_node("          v: { address: 3 }\n"));
+    ASSERT_TRUE(defaults.config) << ::testing::PrintToString(defaults.errors);
+    EXPECT_EQ(modbus(*defaults.config).offline_after, std::nullopt);
+    EXPECT_EQ(modbus(*defaults.config).nodes.at(0).offline_after, std::nullopt);
+
+    auto loaded =
+        load_text(kHead +
+                  "sources:\n"
+                  "  - name: bus\n"
+                  "    type: modbus-tcp\n"
+                  "    host: 127.0.0.1\n"
+                  "    offline_after: 1m\n"
+                  "    nodes:\n"
+                  "      - { id: a, offline_after: 5s, attributes: { v: { address: 0 } } }\n"
+                  "      - { id: b, attributes: { v: { address: 0 } } }\n");
+    ASSERT_TRUE(loaded.config) << ::testing::PrintToString(loaded.errors);
+    EXPECT_EQ(modbus(*loaded.config).offline_after, Millis(60000));
+    EXPECT_EQ(modbus(*loaded.config).nodes.at(0).offline_after, Millis(5000));
+    EXPECT_EQ(modbus(*loaded.config).nodes.at(1).offline_after, std::nullopt);
+}
+
 TEST(ModbusSource, ReadsEveryAttributeKey) {
     auto loaded = load_text(
         tcp_node("          t: { table: input, address: 0x10, type: int64, word_order: little,"

@@ -21,6 +21,7 @@ StatsSnapshot snapshot_at(double seconds, std::uint64_t samples, std::uint64_t m
     bus.last_error = "unit 9: \"timed out\"";
     bus.nodes_total = 2;
     bus.nodes_online = 1;
+    bus.nodes = {{"pdu-1", true}, {"meter-\"7\"", false}};
     snap.sources.emplace_back("pdu-bus", bus);
     return snap;
 }
@@ -35,10 +36,17 @@ TEST(Stats, JsonCarriesRatesAndPerSourceCounters) {
     EXPECT_NE(json.find(R"("messages_per_s":10.00)"), std::string::npos) << json;
     EXPECT_NE(
         json.find(
-            R"("pdu-bus":{"nodes_online":1,"nodes_total":2,"polls":40,"samples":38,"errors":{"timeout":2},"last_error":"unit 9: \"timed out\""})"),
+            R"("pdu-bus":{"nodes_online":1,"nodes_total":2,"nodes":{"pdu-1":"online","meter-\"7\"":"offline"},"polls":40,"samples":38,"errors":{"timeout":2},"last_error":"unit 9: \"timed out\""})"),
         std::string::npos)
         << json;
     EXPECT_EQ(json.back(), '}');
+}
+
+TEST(Stats, SourceWithoutKnownNodesHasAnEmptyNodeMap) {
+    StatsSnapshot snap = snapshot_at(5, 0, 0);
+    snap.sources.front().second.nodes.clear();
+    const std::string json = stats_json(snap, nullptr);
+    EXPECT_NE(json.find(R"("nodes_total":2,"nodes":{},"polls")"), std::string::npos) << json;
 }
 
 TEST(Stats, FirstSnapshotHasZeroRates) {

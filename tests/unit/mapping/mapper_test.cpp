@@ -559,5 +559,83 @@ TEST(MapperPolicy, RandomEventsKeepTheSchedulingPromises) {
     }
 }
 
+// ---- availability ----------------------------------------------------------------------
+
+Sample availability(std::string source, std::string node, bool online) {
+    Sample sample = make_sample(std::move(source), std::move(node), {});
+    sample.online = online;
+    return sample;
+}
+
+TEST(MapperAvailability, PublishesOnlineAndOfflineRetainedAtQos1) {
+    MappingRule rule = make_rule("{gateway}/{node}/{attribute}");
+    rule.qos = 0;
+    rule.retain = false;
+    rule.availability_topic = "{gateway}/{source}/{node}/available";
+    Mapper mapper("gw", {rule});
+    auto messages = map(mapper, availability("radio", "0A1B2C", true), t0);
+    ASSERT_EQ(messages.size(), 1u);
+    EXPECT_EQ(messages[0], (Message{"gw/radio/0A1B2C/available", "online", 1, true}));
+    messages = map(mapper, availability("radio", "0A1B2C", false), t0 + 1s);
+    ASSERT_EQ(messages.size(), 1u);
+    EXPECT_EQ(messages[0], (Message{"gw/radio/0A1B2C/available", "offline", 1, true}));
+}
+
+TEST(MapperAvailability, OnlyMatchingRulesWithATopicPublishAndNoReadings) {
+    MappingRule plain = make_rule("all/{node}/{attribute}");
+    MappingRule pdus = make_rule("pdu/{node}", PayloadForm::json);
+    pdus.match_node = "pdu-*";
+    pdus.availability_topic = "pdu/{node}/status";
+    MappingRule radios = make_rule("radio/{node}/{attribute}");
+    radios.match_source = "radio";
+    radios.availability_topic = "radio/{node}/status";
+    Mapper mapper("gw", {plain, pdus, radios});
+    EXPECT_EQ(topics(map(mapper, availability("pdu-bus", "pdu-1", true), t0)),
+              Strings{"pdu/pdu-1/status"});
+    EXPECT_EQ(topics(map(mapper, availability("pdu-bus", "meter-7", true), t0)), Strings{});
+    EXPECT_EQ(topics(map(mapper, availability("radio", "pdu-9", false), t0)),
+              (Strings{"pdu/pdu-9/status", "radio/pdu-9/status"}));
+    // Readings still flow by every rule, and never to an availability topic.
+    EXPECT_EQ(
+        topics(map(mapper, pdu("pdu-1", 230), t0)),
+        (Strings{"all/pdu-1/voltage", "all/pdu-1/current", "all/pdu-1/breaker", "pdu/pdu-1"}));
+}
+
+TEST(MapperAvailability, RulesSharingATopicSendItOnce) {
+    MappingRule voltage = make_rule("{node}/voltage");
+    voltage.attributes = {"voltage"};
+    voltage.availability_topic = "{node}/status";
+    MappingRule current = make_rule("{node}/current");
+    current.attributes = {"current"};
+    current.availability_topic = "{node}/status";
+    Mapper mapper("gw", {voltage, current});
+    EXPECT_EQ(payloads(map(mapper, availability("pdu-bus", "pdu-1", false), t0)),
+              Strings{"offline"});
+}
+
+TEST(MapperAvailability, LeavesPolicyStateAlone) {
+    MappingRule rule = make_rule("{node}/{attribute}");
+    rule.on_change = true;
+    rule.heartbeat = 10s;
+    rule.availability_topic = "{node}/status";
+    Mapper mapper("gw", {rule});
+    EXPECT_EQ(map(mapper, pdu("pdu-1", 230), t0).size(), 3u);
+    const auto due = mapper.next_due();
+    EXPECT_EQ(payloads(map(mapper, availability("pdu-bus", "pdu-1", false), t0 + 1s)),
+              Strings{"offline"});
+    EXPECT_EQ(payloads(map(mapper, availability("pdu-bus", "pdu-1", true), t0 + 2s)),
+              Strings{"online"});
+    EXPECT_EQ(mapper.next_due(), due);
+    // Unchanged readings are still suppressed: availability is not a reading.
+    EXPECT_EQ(map(mapper, pdu("pdu-1", 230), t0 + 3s).size(), 0u);
+}
+
+TEST(MapperAvailability, NodeIdCannotAddATopicLevel) {
+    MappingRule rule = make_rule("{node}/{attribute}");
+    rule.availability_topic = "gw/{node}/status";
+    Mapper mapper("gw", {rule});
+    EXPECT_EQ(topics(map(mapper, availability("s", "a/#", true), t0)), Strings{"gw/a__/status"});
+}
+
 }  // namespace
 }  // namespace nodebridge

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <modbus.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -104,7 +105,8 @@ double number(const Sample& sample, std::string_view name) {
     return std::get<double>(a->value);
 }
 
-// Pops samples until one of each node in `nodes` has arrived, or `timeout` passes.
+// Pops samples until one reading of each node in `nodes` has arrived, or `timeout` passes.
+// Availability samples are skipped.
 std::map<std::string, Sample> collect(SampleQueue& queue, const std::vector<std::string>& nodes,
                                       Millis timeout) {
     std::map<std::string, Sample> seen;
@@ -112,9 +114,19 @@ std::map<std::string, Sample> collect(SampleQueue& queue, const std::vector<std:
     while (seen.size() < nodes.size()) {
         auto sample = queue.pop_until(deadline);
         if (!sample) break;
+        if (sample->online) continue;
         seen[sample->node] = std::move(*sample);
     }
     return seen;
+}
+
+// The next reading within `timeout`, skipping availability samples.
+std::optional<Sample> next_reading(SampleQueue& queue, Millis timeout = 5s) {
+    const auto deadline = SteadyClock::now() + timeout;
+    while (auto sample = queue.pop_until(deadline)) {
+        if (!sample->online) return sample;
+    }
+    return std::nullopt;
 }
 
 void expect_pdu(const Sample& s) {
@@ -196,7 +208,7 @@ TEST(ModbusSourceTcp, DeadUnitCostsOnlyItsTimeout) {
     int live = 0;
     while (auto sample = queue.pop_for(0ms)) {
         EXPECT_EQ(sample->node, "pdu-1");
-        ++live;
+        if (!sample->online) ++live;
     }
     // 30 polls in 3 s; the dead unit blocks the bus 150 ms twice a second, so at most a
     // few of the live node's deadlines are skipped.
@@ -231,7 +243,7 @@ TEST(ModbusSourceTcp, ExceptionKeepsTheAttributesThatWereRead) {
                        attribute("missing", ModbusTable::holding, 500, ModbusType::uint16)};
     ModbusSource source("pdu-bus", tcp_config(sim.port(), 500ms, {node}), queue, log);
     source.start();
-    auto sample = queue.pop_for(5s);
+    auto sample = next_reading(queue);
     ASSERT_TRUE(sample.has_value());
     EXPECT_EQ(sample->attributes.size(), 1u);
     EXPECT_EQ(sample->attributes[0].name, "voltage");
@@ -261,7 +273,7 @@ TEST(ModbusSourceTcp, ReconnectsWithBackoffAfterRefusalAndLoss) {
 
     {
         SimProcess sim(dir, {"modbus-tcp", "--port", std::to_string(port)}, "sim1.log");
-        ASSERT_TRUE(queue.pop_for(5s).has_value());
+        ASSERT_TRUE(next_reading(queue).has_value());
         EXPECT_EQ(source.stats().nodes_online, 1);
         EXPECT_EQ(sim.terminate(), 0);
     }
@@ -272,7 +284,7 @@ TEST(ModbusSourceTcp, ReconnectsWithBackoffAfterRefusalAndLoss) {
     SimProcess sim(dir, {"modbus-tcp", "--port", std::to_string(port)}, "sim2.log");
     while (queue.pop_for(0ms)) {
     }
-    ASSERT_TRUE(queue.pop_for(5s).has_value());
+    ASSERT_TRUE(next_reading(queue).has_value());
     source.stop();
 }
 
@@ -331,6 +343,108 @@ TEST(ModbusErrors, ClassifiesLibmodbusErrnos) {
     EXPECT_EQ(modbus::classify_error(ECONNREFUSED), "connection");
 }
 
+// ---- availability ------------------------------------------------------------------------
+
+// Every sample queued within `timeout`, as "node online|offline|reading".
+std::vector<std::string> drain(SampleQueue& queue, Millis timeout) {
+    std::vector<std::string> out;
+    const auto deadline = SteadyClock::now() + timeout;
+    while (auto sample = queue.pop_until(deadline)) {
+        out.push_back(sample->node + (!sample->online   ? " reading"
+                                      : *sample->online ? " online"
+                                                        : " offline"));
+    }
+    return out;
+}
+
+// Pops samples until an availability sample for `node` arrives; returns its state.
+std::optional<bool> next_availability(SampleQueue& queue, const std::string& node, Millis timeout) {
+    const auto deadline = SteadyClock::now() + timeout;
+    while (auto sample = queue.pop_until(deadline)) {
+        if (sample->online && sample->node == node) {
+            EXPECT_TRUE(sample->attributes.empty());
+            return sample->online;
+        }
+    }
+    return std::nullopt;
+}
+
+using NodeStates = std::vector<std::pair<std::string, bool>>;
+
+TEST(ModbusAvailability, OfflineAfterDefaultsToThreePollsAndAtLeast30s) {
+    ModbusSourceConfig source;
+    ModbusNode node = meter_node("meter-7", 7, 1s);
+    EXPECT_EQ(modbus::offline_after_for(source, node), 30s);
+    node.poll = 20s;
+    EXPECT_EQ(modbus::offline_after_for(source, node), 60s);
+    source.offline_after = 45s;
+    EXPECT_EQ(modbus::offline_after_for(source, node), 45s);
+    node.offline_after = 90s;
+    EXPECT_EQ(modbus::offline_after_for(source, node), 90s);
+}
+
+TEST(ModbusAvailability, AnnouncesOnlineBeforeTheFirstReadingAndSilentUnitsOffline) {
+    TempDir dir;
+    SimProcess sim(dir, {"modbus-tcp", "--port", "0"});
+    SampleQueue queue(1000);
+    RecordingLogger log;
+    auto config = tcp_config(sim.port(), 100ms,
+                             {meter_node("meter-7", 7, 100ms), meter_node("dead-9", 9, 100ms)});
+    config.offline_after = 400ms;
+    ModbusSource source("pdu-bus", config, queue, log);
+    source.start();
+    // meter-7 answers at once; dead-9 never does and is offline 400 ms after the start.
+    ASSERT_TRUE(test::wait_until(
+        [&] {
+            return source.stats().nodes == NodeStates{{"meter-7", true}, {"dead-9", false}};
+        },
+        3s))
+        << source.stats().nodes.size();
+    source.stop();
+    const auto seen = drain(queue, 0ms);
+    ASSERT_GE(seen.size(), 3u);
+    EXPECT_EQ(seen[0], "meter-7 online");
+    EXPECT_EQ(seen[1], "meter-7 reading");
+    int online = 0, offline = 0;
+    for (const std::string& each : seen) {
+        online += each.ends_with(" online");
+        offline += each.ends_with(" offline");
+    }
+    EXPECT_EQ(online, 1);
+    EXPECT_EQ(offline, 1);
+    EXPECT_NE(std::find(seen.begin(), seen.end(), "dead-9 offline"), seen.end());
+}
+
+TEST(ModbusAvailability, GoesOfflineWhileTheLinkIsDownAndOnlineWhenReadingsReturn) {
+    TempDir dir;
+    const int port = test::free_port();
+    SampleQueue queue(1000);
+    RecordingLogger log;
+    auto node = pdu_node("pdu-1", 1, 100ms);
+    node.offline_after = 500ms;
+    ModbusSource source("pdu-bus", tcp_config(port, 200ms, {node}), queue, log);
+    {
+        SimProcess sim(dir, {"modbus-tcp", "--port", std::to_string(port)}, "sim1.log");
+        source.start();
+        ASSERT_EQ(next_availability(queue, "pdu-1", 5s), true);
+        EXPECT_EQ(sim.terminate(), 0);
+    }
+    // Refused connections and backoff do not delay the deadline by much.
+    const auto lost = SteadyClock::now();
+    ASSERT_EQ(next_availability(queue, "pdu-1", 3s), false);
+    EXPECT_LT(SteadyClock::now() - lost, 1500ms);
+    EXPECT_EQ(source.stats().nodes, (NodeStates{{"pdu-1", false}}));
+    EXPECT_EQ(drain(queue, 300ms), std::vector<std::string>{});  // said once
+
+    SimProcess sim(dir, {"modbus-tcp", "--port", std::to_string(port)}, "sim2.log");
+    ASSERT_EQ(next_availability(queue, "pdu-1", 10s), true);
+    const auto reading = queue.pop_for(1s);  // the reading it announced comes next
+    ASSERT_TRUE(reading.has_value());
+    EXPECT_FALSE(reading->online.has_value());
+    EXPECT_EQ(source.stats().nodes, (NodeStates{{"pdu-1", true}}));
+    source.stop();
+}
+
 // ---- RTU over the simulator's pseudo-terminal -------------------------------------------
 
 ModbusSourceConfig rtu_config(const std::string& device, Millis timeout,
@@ -374,7 +488,7 @@ TEST(ModbusSourceRtu, PollsUnitsOverAPty) {
     ModbusSource again("pdu-bus", rtu_config(link, 300ms, {meter_node("meter-7", 7, 100ms)}), queue,
                        log);
     again.start();
-    auto sample = queue.pop_for(5s);
+    auto sample = next_reading(queue);
     ASSERT_TRUE(sample.has_value());
     expect_meter(*sample);
     again.stop();

@@ -44,12 +44,14 @@ class SerialNodesSimTest : public ::testing::Test {
         source_->start();
     }
 
-    // Pops samples until every id in `nodes` has been seen; returns the last sample of each.
+    // Pops samples until a reading of every id in `nodes` has been seen; returns the last
+    // reading of each (availability samples are skipped).
     std::map<std::string, Sample> collect(const std::set<std::string>& nodes) {
         std::map<std::string, Sample> seen;
         const auto deadline = std::chrono::steady_clock::now() + 10s;
         while (seen.size() < nodes.size() && std::chrono::steady_clock::now() < deadline) {
             if (auto sample = queue_.pop_for(200ms)) {
+                if (sample->online) continue;
                 if (nodes.contains(sample->node)) seen[sample->node] = std::move(*sample);
             }
         }

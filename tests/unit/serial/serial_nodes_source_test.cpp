@@ -6,6 +6,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -126,7 +127,28 @@ class SerialNodesSourceTest : public ::testing::Test {
         return *source_;
     }
 
-    std::optional<Sample> next_sample() { return queue_.pop_for(5s); }
+    // The next reading; availability samples met on the way are kept in availability_.
+    std::optional<Sample> next_sample() {
+        const auto deadline = SteadyClock::now() + 5s;
+        while (auto sample = queue_.pop_until(deadline)) {
+            if (!sample->online) return sample;
+            EXPECT_TRUE(sample->attributes.empty());
+            availability_.push_back(sample->node + (*sample->online ? " online" : " offline"));
+        }
+        return std::nullopt;
+    }
+
+    // Takes every sample queued within `timeout` as "node online|offline" or "node reading".
+    std::vector<std::string> drain(std::chrono::milliseconds timeout) {
+        std::vector<std::string> out;
+        const auto deadline = SteadyClock::now() + timeout;
+        while (auto sample = queue_.pop_until(deadline)) {
+            out.push_back(sample->node + (!sample->online   ? " reading"
+                                          : *sample->online ? " online"
+                                                            : " offline"));
+        }
+        return out;
+    }
 
     std::uint64_t errors(const std::string& kind) const {
         const auto stats = source_->stats();
@@ -138,6 +160,7 @@ class SerialNodesSourceTest : public ::testing::Test {
     fs::path link_;
     SerialNodesSourceConfig settings_;
     SampleQueue queue_{1000};
+    std::vector<std::string> availability_;
     RecordingLogger log_;
     std::unique_ptr<SerialNodesSource> source_;
 };
@@ -173,7 +196,11 @@ TEST_F(SerialNodesSourceTest, TurnsLinesIntoSamples) {
     EXPECT_EQ(stats.polls, 2u);
     EXPECT_EQ(stats.nodes_total, 2);
     EXPECT_EQ(stats.nodes_online, 2);
+    EXPECT_EQ(stats.nodes,
+              (std::vector<std::pair<std::string, bool>>{{"0A1B2C", true}, {"n2", true}}));
     EXPECT_TRUE(stats.errors.empty());
+    // Each node's first report announces it online, before its reading.
+    EXPECT_EQ(availability_, (std::vector<std::string>{"0A1B2C online", "n2 online"}));
 }
 
 TEST_F(SerialNodesSourceTest, DropsAndCountsLongLines) {
@@ -268,6 +295,18 @@ TEST_F(SerialNodesSourceTest, TakesSilentNodesOfflineAndBackOnline) {
     const auto nodes = source_->nodes();
     ASSERT_EQ(nodes.size(), 2u);
     for (const NodeStatus& node : nodes) EXPECT_EQ(node.online, node.node == "a") << node.node;
+    EXPECT_EQ(source_->stats().nodes,
+              (std::vector<std::pair<std::string, bool>>{{"a", true}, {"b", false}}));
+
+    // The mapping hears each change once: online before the first reading, offline after
+    // the silence, online again before the next reading.
+    auto seen = drain(50ms);  // all queued already; well inside a's next offline_after
+    ASSERT_EQ(seen.size(), 8u) << ::testing::PrintToString(seen);
+    EXPECT_EQ(std::vector<std::string>(seen.begin(), seen.begin() + 4),
+              (std::vector<std::string>{"a online", "a reading", "b online", "b reading"}));
+    std::sort(seen.begin() + 4, seen.begin() + 6);  // both go offline in one check
+    EXPECT_EQ(std::vector<std::string>(seen.begin() + 4, seen.end()),
+              (std::vector<std::string>{"a offline", "b offline", "a online", "a reading"}));
 }
 
 TEST_F(SerialNodesSourceTest, WritesThePollRequestPeriodically) {
