@@ -23,6 +23,10 @@ struct Position {
     std::string file;
     int line = 0;
     int column = 0;
+
+    // Where a setting is written is not part of what it means: a reload that only moves
+    // lines changes nothing. Compare the fields themselves where the place matters.
+    friend bool operator==(const Position&, const Position&) { return true; }
 };
 
 struct ConfigError {
@@ -55,6 +59,8 @@ struct ModbusAttribute {
 
     // Registers (or bits, for coil/discrete) this attribute occupies.
     std::uint16_t width() const;
+
+    friend bool operator==(const ModbusAttribute&, const ModbusAttribute&) = default;
 };
 
 struct ModbusNode {
@@ -64,11 +70,15 @@ struct ModbusNode {
     std::optional<Millis> offline_after;  // overrides the source's; longer than `poll`
     std::vector<ModbusAttribute> attributes;
     Position where;
+
+    friend bool operator==(const ModbusNode&, const ModbusNode&) = default;
 };
 
 struct ModbusTcpEndpoint {
     std::string host;                 // required
     int port = 502;
+
+    friend bool operator==(const ModbusTcpEndpoint&, const ModbusTcpEndpoint&) = default;
 };
 
 enum class Parity { none, even, odd };
@@ -81,6 +91,8 @@ struct SerialLine {
     int data_bits = 8;                // 5..8
     int stop_bits = 1;                // 1 or 2
     FlowControl flow_control = FlowControl::none;
+
+    friend bool operator==(const SerialLine&, const SerialLine&) = default;
 };
 
 struct ModbusSourceConfig {
@@ -91,6 +103,8 @@ struct ModbusSourceConfig {
     // node): max(3x the node's poll, 30 s).
     std::optional<Millis> offline_after;
     std::vector<ModbusNode> nodes;
+
+    friend bool operator==(const ModbusSourceConfig&, const ModbusSourceConfig&) = default;
 };
 
 // How a `serial-nodes` receiver's line becomes node id + attributes.
@@ -106,12 +120,16 @@ struct ReceivedAttribute {
     std::string unit;
     bool ignore = false;              // drop this key
     Position where;
+
+    friend bool operator==(const ReceivedAttribute&, const ReceivedAttribute&) = default;
 };
 
 // A polled receiver: `send` is written on the line every `every`.
 struct LinePoll {
     std::string send;                 // escape sequences (\r \n \t \xNN) decoded at load
     Millis every{0};
+
+    friend bool operator==(const LinePoll&, const LinePoll&) = default;
 };
 
 struct SerialNodesSourceConfig {
@@ -125,6 +143,8 @@ struct SerialNodesSourceConfig {
     std::vector<ReceivedAttribute> attributes;
     std::optional<LinePoll> poll;
     std::optional<Millis> offline_after;  // default: 3x observed interval, at least 30 s
+
+    friend bool operator==(const SerialNodesSourceConfig&, const SerialNodesSourceConfig&) = default;
 };
 
 struct SourceConfig {
@@ -132,6 +152,8 @@ struct SourceConfig {
     std::string type;                 // "modbus-tcp", "modbus-rtu", "serial-nodes"
     std::variant<ModbusSourceConfig, SerialNodesSourceConfig> settings;
     Position where;
+
+    friend bool operator==(const SourceConfig&, const SourceConfig&) = default;
 };
 
 // ---- mappings ------------------------------------------------------------------------
@@ -158,6 +180,8 @@ struct MappingRule {
 
     // True when the topic template holds {attribute}: one message per attribute.
     bool per_attribute() const;
+
+    friend bool operator==(const MappingRule&, const MappingRule&) = default;
 };
 
 // ---- mqtt ----------------------------------------------------------------------------
@@ -168,6 +192,8 @@ struct HealthConfig {
     std::string offline = "offline";
     int qos = 1;
     bool retain = true;
+
+    friend bool operator==(const HealthConfig&, const HealthConfig&) = default;
 };
 
 // ---- mqtt: store-and-forward and failover (docs/operations.md) ----------------------------
@@ -236,6 +262,8 @@ struct MqttConfig {
     BufferConfig buffer;
     std::vector<BrokerAddress> hosts;  // brokers tried in turn; empty = the one host/port above
     Millis reconnect_max{30000};       // reconnect backoff ceiling (it starts at 500 ms)
+
+    friend bool operator==(const MqttConfig&, const MqttConfig&) = default;
 };
 
 // The retained stats topic for dashboards (docs/topics.md lists its fields).
@@ -243,6 +271,8 @@ struct StatsConfig {
     std::string topic;                // default "nodebridge/{gateway}/stats", expanded at load
     Millis interval{10000};           // how often it is published
     bool enabled = true;              // false: no stats topic
+
+    friend bool operator==(const StatsConfig&, const StatsConfig&) = default;
 };
 
 // ---- the whole file ------------------------------------------------------------------

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
+#include <utility>
 #include <optional>
 
 #include "nodebridge/mapping.hpp"
@@ -34,37 +36,57 @@ sigset_t daemon_signals() {
     return set;
 }
 
+// A running source and the settings it was built from, so a reload can tell whether it
+// changed.
+struct RunningSource {
+    SourceConfig config;
+    std::unique_ptr<Source> source;
+};
+
 struct Daemon::Impl {
     Impl(Config config_in, std::string path, Logger& log_in)
         : config(std::move(config_in)),
           config_path(std::move(path)),
           log(log_in),
           samples(kSampleQueueCapacity),
-          publisher(config.mqtt, log),
+          publisher(std::make_unique<Publisher>(config.mqtt, log)),
           pipeline(Mapper(config.gateway, config.mappings), samples,
-                   [this](Message&& message) { publisher.publish(std::move(message)); }) {}
+                   [this](Message&& message) { publish(std::move(message)); }) {}
 
     Config config;
     std::string config_path;
     Logger& log;
     SampleQueue samples;
-    Publisher publisher;
+    // Replaced by a reload that changes the mqtt section; the mutex keeps the mapping
+    // thread from publishing into a publisher being swapped out.
+    mutable std::mutex publisher_mutex;
+    std::unique_ptr<Publisher> publisher;
     Pipeline pipeline;
-    std::vector<std::unique_ptr<Source>> sources;
+    std::vector<RunningSource> sources;
     systemd::Notifier notifier;
     SteadyClock::time_point started = SteadyClock::now();
     std::optional<StatsSnapshot> last_stats;
     std::optional<StatsSnapshot> last_status;
 
+    void publish(Message&& message) {
+        std::lock_guard lock(publisher_mutex);
+        publisher->publish(std::move(message));
+    }
+
+    RunningSource start_source(const SourceConfig& source_config) {
+        RunningSource running{source_config, make_source(source_config, samples, log)};
+        running.source->start();
+        return running;
+    }
+
     void start_sources() {
         for (const SourceConfig& source_config : config.sources) {
-            sources.push_back(make_source(source_config, samples, log));
-            sources.back()->start();
+            sources.push_back(start_source(source_config));
         }
     }
 
     void stop_sources() {
-        for (auto& source : sources) source->stop();
+        for (auto& running : sources) running.source->stop();
         sources.clear();
     }
 
@@ -76,16 +98,20 @@ struct Daemon::Impl {
         snap.messages = pipeline.messages_out();
         snap.samples_dropped = samples.dropped();
         snap.queue_depth = samples.size();
-        snap.publisher = publisher.stats();
-        for (const auto& source : sources)
-            snap.sources.emplace_back(source->name(), source->stats());
+        {
+            std::lock_guard lock(publisher_mutex);
+            snap.publisher = publisher->stats();
+        }
+        for (const auto& running : sources) {
+            snap.sources.emplace_back(running.source->name(), running.source->stats());
+        }
         return snap;
     }
 
     void publish_stats() {
         StatsSnapshot snap = snapshot();
-        publisher.publish(Message{config.stats.topic,
-                                  stats_json(snap, last_stats ? &*last_stats : nullptr), 0, true});
+        publish(Message{config.stats.topic, stats_json(snap, last_stats ? &*last_stats : nullptr),
+                        0, true});
         last_stats = std::move(snap);
     }
 
@@ -102,24 +128,71 @@ struct Daemon::Impl {
         if (SteadyClock::now() - pipeline.last_alive() < *interval) notifier.watchdog();
     }
 
+    // SIGHUP: re-reads the config. An invalid one is reported and changes nothing. A valid
+    // one is applied in place: only sources whose settings changed are restarted, the
+    // rules are swapped only when they changed, and the MQTT session is kept unless the
+    // mqtt section changed.
     void reload() {
         notifier.reloading();
+        log.log(LogLevel::notice, "SIGHUP: reloading " + config_path, {.event = "reload"});
         LoadResult loaded = load_config(config_path);
         if (!loaded.errors.empty()) {
             for (const ConfigError& error : loaded.errors) {
                 log.log(LogLevel::error, error.to_string(), {.event = "config-error"});
             }
             log.log(LogLevel::error,
-                    "reload refused: the configuration has errors; still running the previous one",
+                    "reload refused: " + std::to_string(loaded.errors.size()) +
+                        " configuration errors; still running the previous configuration",
                     {.event = "reload-failed"});
             notifier.ready();
             return;
         }
-        // TODO(issue 5): apply the new configuration in place.
-        log.log(LogLevel::warning,
-                "the configuration is valid, but live reload is not implemented yet: restart "
-                "the service to apply it",
+        Config next = std::move(*loaded.config);
+
+        const bool mqtt_changed = next.mqtt != config.mqtt;
+        if (mqtt_changed) {
+            // The old session says goodbye (offline) before the new one is born (online).
+            std::unique_ptr<Publisher> old;
+            {
+                std::lock_guard lock(publisher_mutex);
+                old = std::exchange(publisher, std::make_unique<Publisher>(next.mqtt, log));
+            }
+            old->stop(kShutdownGrace);
+            std::lock_guard lock(publisher_mutex);
+            publisher->start();
+        }
+
+        // Stop what changed or went away first, so a changed source's bus is free again.
+        std::vector<RunningSource> previous = std::move(sources);
+        sources.clear();
+        std::size_t kept = 0;
+        std::vector<std::optional<RunningSource>> reused(next.sources.size());
+        for (std::size_t i = 0; i < next.sources.size(); ++i) {
+            for (auto& old : previous) {
+                if (old.source && old.config == next.sources[i]) {
+                    reused[i] = std::move(old);
+                    ++kept;
+                    break;
+                }
+            }
+        }
+        for (auto& old : previous) {
+            if (old.source) old.source->stop();
+        }
+        for (std::size_t i = 0; i < next.sources.size(); ++i) {
+            sources.push_back(reused[i] ? std::move(*reused[i]) : start_source(next.sources[i]));
+        }
+
+        const bool rules_changed = next.mappings != config.mappings || next.gateway != config.gateway;
+        if (rules_changed) pipeline.replace_mapper(Mapper(next.gateway, next.mappings));
+
+        log.log(LogLevel::notice,
+                "reloaded: " + std::to_string(sources.size() - kept) + " sources (re)started, " +
+                    std::to_string(kept) + " kept; rules " +
+                    (rules_changed ? "replaced" : "unchanged") + "; MQTT session " +
+                    (mqtt_changed ? "reconnected" : "kept"),
                 {.event = "reload"});
+        config = std::move(next);
         notifier.ready();
     }
 };
@@ -133,7 +206,7 @@ int Daemon::run() {
     Impl& d = *impl_;
     const sigset_t signals = daemon_signals();
 
-    d.publisher.start();
+    d.publisher->start();
     d.pipeline.start();
     d.start_sources();
     d.log.log(LogLevel::notice,
@@ -175,7 +248,7 @@ int Daemon::run() {
     d.notifier.stopping();
     d.stop_sources();
     d.pipeline.stop();
-    d.publisher.stop(kShutdownGrace);
+    d.publisher->stop(kShutdownGrace);
     d.log.log(LogLevel::notice, "stopped", {.event = "stop"});
     return 0;
 }

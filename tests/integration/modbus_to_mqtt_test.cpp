@@ -222,5 +222,37 @@ TEST_F(ModbusToMqtt, KeepsPollingAndReconnectsWhenTheBrokerComesBack) {
     EXPECT_TRUE(daemon_->running());
 }
 
+TEST_F(ModbusToMqtt, ReloadRefusesABrokenConfigAndAppliesAChangedRuleWithoutReconnecting) {
+    start_daemon();
+    ASSERT_TRUE(subscriber_->wait_for_message("dc1/gw-test/meters/meter-7", 15s)) << daemon_log();
+    const std::string good = read_file(config_path_);
+
+    // A broken edit: every error is logged, the old configuration keeps running.
+    dir_.write("nodebridge.yaml", good + "  - name: broken\n    topic: a/{nod}\n    qos: 7\n");
+    daemon_->signal(SIGHUP);
+    ASSERT_TRUE(daemon_->wait_for_output("reload refused", 10s)) << daemon_log();
+    EXPECT_NE(daemon_log().find(config_path_ + ":"), std::string::npos) << daemon_log();
+    subscriber_->clear();
+    ASSERT_TRUE(subscriber_->wait_for_message("dc1/gw-test/meters/meter-7", 10s)) << daemon_log();
+    EXPECT_TRUE(daemon_->running());
+
+    // A changed rule takes effect; the source and the MQTT session are kept.
+    dir_.write("nodebridge.yaml",
+               replace_all(good, "topic: dc1/{gateway}/meters/{node}", "topic: dc1/{gateway}/m/{node}"));
+    daemon_->signal(SIGHUP);
+    ASSERT_TRUE(daemon_->wait_for_output("reloaded:", 10s)) << daemon_log();
+    EXPECT_NE(daemon_log().find("0 sources (re)started, 1 kept; rules replaced; MQTT session kept"),
+              std::string::npos)
+        << daemon_log();
+    ASSERT_TRUE(subscriber_->wait_for_message("dc1/gw-test/m/meter-7", 10s)) << daemon_log();
+    int births = 0;
+    for (const Received& message : subscriber_->messages()) {
+        births += message.topic == "nodebridge/gw-test/status" && message.payload == "online";
+    }
+    EXPECT_EQ(births, 0) << "no reconnect, so no new birth message since the first clear()";
+    daemon_->signal(SIGTERM);
+    EXPECT_EQ(daemon_->wait_for_exit(15s), 0) << daemon_log();
+}
+
 }  // namespace
 }  // namespace nodebridge::test
