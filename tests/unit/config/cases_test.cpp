@@ -84,6 +84,58 @@ TEST(ShippedConfigs, TheExampleLoadsAsWritten) {
     EXPECT_EQ(meters.nodes.at(0).attributes.at(1).round, 1);
 }
 
+TEST(ShippedConfigs, EveryExampleLoadsWithoutErrors) {
+    std::vector<fs::path> examples;
+    for (const auto& entry : fs::directory_iterator(kShipped / "examples")) {
+        if (entry.path().extension() == ".yaml") examples.push_back(entry.path());
+    }
+    EXPECT_GE(examples.size(), 6u);
+    for (const auto& example : examples) {
+        LoadResult result = load_config(example.string());
+        EXPECT_TRUE(result.errors.empty())
+            << example.filename() << ": " << result.errors.front().to_string();
+    }
+}
+
+TEST(ShippedConfigs, OneSerialNodesExamplePerFormat) {
+    const std::vector<std::pair<std::string, LineFormat>> formats{
+        {"serial-kv.yaml", LineFormat::kv},
+        {"serial-json.yaml", LineFormat::json},
+        {"serial-csv.yaml", LineFormat::csv},
+        {"serial-regex.yaml", LineFormat::regex}};
+    for (const auto& [file, format] : formats) {
+        SCOPED_TRACE(file);
+        LoadResult result = load_config((kShipped / "examples" / file).string());
+        ASSERT_TRUE(result.config.has_value());
+        ASSERT_EQ(result.config->sources.size(), 1u);
+        const SourceConfig& source = result.config->sources[0];
+        EXPECT_EQ(source.type, "serial-nodes");
+        EXPECT_EQ(std::get<SerialNodesSourceConfig>(source.settings).format, format);
+        ASSERT_FALSE(result.config->mappings.empty());
+        EXPECT_NE(result.config->mappings[0].availability_topic, "");
+    }
+}
+
+TEST(ShippedConfigs, TheDemoHasModbusTcpRtuAndWirelessNodes) {
+    LoadResult result = load_config((kShipped / "examples" / "demo.yaml").string());
+    ASSERT_TRUE(result.errors.empty()) << result.errors.front().to_string();
+    std::vector<std::string> types;
+    for (const SourceConfig& source : result.config->sources) types.push_back(source.type);
+    EXPECT_EQ(types, (std::vector<std::string>{"modbus-tcp", "modbus-rtu", "serial-nodes"}));
+    // scripts/demo rewrites these with sed: they must stay as written.
+    EXPECT_EQ(result.config->mqtt.port, 1883);
+    EXPECT_EQ(std::get<ModbusTcpEndpoint>(
+                  std::get<ModbusSourceConfig>(result.config->sources[0].settings).link)
+                  .port,
+              1502);
+    EXPECT_EQ(
+        std::get<SerialLine>(std::get<ModbusSourceConfig>(result.config->sources[1].settings).link)
+            .device,
+        "/dev/ttyUSB0");
+    EXPECT_EQ(std::get<SerialNodesSourceConfig>(result.config->sources[2].settings).line.device,
+              "/dev/ttyACM0");
+}
+
 TEST(ShippedConfigs, TheDefaultConfigIsValidOutOfTheBox) {
     LoadResult result = load_config((kShipped / "nodebridge.yaml").string());
     ASSERT_TRUE(result.errors.empty()) << result.errors.front().to_string();
