@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "outbox.hpp"
+#include "tls.hpp"
 
 // Design notes.
 //
@@ -202,6 +203,11 @@ Publisher::Impl::Impl(const MqttConfig& config, Logger& log, std::size_t capacit
     if (!config_.username.empty()) {
         const char* password = config_.password.empty() ? nullptr : config_.password.c_str();
         mosquitto_username_pw_set(mosq_, config_.username.c_str(), password);
+    }
+    if (!configure_tls(mosq_, config_.tls, log_)) {  // logged; never fall back to plain TCP
+        mosquitto_destroy(mosq_);
+        mosq_ = nullptr;
+        return;
     }
     const HealthConfig& health = config_.health;
     if (!health.topic.empty()) {
