@@ -66,24 +66,7 @@ bool is_bit_table(ModbusTable table) {
 }
 
 std::uint16_t attribute_width(const ModbusAttribute& attribute) {
-    if (is_bit_table(attribute.table)) return 1;
-    switch (attribute.type) {
-        case ModbusType::boolean:
-        case ModbusType::int16:
-        case ModbusType::uint16:
-            return 1;
-        case ModbusType::int32:
-        case ModbusType::uint32:
-        case ModbusType::float32:
-            return 2;
-        case ModbusType::int64:
-        case ModbusType::uint64:
-        case ModbusType::float64:
-            return 4;
-        case ModbusType::string:
-            return attribute.length;
-    }
-    return 0;
+    return is_bit_table(attribute.table) ? 1 : attribute.width();
 }
 
 double scale_value(const ModbusAttribute& attribute, double raw) {
