@@ -7,6 +7,12 @@
 // only take a short lock. Messages wait in a bounded in-memory outbox until the network
 // thread hands them to the broker; at most kMaxInFlight QoS>0 messages are unacknowledged
 // at a time, so neither the outbox nor libmosquitto's own queue grows without bound.
+//
+// Store-and-forward: with `mqtt.buffer.dir` set (the default) QoS 1/2 messages are written
+// to a disk spool instead of the memory outbox, and leave it only once the broker
+// acknowledged them (PUBACK/PUBCOMP), so they survive outages and restarts; the backlog is
+// sent oldest first. QoS 0 messages stay in the bounded memory outbox. docs/operations.md
+// describes the behaviour and its counters.
 
 #include <chrono>
 #include <cstddef>
@@ -25,11 +31,25 @@ struct PublisherStats {
     bool connected = false;
     std::uint64_t published = 0;  // messages handed to the broker
     std::uint64_t delivered = 0;  // QoS>0 messages acknowledged by the broker
-    std::uint64_t dropped = 0;    // messages given up on (outbox full, or left at stop)
+    std::uint64_t dropped = 0;    // messages given up on: the sum of the dropped_* below
     std::uint64_t rejected = 0;   // messages refused as invalid (bad topic, qos, oversize)
     std::uint64_t queued = 0;     // messages waiting in the outbox for the broker
     std::uint64_t in_flight = 0;  // QoS>0 messages handed over, not yet acknowledged
     std::uint64_t connects = 0;   // successful connections (CONNACK accepted) since start
+
+    // Why messages were dropped (each also counted in `dropped`).
+    std::uint64_t dropped_queue_full = 0;  // memory queue full (QoS 0; all QoS without spool)
+    std::uint64_t dropped_spool_full = 0;  // spool at mqtt.buffer.max_bytes (on_full policy)
+    std::uint64_t dropped_expired = 0;     // older than mqtt.buffer.max_age, never sent
+    std::uint64_t dropped_at_stop = 0;     // in memory at stop(), or published after it
+
+    // The disk spool (mqtt.buffer) that keeps QoS 1/2 messages until acknowledged.
+    bool spooling = false;                 // false: no spool dir or unusable; memory only
+    std::uint64_t spooled_records = 0;     // messages in the spool, not yet acknowledged
+    std::uint64_t spooled_bytes = 0;       // size of the spool's segment files
+    std::uint64_t spool_recovered = 0;     // unacknowledged messages found at start
+    std::uint64_t spool_lost = 0;          // messages lost to damaged spool files at start
+    std::uint64_t spool_write_errors = 0;  // appends that failed (the message stayed in memory)
 };
 
 class Publisher {
@@ -37,14 +57,18 @@ class Publisher {
     static constexpr std::size_t kDefaultQueueCapacity = 100'000;
     // QoS>0 messages handed to the broker and not yet acknowledged, at most.
     static constexpr std::size_t kMaxInFlight = 100;
-    // Reconnect delays grow from the first to the last, doubling, with random jitter.
+    // Reconnect delays grow from the first up to `mqtt.reconnect_max`, doubling, with jitter.
     static constexpr std::chrono::milliseconds kFirstRetryDelay{500};
-    static constexpr std::chrono::milliseconds kMaxRetryDelay{30'000};
+    // The spool's writes are made durable (fdatasync) at least this often.
+    static constexpr std::chrono::milliseconds kSpoolSyncInterval{100};
     // A connection attempt without CONNACK within this time is abandoned and retried.
     static constexpr std::chrono::milliseconds kConnectTimeout{10'000};
 
-    // Builds the client from `config` (client id already expanded) but opens nothing.
-    // `queue_capacity` bounds the outbox (0 is taken as 1). `log` must outlive the Publisher.
+    // Builds the client from `config` (client id already expanded) and opens the spool
+    // directory `config.buffer.dir`, recovering what a previous run left there; when that
+    // directory cannot be used it logs why and keeps every message in memory. Connects to
+    // nothing yet. `queue_capacity` bounds the memory outbox (0 is taken as 1). `log` must
+    // outlive the Publisher.
     Publisher(const MqttConfig& config, Logger& log,
               std::size_t queue_capacity = kDefaultQueueCapacity);
     // Stops with a short grace (kDestructorGrace) when stop() was not called.
@@ -58,17 +82,19 @@ class Publisher {
     // with backoff; returns at once. Calling it twice, or after stop(), does nothing.
     void start();
 
-    // Queues `message` for the broker. Thread-safe; never blocks on the network. Messages
-    // leave in the order publish() was called. While the broker is away they wait in the
-    // bounded outbox (when full the oldest is dropped and counted). A message with an
-    // invalid topic or QoS is refused and counted in `rejected`; after stop() messages are
-    // counted as dropped.
+    // Queues `message` for the broker. Thread-safe; never blocks on the network. Messages of
+    // one QoS class leave in the order publish() was called. A QoS 1/2 message is accepted
+    // once written to the spool (full spool: the on_full policy, counted); without a spool,
+    // and for QoS 0, messages wait in the bounded memory outbox (when full the oldest is
+    // dropped and counted). A message with an invalid topic or QoS is refused and counted
+    // in `rejected`; after stop() messages are counted as dropped.
     void publish(Message message);
 
     // Hands the outbox to the broker while `grace` lasts, then publishes the offline health
     // message, waits for QoS>0 messages in flight to be acknowledged (until `grace` is
     // spent), disconnects cleanly (so the broker does not send the Will) and joins the
-    // network thread. What is still queued afterwards is counted as dropped. Idempotent.
+    // network thread. What is still in the memory outbox afterwards is counted as dropped;
+    // what is in the spool stays there, synced, for the next start. Idempotent.
     void stop(std::chrono::milliseconds grace);
 
     // A consistent snapshot of the counters. Thread-safe.

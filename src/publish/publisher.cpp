@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "outbox.hpp"
+#include "spool.hpp"
 #include "tls.hpp"
 
 // Design notes.
@@ -39,6 +40,13 @@
 // even when mosquitto_publish() returned an error after queueing it (e.g. MOSQ_ERR_NO_CONN).
 // Such a message is therefore never put back in our outbox: that would send it twice. A QoS
 // 0 message that the library did not take is put back at the front of the outbox.
+//
+// With the spool, every QoS>0 message is appended to it by publish() and read back, oldest
+// first, by the network thread when the in-flight window has room; the in-flight map keeps
+// the record's sequence number, and the record is acknowledged in the spool on
+// PUBACK/PUBCOMP only. The session is clean (clean_session = true): what the broker had not
+// acknowledged when the connection dropped is resent by libmosquitto on the next connection
+// (whichever broker of mqtt.hosts answers), and after a restart by the spool.
 
 namespace nodebridge {
 namespace {
@@ -90,6 +98,21 @@ bool is_refusal(int rc) {
 // The largest payload MQTT can carry (remaining length limit, less a little for the header).
 constexpr std::size_t kMaxPayload = 268'435'455 - 65'535 - 8;
 
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::vector<BrokerAddress> brokers_of(const MqttConfig& config) {
+    if (!config.hosts.empty()) return config.hosts;
+    return {BrokerAddress{.host = config.host, .port = config.port}};
+}
+
+std::string endpoint_text(const BrokerAddress& broker) {
+    return broker.host + ":" + std::to_string(broker.port);
+}
+
 int keepalive_seconds(Millis keepalive) {
     const auto seconds = (keepalive.count() + 999) / 1000;
     return static_cast<int>(std::clamp<long long>(seconds, 5, 65'535));
@@ -121,7 +144,8 @@ struct Publisher::Impl {
     // ---- network thread ---------------------------------------------------------------
     enum class Link { idle, connecting, connected };
     struct InFlight {
-        bool health = false;  // birth/offline: not counted in the stats
+        bool health = false;                          // birth/offline: not counted in the stats
+        std::optional<std::uint64_t> spool_sequence;  // the spool record, if from the spool
     };
 
     void run();
@@ -130,6 +154,8 @@ struct Publisher::Impl {
     void note_state(bool connected, const std::string& reason);
     milliseconds next_retry_delay();
     void drain();
+    std::optional<Message> take_next(std::optional<std::uint64_t>& spool_sequence);
+    void spool_upkeep(Clock::time_point now);
     void publish_health(const std::string& payload);
     void poll_once(milliseconds timeout);
     void close_session();
@@ -142,15 +168,16 @@ struct Publisher::Impl {
     // Immutable after construction.
     const MqttConfig config_;
     Logger& log_;
-    const std::string endpoint_;  // "host:port", for log lines
+    const std::vector<BrokerAddress> brokers_;  // tried in turn; at least one
     LibraryReference library_;
+    std::unique_ptr<Spool> spool_;  // null: QoS 1/2 messages wait in the outbox too
     mosquitto* mosq_ = nullptr;
     int wake_fd_ = -1;
 
     // Guarded by mutex_.
     mutable std::mutex mutex_;
     Outbox outbox_;
-    PublisherStats stats_;
+    PublisherStats stats_;  // dropped/queued/spool fields are filled in by stats()
     bool accepting_ = true;
     bool stop_requested_ = false;
     Clock::time_point stop_deadline_{};
@@ -174,6 +201,11 @@ struct Publisher::Impl {
     std::unordered_map<int, InFlight> in_flight_;
     std::uint64_t data_in_flight_ = 0;  // in_flight_ entries that are not health messages
     std::minstd_rand jitter_{std::random_device{}()};
+    std::size_t broker_index_ = 0;  // brokers_[broker_index_] is tried next / connected
+    std::string endpoint_;          // its "host:port", for log lines
+    bool prefer_spool_ = false;     // drain() alternates between the outbox and the spool
+    Clock::time_point next_sync_{};
+    Clock::time_point next_expire_{};
     bool logged_connected_ = false;
     std::optional<std::string> logged_reason_;
 };
@@ -183,8 +215,16 @@ struct Publisher::Impl {
 Publisher::Impl::Impl(const MqttConfig& config, Logger& log, std::size_t capacity)
     : config_(config),
       log_(log),
-      endpoint_(config.host + ":" + std::to_string(config.port)),
-      outbox_(capacity) {
+      brokers_(brokers_of(config)),
+      outbox_(capacity),
+      endpoint_(endpoint_text(brokers_.front())) {
+    if (!config_.buffer.dir.empty()) {
+        spool_ = Spool::open(SpoolOptions{.dir = config_.buffer.dir,
+                                          .max_bytes = config_.buffer.max_bytes,
+                                          .max_age = config_.buffer.max_age,
+                                          .on_full = config_.buffer.on_full},
+                             log_);
+    }
     wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd_ < 0) {
         log_.log(LogLevel::error,
@@ -241,6 +281,7 @@ void Publisher::Impl::start() {
 void Publisher::Impl::publish(Message message) {
     const bool valid_qos = message.qos >= 0 && message.qos <= 2;
     const bool valid_topic =
+        !message.topic.empty() &&
         mosquitto_pub_topic_check2(message.topic.data(), message.topic.size()) ==
             MOSQ_ERR_SUCCESS &&
         mosquitto_validate_utf8(message.topic.data(), static_cast<int>(message.topic.size())) ==
@@ -261,10 +302,28 @@ void Publisher::Impl::publish(Message message) {
     {
         std::lock_guard lock(mutex_);
         if (!accepting_) {
-            ++stats_.dropped;
+            ++stats_.dropped_at_stop;
             return;
         }
-        stats_.dropped += outbox_.push_back(std::move(message));
+    }
+    if (message.qos > 0 && spool_) {
+        // The spool has its own lock: appends from several threads stay in call order.
+        switch (spool_->append(message, wall_ms())) {
+            case Spool::Append::stored:
+                wake();
+                return;
+            case Spool::Append::refused:  // full with drop_newest: counted by the spool
+                log_.log_limited("spool-full", LogLevel::warning,
+                                 "spool: full (max_bytes); new messages are dropped",
+                                 {.topic = message.topic, .event = "spool-full"});
+                return;
+            case Spool::Append::failed:  // logged and counted; keep it in memory instead
+                break;
+        }
+    }
+    {
+        std::lock_guard lock(mutex_);
+        stats_.dropped_queue_full += outbox_.push_back(std::move(message));
     }
     wake();
 }
@@ -296,14 +355,29 @@ void Publisher::Impl::stop(milliseconds grace) {
         thread_.join();
     } else {
         std::lock_guard lock(mutex_);
-        stats_.dropped += outbox_.clear();
+        stats_.dropped_at_stop += outbox_.clear();
     }
+    if (spool_) spool_->sync();
 }
 
 PublisherStats Publisher::Impl::stats() const {
     std::lock_guard lock(mutex_);
     PublisherStats copy = stats_;
     copy.queued = outbox_.size();
+    if (spool_) {
+        const SpoolCounters spool = spool_->counters();
+        copy.spooling = true;
+        copy.queued += spool.unsent;
+        copy.spooled_records = spool.records;
+        copy.spooled_bytes = spool.bytes;
+        copy.dropped_spool_full = spool.dropped_full;
+        copy.dropped_expired = spool.dropped_expired;
+        copy.spool_recovered = spool.recovered;
+        copy.spool_lost = spool.lost;
+        copy.spool_write_errors = spool.write_errors;
+    }
+    copy.dropped = copy.dropped_queue_full + copy.dropped_spool_full + copy.dropped_expired +
+                   copy.dropped_at_stop;
     return copy;
 }
 
@@ -358,8 +432,11 @@ void Publisher::Impl::on_publish(mosquitto*, void* self, int mid, int reason,
     const auto it = impl.in_flight_.find(mid);
     if (it == impl.in_flight_.end()) return;  // a QoS 0 message written to the socket
     const bool health = it->second.health;
+    const auto spool_sequence = it->second.spool_sequence;
     impl.in_flight_.erase(it);
     if (health) return;
+    // Acknowledged (or refused for good): the record may leave the spool.
+    if (spool_sequence) impl.spool_->acknowledge(*spool_sequence);
     --impl.data_in_flight_;
     std::lock_guard lock(impl.mutex_);
     impl.stats_.in_flight = impl.data_in_flight_;
@@ -387,12 +464,17 @@ void Publisher::Impl::link_down(std::string reason) {
     next_attempt_ = Clock::now() + next_retry_delay();
     ++failed_attempts_;
     note_state(false, reason);
+    // Fail over: the next attempt goes to the next broker of mqtt.hosts, in order.
+    if (brokers_.size() > 1) {
+        broker_index_ = (broker_index_ + 1) % brokers_.size();
+        endpoint_ = endpoint_text(brokers_[broker_index_]);
+    }
 }
 
 milliseconds Publisher::Impl::next_retry_delay() {
     const unsigned doublings = std::min(failed_attempts_, 16u);
-    const auto ceiling =
-        std::min<milliseconds>(kMaxRetryDelay, kFirstRetryDelay * (1L << doublings));
+    const auto ceiling = std::min<milliseconds>(std::max(config_.reconnect_max, kFirstRetryDelay),
+                                                kFirstRetryDelay * (1L << doublings));
     // Equal jitter: somewhere in the upper half, so a fleet of gateways does not reconnect
     // in lockstep after a broker restart.
     std::uniform_int_distribution<milliseconds::rep> pick(ceiling.count() / 2, ceiling.count());
@@ -428,7 +510,8 @@ void Publisher::Impl::note_state(bool connected, const std::string& reason) {
 
 void Publisher::Impl::start_attempt(Clock::time_point now) {
     pending_reason_.clear();
-    const int rc = mosquitto_connect_async(mosq_, config_.host.c_str(), config_.port,
+    const BrokerAddress& broker = brokers_[broker_index_];
+    const int rc = mosquitto_connect_async(mosq_, broker.host.c_str(), broker.port,
                                            keepalive_seconds(config_.keepalive));
     const int saved_errno = errno;
     if (rc == MOSQ_ERR_SUCCESS) {
@@ -458,16 +541,36 @@ void Publisher::Impl::publish_health(const std::string& payload) {
     }
 }
 
+std::optional<Message> Publisher::Impl::take_next(std::optional<std::uint64_t>& spool_sequence) {
+    // Alternate between the two sources so neither starves the other; within each, oldest
+    // first.
+    for (int turn = 0; turn < 2; ++turn) {
+        const bool from_spool = prefer_spool_ != (turn == 1);
+        if (from_spool) {
+            if (!spool_) continue;
+            if (auto record = spool_->next(wall_ms())) {
+                prefer_spool_ = false;
+                spool_sequence = record->sequence;
+                return std::move(record->message);
+            }
+        } else {
+            std::lock_guard lock(mutex_);
+            if (auto message = outbox_.pop_front()) {
+                prefer_spool_ = true;
+                return message;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 void Publisher::Impl::drain() {
     while (link_ == Link::connected && in_flight_.size() < kMaxInFlight) {
         // Unsent bytes pending in the client mean the socket is full: wait for POLLOUT
         // rather than pile messages up inside libmosquitto.
         if (mosquitto_want_write(mosq_)) return;
-        std::optional<Message> message;
-        {
-            std::lock_guard lock(mutex_);
-            message = outbox_.pop_front();
-        }
+        std::optional<std::uint64_t> spool_sequence;
+        std::optional<Message> message = take_next(spool_sequence);
         if (!message) return;
         int mid = 0;
         const int rc = mosquitto_publish(mosq_, &mid, message->topic.c_str(),
@@ -475,6 +578,7 @@ void Publisher::Impl::drain() {
                                          message->payload.data(), message->qos, message->retain);
         const int saved_errno = errno;
         if (is_refusal(rc)) {
+            if (spool_sequence) spool_->acknowledge(*spool_sequence);  // it never will pass
             {
                 std::lock_guard lock(mutex_);
                 ++stats_.rejected;
@@ -488,7 +592,7 @@ void Publisher::Impl::drain() {
         if (message->qos > 0) {
             // Accepted by libmosquitto, which resends it after a reconnect if need be, even
             // when rc reports the connection gone.
-            in_flight_[mid] = InFlight{};
+            in_flight_[mid] = InFlight{.spool_sequence = spool_sequence};
             ++data_in_flight_;
             std::lock_guard lock(mutex_);
             ++stats_.published;
@@ -503,12 +607,24 @@ void Publisher::Impl::drain() {
         // A QoS 0 message the library could not send: keep it for the next connection.
         {
             std::lock_guard lock(mutex_);
-            stats_.dropped += outbox_.push_front(std::move(*message));
+            stats_.dropped_queue_full += outbox_.push_front(std::move(*message));
         }
         log_.log_limited("mqtt-send", LogLevel::info,
                          "MQTT: send failed: " + error_text(rc, saved_errno),
                          {.event = "mqtt-send"});
         return;
+    }
+}
+
+void Publisher::Impl::spool_upkeep(Clock::time_point now) {
+    if (!spool_) return;
+    if (now >= next_sync_) {
+        if (spool_->needs_sync()) spool_->sync();
+        next_sync_ = now + kSpoolSyncInterval;
+    }
+    if (now >= next_expire_) {
+        spool_->expire(wall_ms());
+        next_expire_ = now + milliseconds(1000);
     }
 }
 
@@ -566,12 +682,14 @@ void Publisher::Impl::run() {
             }
             drain();
         }
+        spool_upkeep(now);
         if (stopping) {
             bool outbox_empty = false;
             {
                 std::lock_guard lock(mutex_);
                 outbox_empty = outbox_.empty();
             }
+            if (spool_ && spool_->counters().unsent > 0) outbox_empty = false;
             if (link_ == Link::connected && !offline_sent && (outbox_empty || now >= deadline)) {
                 publish_health(config_.health.offline);
                 offline_sent = true;
@@ -598,6 +716,7 @@ void Publisher::Impl::run() {
         if (link_ == Link::idle) until(next_attempt_);
         if (link_ == Link::connecting) until(connect_deadline_);
         if (stopping) until(deadline);
+        if (spool_) until(next_sync_);
         poll_once(timeout);
     }
     close_session();
@@ -621,10 +740,26 @@ void Publisher::Impl::close_session() {
     {
         std::lock_guard lock(mutex_);
         left = outbox_.clear();
-        stats_.dropped += left;
+        stats_.dropped_at_stop += left;
         stats_.connected = false;
     }
-    if (left > 0 || data_in_flight_ > 0) {
+    if (spool_) {
+        spool_->sync();
+        const auto kept = spool_->counters().records;
+        if (kept > 0) {
+            log_.log(LogLevel::notice,
+                     "MQTT: " + std::to_string(kept) +
+                         " unacknowledged QoS 1/2 messages stay in the spool " + spool_->dir() +
+                         " for the next start",
+                     {.event = "mqtt-undelivered"});
+        }
+        if (left > 0) {
+            log_.log(LogLevel::warning,
+                     "MQTT: stopping with " + std::to_string(left) +
+                         " queued QoS 0 messages not delivered",
+                     {.event = "mqtt-undelivered"});
+        }
+    } else if (left > 0 || data_in_flight_ > 0) {
         log_.log(LogLevel::warning,
                  "MQTT: stopping with " + std::to_string(left) + " queued and " +
                      std::to_string(data_in_flight_) + " unacknowledged messages not delivered",

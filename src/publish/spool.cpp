@@ -67,8 +67,8 @@ std::string read_some(int fd, std::uint64_t offset, std::size_t size) {
     std::string out(size, '\0');
     std::size_t got = 0;
     while (got < size) {
-        const ssize_t n = ::pread(fd, out.data() + got, size - got,
-                                  static_cast<off_t>(offset + got));
+        const ssize_t n =
+            ::pread(fd, out.data() + got, size - got, static_cast<off_t>(offset + got));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         got += static_cast<std::size_t>(n);
@@ -109,7 +109,7 @@ bool make_dirs(const std::string& path) {
         const std::string part = path.substr(0, at);
         if (mkdir(part.c_str(), 0750) != 0 && errno != EEXIST) return false;
     }
-    struct stat info{};
+    struct stat info {};
     return stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
 }
 
@@ -288,7 +288,7 @@ void Spool::recover() {
             warn("spool-recover", "spool: cannot read " + path + ": " + errno_text());
             continue;
         }
-        struct stat info{};
+        struct stat info {};
         fstat(fd, &info);
         const auto file_size = static_cast<std::uint64_t>(info.st_size);
         Segment segment{.path = path, .end = kSegmentMagic.size()};
@@ -311,9 +311,9 @@ void Spool::recover() {
                 const std::string head = read_some(fd, segment.end, kRecordHeaderBytes);
                 if (head.size() == kRecordHeaderBytes) {
                     want = std::max<std::size_t>(
-                        want, kRecordHeaderBytes + std::min<std::uint64_t>(
-                                                       get<std::uint32_t>(head, 0),
-                                                       file_size - segment.end));
+                        want,
+                        kRecordHeaderBytes + std::min<std::uint64_t>(get<std::uint32_t>(head, 0),
+                                                                     file_size - segment.end));
                 }
                 chunk = read_some(fd, segment.end, want);
                 chunk_offset = segment.end;
@@ -344,14 +344,13 @@ void Spool::recover() {
         if (damaged) {
             ++damaged_files;
             damaged_bytes += file_size - std::min(segment.end, file_size);
-            warn("spool-recover", "spool: " + path + ": " +
-                                      std::string(file_size < kSegmentMagic.size()
-                                                      ? "shorter than its header"
-                                                      : to_string(status)) +
-                                      " at byte " + std::to_string(std::min(segment.end, file_size)) +
-                                      " of " + std::to_string(file_size) + "; " +
-                                      std::to_string(segment.records) +
-                                      " records before it are kept");
+            warn("spool-recover",
+                 "spool: " + path + ": " +
+                     std::string(file_size < kSegmentMagic.size() ? "shorter than its header"
+                                                                  : to_string(status)) +
+                     " at byte " + std::to_string(std::min(segment.end, file_size)) + " of " +
+                     std::to_string(file_size) + "; " + std::to_string(segment.records) +
+                     " records before it are kept");
             lost_from = segment.records > 0 ? segment.last + 1 : first_in_name;
             lost_pending = true;
         }
@@ -464,15 +463,21 @@ void Spool::drop_front_segment(std::uint64_t& counter) {
 
 Spool::Append Spool::append(const Message& message, std::int64_t now_ms) {
     std::lock_guard lock(mutex_);
+    if (message.topic.empty() || message.topic.size() > 65'535 || message.qos < 0 ||
+        message.qos > 2 || message.payload.size() > kMaxRecordBody - kRecordFixedBody - 65'535) {
+        ++counters_.write_errors;
+        warn("spool-write", "spool: message not storable (empty or oversized topic, bad QoS)");
+        return Append::failed;
+    }
     std::string bytes;
     encode_record(SpoolRecord{.sequence = next_sequence_, .time_ms = now_ms, .message = message},
                   bytes);
     const std::uint64_t size = bytes.size();
     // What the record costs on disk, with the header of a new segment if it starts one.
     const auto needed = [&] {
-        const bool new_segment = active_fd_ < 0 || (segments_.back().records > 0 &&
-                                                     segments_.back().end + size >
-                                                         options_.segment_bytes);
+        const bool new_segment =
+            active_fd_ < 0 ||
+            (segments_.back().records > 0 && segments_.back().end + size > options_.segment_bytes);
         return size + (new_segment ? kSegmentMagic.size() : 0);
     };
     if (bytes_ + needed() > options_.max_bytes) {
@@ -531,12 +536,12 @@ void Spool::close_reader() {
     buffer_offset_ = 0;
 }
 
-bool Spool::read_at(const Segment& segment, std::uint64_t offset, SpoolRecord& out,
-                    std::size_t& consumed) {
+RecordStatus Spool::read_at(const Segment& segment, std::uint64_t offset, SpoolRecord& out,
+                            std::size_t& consumed) {
     if (read_fd_ < 0 || read_path_ != segment.path) {
         close_reader();
         read_fd_ = ::open(segment.path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (read_fd_ < 0) return false;
+        if (read_fd_ < 0) return RecordStatus::truncated;
         read_path_ = segment.path;
     }
     const auto in_buffer = [&](std::uint64_t length) {
@@ -546,17 +551,20 @@ bool Spool::read_at(const Segment& segment, std::uint64_t offset, SpoolRecord& o
         buffer_ = read_some(read_fd_, offset, kReadChunk);
         buffer_offset_ = offset;
     }
-    if (!in_buffer(kRecordHeaderBytes)) return false;
+    if (!in_buffer(kRecordHeaderBytes)) return RecordStatus::truncated;
     const std::uint64_t length =
         kRecordHeaderBytes + get<std::uint32_t>(buffer_, offset - buffer_offset_);
-    if (offset + length > segment.end) return false;
+    if (offset + length > segment.end) return RecordStatus::bad_length;
     if (!in_buffer(length)) {
         buffer_ = read_some(read_fd_, offset, std::max<std::size_t>(kReadChunk, length));
         buffer_offset_ = offset;
     }
-    if (!in_buffer(length)) return false;
-    return decode_record(std::string_view(buffer_).substr(offset - buffer_offset_), out,
-                         consumed) == RecordStatus::ok;
+    if (!in_buffer(length)) return RecordStatus::truncated;
+    const RecordStatus status =
+        decode_record(std::string_view(buffer_).substr(offset - buffer_offset_), out, consumed);
+    // A record that frames correctly can be stepped over even when its content is bad.
+    if (status != RecordStatus::ok) consumed = length;
+    return status;
 }
 
 std::optional<SpoolRecord> Spool::next(std::int64_t now_ms) {
@@ -571,7 +579,26 @@ std::optional<SpoolRecord> Spool::next(std::int64_t now_ms) {
         }
         SpoolRecord record;
         std::size_t consumed = 0;
-        if (!read_at(segment, read_offset_, record, consumed)) {
+        const RecordStatus status = read_at(segment, read_offset_, record, consumed);
+        if (status == RecordStatus::bad_checksum || status == RecordStatus::bad_fields) {
+            // Changed on disk since it was written: lose this record only. Its sequence
+            // number is unknown, so it stays counted in `records` until its segment goes.
+            warn("spool-read", "spool: " + segment.path + " at byte " +
+                                   std::to_string(read_offset_) + ": " +
+                                   std::string(to_string(status)) + "; record skipped");
+            const std::uint64_t sequence =
+                read_offset_ == kSegmentMagic.size() ? segment.first : expected_sequence_;
+            read_offset_ += consumed;
+            expected_sequence_ = sequence + 1;
+            if (sequence >= floor_ && sequence <= segment.last && !done_.contains(sequence)) {
+                ++counters_.lost;
+                --pending_;
+                done_.insert(sequence);
+                advance_floor();
+            }
+            continue;
+        }
+        if (status != RecordStatus::ok) {
             // The file changed under us (edited, truncated): give up on the rest of it.
             warn("spool-read", "spool: cannot read " + segment.path + " at byte " +
                                    std::to_string(read_offset_) + "; skipping the rest of it");
@@ -587,6 +614,7 @@ std::optional<SpoolRecord> Spool::next(std::int64_t now_ms) {
         }
         read_offset_ += consumed;
         const std::uint64_t sequence = record.sequence;
+        expected_sequence_ = sequence + 1;
         if (sequence < floor_ || done_.contains(sequence) || outstanding_.contains(sequence)) {
             continue;
         }
@@ -612,10 +640,9 @@ void Spool::advance_floor() {
             continue;
         }
         // Skip sequence numbers no segment holds (lost at recovery, or never written).
-        const auto holder = std::find_if(segments_.begin(), segments_.end(),
-                                         [&](const Segment& s) {
-                                             return s.records > 0 && s.last >= floor_;
-                                         });
+        const auto holder = std::find_if(segments_.begin(), segments_.end(), [&](const Segment& s) {
+            return s.records > 0 && s.last >= floor_;
+        });
         if (holder == segments_.end()) {
             floor_ = std::max(floor_, next_sequence_);
             done_.clear();
@@ -692,8 +719,8 @@ void Spool::sync() {
     // The disk waits happen outside the lock: appends go on meanwhile.
     for (const int fd : fds) {
         if (fdatasync(fd) != 0) {
-            warn("spool-sync", "spool: fdatasync failed in '" + options_.dir + "': " +
-                                   errno_text());
+            warn("spool-sync",
+                 "spool: fdatasync failed in '" + options_.dir + "': " + errno_text());
         }
         ::close(fd);
     }

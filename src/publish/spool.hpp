@@ -149,8 +149,8 @@ class Spool {
     void advance_floor();
     void delete_done_segments();
     void close_reader();
-    bool read_at(const Segment& segment, std::uint64_t offset, SpoolRecord& out,
-                 std::size_t& consumed);
+    RecordStatus read_at(const Segment& segment, std::uint64_t offset, SpoolRecord& out,
+                         std::size_t& consumed);
     std::optional<std::uint64_t> read_ack_floor() const;
     void warn(std::string_view cause, const std::string& text);
 
@@ -159,16 +159,16 @@ class Spool {
     const int lock_fd_;
 
     mutable std::mutex mutex_;
-    std::deque<Segment> segments_;      // oldest first
-    int active_fd_ = -1;                // open for appending to segments_.back(), or -1
-    std::vector<int> unsynced_fds_;     // closed-for-writing segments still to fdatasync
+    std::deque<Segment> segments_;   // oldest first
+    int active_fd_ = -1;             // open for appending to segments_.back(), or -1
+    std::vector<int> unsynced_fds_;  // closed-for-writing segments still to fdatasync
     bool active_dirty_ = false;
     std::uint64_t next_sequence_ = 0;
-    std::uint64_t floor_ = 0;           // every sequence below is done
-    std::uint64_t persisted_floor_ = 0; // what the acked file says
-    std::set<std::uint64_t> done_;      // done sequences >= floor_
+    std::uint64_t floor_ = 0;              // every sequence below is done
+    std::uint64_t persisted_floor_ = 0;    // what the acked file says
+    std::set<std::uint64_t> done_;         // done sequences >= floor_
     std::set<std::uint64_t> outstanding_;  // handed out by next(), not done
-    std::uint64_t pending_ = 0;         // records not done
+    std::uint64_t pending_ = 0;            // records not done
     std::uint64_t bytes_ = 0;
     SpoolCounters counters_;
 
@@ -177,8 +177,9 @@ class Spool {
     std::uint64_t read_offset_ = 0;
     int read_fd_ = -1;
     std::string read_path_;
-    std::string buffer_;          // bytes of read_path_ from buffer_offset_
+    std::string buffer_;  // bytes of read_path_ from buffer_offset_
     std::uint64_t buffer_offset_ = 0;
+    std::uint64_t expected_sequence_ = 0;  // of the record at read_offset_, past a segment's first
 };
 
 }  // namespace nodebridge

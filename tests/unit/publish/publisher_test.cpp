@@ -29,8 +29,15 @@ using test::wait_until;
 
 using test::CapturingLogger;
 
+// Each client id gets its own spool directory, removed when the test program ends.
+std::string spool_dir_for(const std::string& client_id) {
+    static const test::TempDir root;
+    return root.path() + "/" + client_id;
+}
+
 MqttConfig config_for(int port, const std::string& client_id, int protocol = 4) {
     MqttConfig config;
+    config.buffer.dir = spool_dir_for(client_id);
     config.host = "127.0.0.1";
     config.port = port;
     config.client_id = client_id;
@@ -287,7 +294,9 @@ TEST(Publisher, FullQueueDropsTheOldestAndCountsThem) {
     broker.stop();
 
     CapturingLogger log;
-    Publisher publisher(config_for(broker.port(), "bound-writer"), log, /*queue_capacity=*/5);
+    auto config = config_for(broker.port(), "bound-writer");
+    config.buffer.dir.clear();  // memory only: the outbox bounds QoS 1 messages too
+    Publisher publisher(config, log, /*queue_capacity=*/5);
     publisher.start();
     for (const auto& p : numbered("m", 0, 8)) publisher.publish(message("bound/x", p, 1));
     auto stats = publisher.stats();
@@ -373,7 +382,10 @@ TEST(Publisher, SeveralPublishersShareTheProcess) {
 
 TEST(Publisher, StopWhileTheBrokerIsAwayEndsWithinTheGrace) {
     CapturingLogger log;
-    Publisher publisher(config_for(test::free_port(), "away"), log);
+    auto config = config_for(test::free_port(), "away");
+    config.buffer.dir.clear();  // memory only: what is queued is lost at stop
+    Publisher publisher(config, log);
+    EXPECT_FALSE(publisher.stats().spooling);
     publisher.start();
     for (const auto& p : numbered("m", 0, 3)) publisher.publish(message("away/x", p, 1));
     std::this_thread::sleep_for(200ms);
@@ -413,7 +425,9 @@ TEST(Publisher, AbandonsAnAttemptWithoutConnack) {
 
 TEST(Publisher, StopWithoutStartDropsWhatWasQueued) {
     CapturingLogger log;
-    Publisher publisher(config_for(test::free_port(), "never"), log);
+    auto config = config_for(test::free_port(), "never");
+    config.buffer.dir.clear();
+    Publisher publisher(config, log);
     publisher.publish(message("x/y", "1"));
     publisher.stop(100ms);
     publisher.publish(message("x/y", "2"));

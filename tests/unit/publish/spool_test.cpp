@@ -39,7 +39,7 @@ std::vector<std::string> segment_files(const std::string& dir) {
 }
 
 std::uint64_t file_size(const std::string& path) {
-    struct stat info{};
+    struct stat info {};
     return stat(path.c_str(), &info) == 0 ? static_cast<std::uint64_t>(info.st_size) : 0;
 }
 
@@ -64,10 +64,10 @@ std::vector<std::string> numbered(int from, int to) {
 
 TEST(SpoolRecordCodec, RoundTripsEveryField) {
     EXPECT_EQ(spool_crc32("123456789"), 0xCBF43926u);  // the standard check value
-    const SpoolRecord record{.sequence = 0x0102030405060708ull,
-                             .time_ms = 1'700'000'000'123,
-                             .message = {.topic = "a/b", .payload = std::string("x\0y", 3),
-                                         .qos = 2, .retain = true}};
+    const SpoolRecord record{
+        .sequence = 0x0102030405060708ull,
+        .time_ms = 1'700'000'000'123,
+        .message = {.topic = "a/b", .payload = std::string("x\0y", 3), .qos = 2, .retain = true}};
     std::string bytes;
     encode_record(record, bytes);
     EXPECT_EQ(bytes.size(), kRecordHeaderBytes + kRecordFixedBody + 3 + 3);
@@ -112,7 +112,8 @@ class SpoolTest : public ::testing::Test {
 TEST_F(SpoolTest, HandsOutRecordsInOrderAndForgetsAcknowledgedOnes) {
     auto spool = Spool::open(options(), log);
     ASSERT_NE(spool, nullptr);
-    for (const auto& p : numbered(0, 5)) ASSERT_EQ(spool->append(message(p), 0), Spool::Append::stored);
+    for (const auto& p : numbered(0, 5))
+        ASSERT_EQ(spool->append(message(p), 0), Spool::Append::stored);
     EXPECT_EQ(spool->counters().records, 5u);
     EXPECT_EQ(spool->counters().unsent, 5u);
 
@@ -222,7 +223,31 @@ TEST_F(SpoolTest, RecoversAroundACorruptedRecordAndCountsTheLoss) {
     }));
     EXPECT_EQ(got.back(), "m29");
     EXPECT_EQ(got.front(), "m0");
-    EXPECT_EQ(log.count_containing("messages known lost"), 1) << testing::PrintToString(log.lines());
+    EXPECT_EQ(log.count_containing("messages known lost"), 1)
+        << testing::PrintToString(log.lines());
+}
+
+TEST_F(SpoolTest, ARecordDamagedAfterOpeningIsSkippedAlone) {
+    auto spool = Spool::open(options(), log);
+    ASSERT_NE(spool, nullptr);
+    for (const auto& p : numbered(0, 3)) spool->append(message(p), 0);
+    // Flip a payload byte of the middle record on disk, behind the spool's back.
+    const auto files = segment_files(dir.path() + "/spool");
+    ASSERT_EQ(files.size(), 1u);
+    const std::uint64_t record_bytes = kRecordHeaderBytes + kRecordFixedBody + 3 + 2;
+    {
+        std::fstream f(files[0], std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(static_cast<std::streamoff>(kSegmentMagic.size() + 2 * record_bytes - 1));
+        f.put('#');
+    }
+    const auto records = take_all(*spool);
+    EXPECT_EQ(payloads(records), (std::vector<std::string>{"m0", "m2"}));
+    EXPECT_EQ(spool->counters().lost, 1u);
+    for (const auto& r : records) spool->acknowledge(r.sequence);
+    EXPECT_EQ(spool->counters().records, 0u);
+    EXPECT_EQ(log.count_containing("checksum mismatch; record skipped"), 1);
+    EXPECT_EQ(spool->append(Message{.topic = "", .payload = "x", .qos = 1}, 0),
+              Spool::Append::failed);
 }
 
 TEST_F(SpoolTest, OneProcessAtATimeAndUnwritableDirectoriesFallBack) {
