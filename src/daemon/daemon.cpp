@@ -1,5 +1,6 @@
 #include "daemon.hpp"
 
+#include <malloc.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -148,6 +149,7 @@ struct Daemon::Impl {
             return;
         }
         Config next = std::move(*loaded.config);
+        malloc_trim(0);  // as at start: return the YAML tree's heap
 
         const bool mqtt_changed = next.mqtt != config.mqtt;
         if (mqtt_changed) {

@@ -1,5 +1,6 @@
 // nodebridged: loads the configuration, then runs the daemon until SIGTERM.
 
+#include <malloc.h>
 #include <pthread.h>
 
 #include <cstdio>
@@ -49,6 +50,10 @@ int main(int argc, char** argv) {
         std::cout << describe(*loaded.config);
         return 0;
     }
+
+    // yaml-cpp's node tree for a large config peaks far above what the daemon then needs,
+    // and glibc keeps freed heap: hand it back before settling in for months.
+    malloc_trim(0);
 
     std::unique_ptr<Logger> log = systemd::make_logger(options.log_level);
     for (const ConfigError& warning : loaded.warnings) {

@@ -378,8 +378,11 @@ struct ModbusSource::Impl {
             }
         }
         const auto start = Steady::now();
-        for (NodeState& node : nodes) {
-            node.deadline = start;
+        // First polls are spread over each node's interval, so a bus of many nodes is read
+        // evenly instead of in one burst per interval (bursts are what publish latency sees).
+        for (std::size_t i = 0; i < nodes.size(); ++i) {
+            NodeState& node = nodes[i];
+            node.deadline = start + node.poll * static_cast<long>(i) / static_cast<long>(nodes.size());
             node.last_reading = start;  // a node that never answers is offline after its allowance
         }
         auto next_connect = start;
