@@ -48,6 +48,7 @@ constexpr std::string_view kAckMagic{"NBACKED1", 8};
 constexpr std::size_t kAckFileBytes = 8 + 8 + 4;
 constexpr std::size_t kReadChunk = 256 * 1024;
 constexpr std::string_view kSegmentSuffix = ".seg";
+constexpr std::uint64_t kMaxSequence = 1ull << 62;
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -322,8 +323,10 @@ void Spool::recover() {
             SpoolRecord record;
             std::size_t consumed = 0;
             status = decode_record(std::string_view(chunk).substr(in_chunk), record, consumed);
-            if (status == RecordStatus::ok && segment.records > 0 &&
-                record.sequence != segment.last + 1) {
+            // Sequence numbers count up from 0 by one; a huge one is damage, not history.
+            if (status == RecordStatus::ok &&
+                (record.sequence > kMaxSequence ||
+                 (segment.records > 0 && record.sequence != segment.last + 1))) {
                 status = RecordStatus::bad_fields;
             }
             if (status != RecordStatus::ok) break;
