@@ -24,6 +24,7 @@ mqtt:
   host: 127.0.0.1
   port: @MQTT@
   keepalive: 5s
+  buffer: { dir: @SPOOL@ }
   health:
     topic: nodebridge/gw-test/status
 stats:
@@ -82,8 +83,10 @@ class ModbusToMqtt : public ::testing::Test {
         ASSERT_TRUE(sim_->wait_for_output("ready", 10s)) << sim_->output();
         config_path_ =
             dir_.write("nodebridge.yaml",
-                       replace_all(replace_all(kConfig, "@MQTT@", std::to_string(broker_.port())),
-                                   "@MODBUS@", std::to_string(modbus_port_)));
+                       replace_all(replace_all(replace_all(kConfig, "@MQTT@",
+                                                           std::to_string(broker_.port())),
+                                               "@MODBUS@", std::to_string(modbus_port_)),
+                                   "@SPOOL@", dir_.file("spool")));
         subscriber_ = std::make_unique<Subscriber>(
             broker_.port(), std::vector<std::string>{"dc1/#", "nodebridge/#"});
     }

@@ -33,7 +33,9 @@ std::string config_text(int port, const std::string& password_lines) {
            "\n"
            "  keepalive: 5s\n"
            "  username: bridge\n" +
-           password_lines + "stats:\n  interval: 1s\n";
+           password_lines +
+           "  buffer: { dir: \"\" }\n"  // memory only: no spool shared between tests
+           "stats:\n  interval: 1s\n";
 }
 
 std::string write_password_file(const TempDir& dir, mode_t mode) {

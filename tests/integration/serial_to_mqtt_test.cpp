@@ -33,6 +33,7 @@ mqtt:
   host: 127.0.0.1
   port: @MQTT@
   keepalive: 5s
+  buffer: { dir: @SPOOL@ }
   health:
     topic: nodebridge/gw-test/status
 stats:
@@ -103,8 +104,9 @@ class SerialToMqtt : public ::testing::Test {
 
     void start_daemon(const std::string& source_keys) {
         const std::string config =
-            replace_all(replace_all(kConfig, "@MQTT@", std::to_string(broker_.port())), "@SOURCE@",
-                        source_keys);
+            replace_all(replace_all(replace_all(kConfig, "@MQTT@", std::to_string(broker_.port())),
+                                    "@SOURCE@", source_keys),
+                        "@SPOOL@", dir_.file("spool"));
         const std::string path = dir_.write("nodebridge.yaml", config);
         daemon_ = std::make_unique<Process>(
             std::vector<std::string>{NODEBRIDGED_PATH, "-c", path, "--log-level", "debug"},
@@ -329,7 +331,9 @@ TEST(ModbusRtuToMqtt, PollsTheRtuSimulatorThroughTheDaemon) {
         "gateway: gw-test\n"
         "mqtt: { host: 127.0.0.1, port: " +
         std::to_string(broker.port()) +
-        ", keepalive: 5s }\n"
+        ", keepalive: 5s, buffer: { dir: " +
+        dir.file("spool") +
+        " } }\n"
         "sources:\n"
         "  - name: meters\n"
         "    type: modbus-rtu\n"
