@@ -54,7 +54,20 @@ std::string stats_json(const StatsSnapshot& current, const StatsSnapshot* previo
     out += ",\"messages_published\":" + std::to_string(current.publisher.published);
     out += ",\"messages_delivered\":" + std::to_string(current.publisher.delivered);
     out += ",\"messages_queued\":" + std::to_string(current.publisher.queued);
-    out += ",\"messages_dropped\":" + std::to_string(current.publisher.dropped);
+    const PublisherStats& mqtt = current.publisher;
+    out += ",\"messages_dropped\":" + std::to_string(mqtt.dropped);
+    out += ",\"dropped\":{\"queue_full\":" + std::to_string(mqtt.dropped_queue_full) +
+           ",\"spool_full\":" + std::to_string(mqtt.dropped_spool_full) +
+           ",\"expired\":" + std::to_string(mqtt.dropped_expired) +
+           ",\"at_stop\":" + std::to_string(mqtt.dropped_at_stop) + "}";
+    out += ",\"messages_rejected\":" + std::to_string(mqtt.rejected);
+    out += ",\"spool\":{\"active\":";
+    out += mqtt.spooling ? "true" : "false";
+    out += ",\"records\":" + std::to_string(mqtt.spooled_records) +
+           ",\"bytes\":" + std::to_string(mqtt.spooled_bytes) +
+           ",\"recovered\":" + std::to_string(mqtt.spool_recovered) +
+           ",\"lost\":" + std::to_string(mqtt.spool_lost) +
+           ",\"write_errors\":" + std::to_string(mqtt.spool_write_errors) + "}";
     out += ",\"samples_dropped\":" + std::to_string(current.samples_dropped);
     out += ",\"queue_depth\":" + std::to_string(current.queue_depth);
     out += ",\"sources\":{";

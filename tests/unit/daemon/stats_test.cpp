@@ -49,6 +49,24 @@ TEST(Stats, SourceWithoutKnownNodesHasAnEmptyNodeMap) {
     EXPECT_NE(json.find(R"("nodes_total":2,"nodes":{},"polls")"), std::string::npos) << json;
 }
 
+TEST(Stats, JsonCarriesDropReasonsAndTheSpool) {
+    StatsSnapshot snap = snapshot_at(10, 1, 1);
+    snap.publisher.dropped = 7;
+    snap.publisher.dropped_queue_full = 4;
+    snap.publisher.dropped_expired = 3;
+    snap.publisher.spooling = true;
+    snap.publisher.spooled_records = 12;
+    snap.publisher.spooled_bytes = 4096;
+    snap.publisher.spool_lost = 2;
+    const std::string json = stats_json(snap, nullptr);
+    EXPECT_NE(json.find(R"("messages_dropped":7,"dropped":{"queue_full":4,"spool_full":0,"expired":3,"at_stop":0})"),
+              std::string::npos)
+        << json;
+    EXPECT_NE(json.find(R"("spool":{"active":true,"records":12,"bytes":4096,"recovered":0,"lost":2,"write_errors":0})"),
+              std::string::npos)
+        << json;
+}
+
 TEST(Stats, FirstSnapshotHasZeroRates) {
     const std::string json = stats_json(snapshot_at(5, 100, 200), nullptr);
     EXPECT_NE(json.find(R"("messages_per_s":0.00)"), std::string::npos) << json;
