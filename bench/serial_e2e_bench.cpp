@@ -167,6 +167,7 @@ std::optional<double> json_number(std::string_view text, std::string_view key) {
 
 struct StatsPoint {
     Steady::time_point received;
+    double uptime_s = 0;  // the daemon's clock when it took the snapshot (whole seconds)
     double samples_total = 0;
     double messages_published = 0;
     double samples_dropped = 0;   // the daemon's sample queue was full
@@ -199,12 +200,15 @@ class Counter {
                                                static_cast<std::size_t>(message->payloadlen));
                 const auto samples = json_number(payload, "samples_total");
                 const auto published = json_number(payload, "messages_published");
+                const auto uptime = json_number(payload, "uptime_s");
                 const auto samples_dropped = json_number(payload, "samples_dropped");
                 const auto messages_dropped = json_number(payload, "messages_dropped");
-                if (!samples || !published || !samples_dropped || !messages_dropped) return;
+                if (!uptime || !samples || !published || !samples_dropped || !messages_dropped)
+                    return;
                 std::lock_guard lock(me->mutex_);
-                me->stats_.push_back(
-                    {Steady::now(), *samples, *published, *samples_dropped, *messages_dropped});
+                me->last_stats_.assign(payload.substr(0, 4096));
+                me->stats_.push_back({Steady::now(), *uptime, *samples, *published,
+                                      *samples_dropped, *messages_dropped});
             });
         if (mosquitto_connect(client_, "127.0.0.1", port, 30) != MOSQ_ERR_SUCCESS ||
             mosquitto_loop_start(client_) != MOSQ_ERR_SUCCESS) {
@@ -226,6 +230,11 @@ class Counter {
         std::lock_guard lock(mutex_);
         return stats_;
     }
+    // The latest stats payload (its first 4 KiB), for the reader of stderr.
+    std::string last_stats() const {
+        std::lock_guard lock(mutex_);
+        return last_stats_;
+    }
 
   private:
     void stop() {
@@ -243,6 +252,7 @@ class Counter {
     std::atomic<std::uint64_t> count_{0};
     mutable std::mutex mutex_;
     std::vector<StatsPoint> stats_;
+    std::string last_stats_;
 };
 
 // mosquitto on 127.0.0.1: no persistence, a deep per-client queue, TCP_NODELAY.
@@ -288,6 +298,17 @@ std::string daemon_config(int broker_port, const std::string& device, const std:
            "    topic: e2e/{gateway}/{node}\n    payload: json\n    qos: 0\n";
 }
 
+// The first three fields of /proc/loadavg: other work on the machine skews every figure.
+std::string load_average() {
+    std::FILE* file = std::fopen("/proc/loadavg", "r");
+    if (file == nullptr) return "?";
+    char one[16] = "?", five[16] = "?", fifteen[16] = "?";
+    const int fields = std::fscanf(file, "%15s %15s %15s", one, five, fifteen);
+    std::fclose(file);
+    if (fields != 3) return "?";
+    return std::string(one) + " " + five + " " + fifteen;
+}
+
 std::string rate_text(double value) {
     const auto whole = static_cast<long long>(value + 0.5);
     std::string digits = std::to_string(whole < 0 ? 0 : whole);
@@ -309,6 +330,7 @@ void sleep_checked(double seconds) {
 
 int run(const Settings& settings) {
     mosquitto_lib_init();
+    const std::string load_before = load_average();
     TempDir dir;
     BrokerProcess broker(dir);
     Pty pty;
@@ -336,29 +358,31 @@ int run(const Settings& settings) {
     const double elapsed = seconds_since(start);
     const std::uint64_t bytes_after = writer.bytes();
     const std::uint64_t received_after = counter.count();
-    const auto end = Steady::now();
 
-    // The daemon's own counters: the first and last stats message inside the window.
+    // The daemon's own counters, between the first and the last stats snapshot received (the
+    // warm-up included), over the daemon's own clock: under overload the stats messages queue
+    // behind the data in the same outbox and arrive late or not at all, so their receipt times
+    // say little and there may be only a few.
     const std::vector<StatsPoint> stats = counter.stats();
     const StatsPoint* first = nullptr;
     const StatsPoint* last = nullptr;
     for (const StatsPoint& point : stats) {
-        if (point.received < start || point.received > end) continue;
         if (first == nullptr) first = &point;
         last = &point;
     }
     double samples_per_s = 0, published_per_s = 0, samples_dropped_per_s = 0,
            messages_dropped_per_s = 0;
-    if (first != nullptr && last != first) {
-        const double span = std::chrono::duration<double>(last->received - first->received).count();
+    if (first != nullptr && last->uptime_s > first->uptime_s) {
+        const double span = last->uptime_s - first->uptime_s;
         samples_per_s = (last->samples_total - first->samples_total) / span;
         published_per_s = (last->messages_published - first->messages_published) / span;
         samples_dropped_per_s = (last->samples_dropped - first->samples_dropped) / span;
         messages_dropped_per_s = (last->messages_dropped - first->messages_dropped) / span;
     }
 
-    std::fprintf(stderr, "%zu stats messages, %d inside the window\n", stats.size(),
-                 first == nullptr ? 0 : static_cast<int>(last - first) + 1);
+    std::fprintf(stderr, "%zu stats messages received, daemon rates over uptime %.0f..%.0f s\n",
+                 stats.size(), first ? first->uptime_s : 0.0, last ? last->uptime_s : 0.0);
+    std::fprintf(stderr, "latest stats: %s\n", counter.last_stats().c_str());
     daemon.signal(SIGTERM);
     daemon.wait_for_exit(15s);
     if (!daemon.output().empty()) {
@@ -372,13 +396,17 @@ int run(const Settings& settings) {
     std::printf("\n## serial-nodes end to end (pty -> nodebridged -> mosquitto -> subscriber)\n\n");
     std::printf(
         "kv lines of %zu bytes over %d nodes, written into a pty as fast as it takes them; "
-        "one per-node JSON message per line, QoS 0; %.0f s window after %.0f s warm-up.\n\n",
-        line_length, settings.nodes, settings.measure_s, settings.warmup_s);
+        "one per-node JSON message per line, QoS 0; %.0f s window after %.0f s warm-up.\n"
+        "(daemon) columns: its stats counters over its own uptime, first to last stats message "
+        "received (warm-up included). Load average before: %s, after: %s.\n\n",
+        line_length, settings.nodes, settings.measure_s, settings.warmup_s, load_before.c_str(),
+        load_average().c_str());
     std::printf(
-        "| lines/s written | samples/s (daemon) | samples dropped/s | msg/s published (daemon) | "
-        "msg dropped/s (outbox full) | msg/s received |\n");
+        "| lines/s written | samples/s (daemon) | samples dropped/s (daemon) | msg/s published "
+        "(daemon) | "
+        "msg dropped/s, outbox full (daemon) | msg/s received |\n");
     std::printf("|---:|---:|---:|---:|---:|---:|\n");
-    std::printf("| %s | %s | %s | %s | %s | %s |\n", rate_text(lines_per_s).c_str(),
+    std::printf("| %s | %s | %s | %s | %s | %s |\n\n", rate_text(lines_per_s).c_str(),
                 rate_text(samples_per_s).c_str(), rate_text(samples_dropped_per_s).c_str(),
                 rate_text(published_per_s).c_str(), rate_text(messages_dropped_per_s).c_str(),
                 rate_text(received_per_s).c_str());
