@@ -2,6 +2,8 @@
 // the checks that need everything loaded, and returns the config or every error in file order.
 
 #include <glob.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 #include <cerrno>
 #include <cstring>
@@ -39,6 +41,52 @@ bool valid_gateway(const std::string& gateway, std::string& error) {
     }
     return true;
 }
+
+// Walks the documents of `text` without building them and throws YAML::ParserException at a
+// token no document can consume (a stray ',' at the top level): yaml-cpp 0.7's LoadAll()
+// would start a new empty document at it forever (yaml-cpp issue #1040, fixed upstream in
+// 0.8.0 by PR #1319). Other syntax errors throw as LoadAll() would throw them.
+class StrayTokenCheck final : public YAML::EventHandler {
+  public:
+    static void run(const std::string& text) {
+        std::istringstream in(text);
+        YAML::Parser parser(in);
+        StrayTokenCheck check(text);
+        while (parser.HandleNextDocument(check)) {
+        }
+    }
+
+    void OnDocumentStart(const YAML::Mark& mark) override {
+        // A document that consumed no token leaves the next one starting where it did.
+        if (started_ && mark.pos == last_start_.pos) {
+            const auto at = static_cast<std::size_t>(mark.pos);
+            const char c = at < text_.size() ? text_[at] : '\0';
+            throw YAML::ParserException(mark, c > ' ' && c < 127
+                                                  ? std::string("unexpected '") + c + "'"
+                                                  : "unexpected token");
+        }
+        started_ = true;
+        last_start_ = mark;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+
+  private:
+    explicit StrayTokenCheck(const std::string& text) : text_(text) {}
+
+    const std::string& text_;
+    bool started_ = false;
+    YAML::Mark last_start_;
+};
 
 class Loader {
   public:
@@ -118,6 +166,7 @@ class Loader {
         const Context ctx{path, &diag_};
         std::vector<YAML::Node> documents;
         try {
+            StrayTokenCheck::run(text);
             documents = YAML::LoadAll(text);
         } catch (const YAML::Exception& e) {
             const Position where = e.mark.is_null()
