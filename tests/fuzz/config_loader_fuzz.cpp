@@ -1,0 +1,81 @@
+// libFuzzer target for the config loader: the input is written as config.yaml in a private
+// scratch directory and handed to load_config(), which must return (never crash, hang or
+// throw) with either a config and no errors or at least one error. A config that loads is
+// also summarised with describe().
+//
+// The scratch directory holds two fixed files so that relative includes (resolved against
+// config.yaml's directory) have something to find: part.yaml (a valid source) and loop.yaml
+// (which includes config.yaml back). An input may still include or glob any absolute path on
+// the machine; the loader only reads what it names, so that is accepted. The working
+// directory is left alone so that libFuzzer writes crash and timeout inputs where it was run.
+
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "nodebridge/config.hpp"
+
+namespace {
+
+// The scratch directory for the whole run (in /dev/shm when there is one: no disk waits),
+// removed at exit. A plain array, so it outlives every static destructor.
+char scratch_dir[64];
+
+constexpr const char* kFixtureFiles[] = {"config.yaml", "part.yaml", "loop.yaml"};
+
+void write_or_trap(const std::string& path, const void* data, std::size_t size) {
+    std::FILE* file = std::fopen(path.c_str(), "wb");
+    if (file == nullptr) __builtin_trap();
+    if (size > 0 && std::fwrite(data, 1, size, file) != size) __builtin_trap();
+    if (std::fclose(file) != 0) __builtin_trap();
+}
+
+void write_or_trap(const std::string& path, const std::string& text) {
+    write_or_trap(path, text.data(), text.size());
+}
+
+// Creates the scratch directory with its fixed files.
+void make_scratch() {
+    std::snprintf(
+        scratch_dir, sizeof scratch_dir, "%s",
+        access("/dev/shm", W_OK) == 0 ? "/dev/shm/config-fuzz-XXXXXX" : "/tmp/config-fuzz-XXXXXX");
+    if (mkdtemp(scratch_dir) == nullptr) __builtin_trap();
+    const std::string dir(scratch_dir);
+    write_or_trap(dir + "/part.yaml",
+                  "sources:\n"
+                  "  - name: part-bus\n"
+                  "    type: modbus-tcp\n"
+                  "    host: 127.0.0.1\n"
+                  "    nodes:\n"
+                  "      - id: part-1\n"
+                  "        attributes:\n"
+                  "          volts: { table: input, address: 0, type: float32, unit: V }\n");
+    write_or_trap(dir + "/loop.yaml", "include: [config.yaml]\n");
+    std::atexit([] {
+        for (const char* name : kFixtureFiles) {
+            unlink((std::string(scratch_dir) + "/" + name).c_str());
+        }
+        rmdir(scratch_dir);
+    });
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    if (scratch_dir[0] == '\0') make_scratch();
+    const std::string path = std::string(scratch_dir) + "/config.yaml";
+    write_or_trap(path, data, size);
+
+    const nodebridge::LoadResult result = nodebridge::load_config(path);
+    // Either a config and no errors, or errors and no config; every error says something.
+    if (result.config.has_value() == !result.errors.empty()) __builtin_trap();
+    for (const nodebridge::ConfigError& error : result.errors) {
+        if (error.message.empty() || error.to_string().empty()) __builtin_trap();
+    }
+    if (result.config && nodebridge::describe(*result.config).empty()) __builtin_trap();
+    return 0;
+}
