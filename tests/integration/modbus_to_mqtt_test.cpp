@@ -11,14 +11,6 @@
 namespace nodebridge::test {
 namespace {
 
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-    for (std::size_t at = text.find(from); at != std::string::npos;
-         at = text.find(from, at + to.size())) {
-        text.replace(at, from.size(), to);
-    }
-    return text;
-}
-
 constexpr const char* kConfig = R"(gateway: gw-test
 mqtt:
   host: 127.0.0.1

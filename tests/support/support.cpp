@@ -98,6 +98,14 @@ std::string read_file(const std::string& path) {
     return text.str();
 }
 
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+    for (std::size_t at = text.find(from); at != std::string::npos;
+         at = text.find(from, at + to.size())) {
+        text.replace(at, from.size(), to);
+    }
+    return text;
+}
+
 // ---- Process ---------------------------------------------------------------------------
 
 Process::Process(std::vector<std::string> argv, std::string log_path, std::vector<std::string> env)

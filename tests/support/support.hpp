@@ -45,6 +45,9 @@ private:
 
 std::string read_file(const std::string& path);
 
+// `text` with every `from` replaced by `to` (for filling @PLACEHOLDER@s in test configs).
+std::string replace_all(std::string text, const std::string& from, const std::string& to);
+
 // A child process whose stdout and stderr go to one log file. The destructor kills it
 // (SIGKILL) and reaps it if it is still running.
 class Process {
