@@ -55,6 +55,14 @@ struct ModbusAttribute {
     double offset = 0.0;
     std::optional<int> round;         // decimals to round to after scaling
     std::string unit;                 // e.g. "V"; empty for none
+
+    // Write-back (docs/write-back.md). Off unless `writable: true`, which only coils and
+    // holding registers of a non-string type may set. Limits are in published units (after
+    // scale and offset) and are checked before anything is written.
+    bool writable = false;
+    std::optional<double> min;        // required for writable numbers; unset for booleans
+    std::optional<double> max;        // required for writable numbers; min <= max
+    std::vector<double> allowed;      // optional: the only values accepted; empty = any in range
     Position where;
 
     // Registers (or bits, for coil/discrete) this attribute occupies.
@@ -176,6 +184,11 @@ struct MappingRule {
     std::string availability_topic;   // template: {gateway} {source} {node}; empty = none.
                                       // Gets "online"/"offline" (retained, QoS 1) when a
                                       // matching node comes online or goes offline
+    std::string command_topic;        // template: the above plus {topic} (this rule's topic for
+                                      // the attribute); empty = none. Commands for the rule's
+                                      // attributes of Modbus nodes arrive there; only
+                                      // `writable` attributes accept them. Results go to
+                                      // "<command topic>/result"
     Position where;
 
     // True when the topic template holds {attribute}: one message per attribute.

@@ -10,6 +10,7 @@ struct Message {
     std::string payload;
     int qos = 0;  // 0, 1 or 2
     bool retain = false;
+    std::string rule;  // the mapping rule that made it; empty for the daemon's own messages
 
     friend bool operator==(const Message&, const Message&) = default;
 };

@@ -4,6 +4,7 @@
 // bus, with every wait bounded by a timeout.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "nodebridge/bounded_queue.hpp"
+#include "nodebridge/command.hpp"
 #include "nodebridge/log.hpp"
 #include "nodebridge/sample.hpp"
 
@@ -46,6 +48,19 @@ public:
 
     // Thread-safe snapshot of the counters.
     virtual SourceStats stats() const = 0;
+
+    // The outcome of a write: an empty string when the device took it, else the reason.
+    using WriteDone = std::function<void(std::string error)>;
+
+    // Queues `command` (already validated by the CommandRouter) for the source's own thread,
+    // which writes it between polls. Calls `done` exactly once: from that thread after the
+    // write, or at once from the caller's thread when the write is refused (no such node or
+    // attribute, queue full, source stopped, or a source that cannot write). Thread-safe;
+    // never blocks on the bus.
+    virtual void write(WriteCommand command, WriteDone done) {
+        (void)command;
+        done("source " + name() + " does not accept writes");
+    }
 };
 
 }  // namespace nodebridge
