@@ -27,6 +27,10 @@
 //     retained, QoS 1, once per distinct topic. It touches no policy state.
 //   - Bounds: at most 65536 (source, node) pairs and 1024 attributes per node are tracked;
 //     readings beyond them are dropped and counted in dropped_attributes().
+//   - Reload: adopt_state() carries the policy state of unchanged rules from the previous
+//     Mapper into a new one, so a reload neither repeats on_change values nor restarts
+//     heartbeat and min_interval timers of rules it did not touch.
+//   - Every message names the rule that made it in Message::rule.
 // A Mapper is used by one thread at a time.
 
 #include <cstdint>
@@ -65,6 +69,16 @@ class Mapper {
     // Readings dropped because a source sent more distinct nodes or attributes than the
     // bounds above allow.
     std::uint64_t dropped_attributes() const;
+
+    // A reload: replaces this Mapper's state by the state `previous` kept for every rule
+    // that is unchanged here (a rule of the same name that compares equal, Position aside,
+    // under the same gateway): on_change references, held min_interval readings and
+    // heartbeat deadlines carry over, and next_due() includes them. Changed and new rules
+    // start afresh; state of rules that are gone is dropped; a different gateway keeps
+    // nothing. dropped_attributes() continues from the previous count. Tracked nodes and
+    // attributes are at most what `previous` had, so the bounds still hold. `previous` is
+    // left empty (only destruction or assignment are valid) and its memory is freed.
+    void adopt_state(Mapper&& previous);
 
   private:
     struct Impl;

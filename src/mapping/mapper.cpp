@@ -22,11 +22,13 @@ using mapping::Verdict;
 // Bounds against hostile sources that invent node ids or attribute names without end.
 constexpr std::size_t kMaxNodes = 65536;
 constexpr std::size_t kMaxAttributesPerNode = 1024;
-constexpr std::uint16_t kNodeKey = 0xFFFF;     // heap entry for a per-node rule's message
-constexpr std::uint16_t kUnresolved = 0xFFFF;  // sample attribute over the bound
-constexpr std::uint32_t kNoNode = 0xFFFFFFFF;  // sample node over the bound
+constexpr std::uint16_t kNodeKey = 0xFFFF;      // heap entry for a per-node rule's message
+constexpr std::uint16_t kUnresolved = 0xFFFF;   // sample attribute over the bound
+constexpr std::uint32_t kNoNode = 0xFFFFFFFF;   // sample node over the bound
+constexpr std::uint32_t kNotKept = 0xFFFFFFFF;  // a previous rule with no equal rule now
 
 struct CompiledRule {
+    MappingRule definition;  // as configured: a reload keeps state only for an equal rule
     Glob source;
     Glob node;
     std::vector<Glob> attributes;  // empty selects all
@@ -81,6 +83,7 @@ std::optional<CompiledRule> compile(const MappingRule& rule) {
     auto topic = TopicTemplate::parse(rule.topic, error);
     if (!topic) return std::nullopt;
     CompiledRule compiled{
+        .definition = rule,
         .source = Glob(rule.match_source),
         .node = Glob(rule.match_node),
         .attributes = {},
@@ -234,6 +237,7 @@ struct Mapper::Impl {
 
     Message& start_message(const CompiledRule& rule, std::vector<Message>& out) {
         Message& message = out.emplace_back();
+        message.rule = rule.definition.name;
         message.qos = rule.qos;
         message.retain = rule.retain;
         return message;
@@ -287,7 +291,89 @@ struct Mapper::Impl {
                       std::string_view timestamp, SteadyClock::time_point now,
                       std::vector<Message>& out);
     void emit_due(const HeapEntry& entry, SteadyClock::time_point now, std::vector<Message>& out);
+    void adopt(Impl& previous);
+    void carry_over(NodeEntry& old_node, const std::vector<std::uint32_t>& kept);
 };
+
+// Replaces this mapper's state by the state `previous` kept for rules that are unchanged
+// here (equal definition, same gateway). Nodes keep their attribute order, so a carried
+// binding's per-attribute vectors stay aligned; bindings of new rules are sized to match.
+void Mapper::Impl::adopt(Impl& previous) {
+    nodes.clear();
+    node_index.clear();
+    heap.clear();
+    dropped = previous.dropped;  // a counter: a reload does not take it back
+    if (previous.gateway != gateway) return;
+
+    // kept[old rule index] = the index of the equal rule here, or kNotKept.
+    std::vector<std::uint32_t> kept(previous.rules.size(), kNotKept);
+    bool any_kept = false;
+    for (std::size_t o = 0; o < previous.rules.size(); ++o) {
+        const MappingRule& old_rule = previous.rules[o].definition;
+        for (std::uint32_t n = 0; n < rules.size(); ++n) {
+            if (rules[n].definition.name != old_rule.name) continue;
+            if (rules[n].definition == old_rule) {
+                kept[o] = n;
+                any_kept = true;
+            }
+            break;
+        }
+    }
+    if (!any_kept) return;
+    // The previous mapper respected the node bound, and we take at most its nodes.
+    for (auto& old_node : previous.nodes) carry_over(*old_node, kept);
+}
+
+void Mapper::Impl::carry_over(NodeEntry& old_node, const std::vector<std::uint32_t>& kept) {
+    const bool has_kept =
+        std::any_of(old_node.bindings.begin(), old_node.bindings.end(),
+                    [&](const Binding& binding) { return kept[binding.rule] != kNotKept; });
+    if (!has_kept) return;  // nothing of it survives; it comes back with its next sample
+
+    const auto node_id = static_cast<std::uint32_t>(nodes.size());
+    auto entry = std::make_unique<NodeEntry>();
+    entry->source = std::move(old_node.source);
+    entry->node = std::move(old_node.node);
+    entry->attributes = std::move(old_node.attributes);
+    for (std::uint32_t r = 0; r < rules.size(); ++r) {
+        const CompiledRule& rule = rules[r];
+        if (!rule.source.matches(entry->source) || !rule.node.matches(entry->node)) continue;
+        Binding& binding = entry->bindings.emplace_back(Binding{.rule = r});
+        const auto old_binding =
+            std::find_if(old_node.bindings.begin(), old_node.bindings.end(),
+                         [&](const Binding& old) { return kept[old.rule] == r; });
+        if (old_binding != old_node.bindings.end()) {
+            binding.selected = std::move(old_binding->selected);
+            binding.keys = std::move(old_binding->keys);
+            binding.node_key = std::move(old_binding->node_key);
+            continue;
+        }
+        // A new or changed rule: fresh state, one entry per attribute the node already has.
+        binding.selected.reserve(entry->attributes.size());
+        for (const NodeAttribute& attribute : entry->attributes) {
+            binding.selected.push_back(rule.selects(attribute.name) ? 1 : 0);
+        }
+        if (rule.policy.stateful()) binding.keys.resize(entry->attributes.size());
+    }
+
+    // Re-queue the deadlines of carried keys: pending min_interval messages and heartbeats.
+    for (std::size_t b = 0; b < entry->bindings.size(); ++b) {
+        Binding& binding = entry->bindings[b];
+        const CompiledRule& rule = rules[binding.rule];
+        if (!rule.policy.stateful()) continue;
+        if (rule.per_attribute) {
+            for (std::size_t i = 0; i < binding.keys.size(); ++i) {
+                binding.keys[i].scheduled = SteadyClock::time_point::max();
+                schedule(rule.policy, binding.keys[i], node_id, b, static_cast<std::uint16_t>(i));
+            }
+        } else {
+            binding.node_key.scheduled = SteadyClock::time_point::max();
+            schedule(rule.policy, binding.node_key, node_id, b, kNodeKey);
+        }
+    }
+    node_index.emplace(node_key_of(entry->source, entry->node), node_id);
+    nodes.push_back(std::move(entry));
+}
 
 void Mapper::Impl::map_availability(const Sample& sample, bool online, std::vector<Message>& out) {
     const std::size_t first = out.size();
@@ -306,6 +392,7 @@ void Mapper::Impl::map_availability(const Sample& sample, bool online, std::vect
         message.payload = online ? "online" : "offline";
         message.qos = 1;
         message.retain = true;
+        message.rule = rule.definition.name;
         out.push_back(std::move(message));
     }
 }
@@ -509,5 +596,11 @@ SteadyClock::time_point Mapper::next_due() const {
 }
 
 std::uint64_t Mapper::dropped_attributes() const { return impl_->dropped; }
+
+void Mapper::adopt_state(Mapper&& previous) {
+    if (&previous == this || !impl_) return;
+    Mapper old = std::move(previous);  // freed on return, with whatever was not carried over
+    if (old.impl_) impl_->adopt(*old.impl_);
+}
 
 }  // namespace nodebridge

@@ -569,16 +569,17 @@ Sample availability(std::string source, std::string node, bool online) {
 
 TEST(MapperAvailability, PublishesOnlineAndOfflineRetainedAtQos1) {
     MappingRule rule = make_rule("{gateway}/{node}/{attribute}");
+    rule.name = "radios";
     rule.qos = 0;
     rule.retain = false;
     rule.availability_topic = "{gateway}/{source}/{node}/available";
     Mapper mapper("gw", {rule});
     auto messages = map(mapper, availability("radio", "0A1B2C", true), t0);
     ASSERT_EQ(messages.size(), 1u);
-    EXPECT_EQ(messages[0], (Message{"gw/radio/0A1B2C/available", "online", 1, true}));
+    EXPECT_EQ(messages[0], (Message{"gw/radio/0A1B2C/available", "online", 1, true, "radios"}));
     messages = map(mapper, availability("radio", "0A1B2C", false), t0 + 1s);
     ASSERT_EQ(messages.size(), 1u);
-    EXPECT_EQ(messages[0], (Message{"gw/radio/0A1B2C/available", "offline", 1, true}));
+    EXPECT_EQ(messages[0], (Message{"gw/radio/0A1B2C/available", "offline", 1, true, "radios"}));
 }
 
 TEST(MapperAvailability, OnlyMatchingRulesWithATopicPublishAndNoReadings) {
@@ -635,6 +636,234 @@ TEST(MapperAvailability, NodeIdCannotAddATopicLevel) {
     rule.availability_topic = "gw/{node}/status";
     Mapper mapper("gw", {rule});
     EXPECT_EQ(topics(map(mapper, availability("s", "a/#", true), t0)), Strings{"gw/a__/status"});
+}
+
+// ---- the rule behind each message ----------------------------------------------------
+
+std::vector<std::string> rule_names(const std::vector<Message>& messages) {
+    std::vector<std::string> result;
+    for (const Message& message : messages) result.push_back(message.rule);
+    return result;
+}
+
+MappingRule named(std::string name, std::string topic, PayloadForm payload = PayloadForm::value) {
+    MappingRule rule = make_rule(std::move(topic), payload);
+    rule.name = std::move(name);
+    return rule;
+}
+
+TEST(MapperRuleName, EveryMessageNamesItsRule) {
+    MappingRule each = named("each", "e/{node}/{attribute}");
+    each.attributes = {"voltage"};
+    MappingRule whole = named("whole", "w/{node}", PayloadForm::json);
+    whole.attributes = {"voltage"};
+    whole.availability_topic = "w/{node}/status";
+    MappingRule held = named("held", "h/{node}/{attribute}");
+    held.attributes = {"voltage"};
+    held.min_interval = 10s;
+    Mapper mapper("gw", {each, whole, held});
+    const auto mapped = map(mapper, pdu("pdu-1", 230), t0);
+    EXPECT_EQ(mapped[0], (Message{"e/pdu-1/voltage", "230", 0, false, "each"}));
+    EXPECT_EQ(rule_names(mapped), (Strings{"each", "whole", "held"}));
+    EXPECT_EQ(rule_names(map(mapper, pdu("pdu-1", 231), t0 + 1s)), (Strings{"each", "whole"}));
+    EXPECT_EQ(tick(mapper, t0 + 10s),
+              (std::vector<Message>{{"h/pdu-1/voltage", "231", 0, false, "held"}}));
+    EXPECT_EQ(map(mapper, availability("pdu-bus", "pdu-1", false), t0),
+              (std::vector<Message>{{"w/pdu-1/status", "offline", 1, true, "whole"}}));
+}
+
+// ---- reload: state carried over for unchanged rules ---------------------------------
+
+// What a reload does: a new Mapper from the new rules adopts the old one's state.
+Mapper reloaded(Mapper& previous, std::string gateway, const std::vector<MappingRule>& rules) {
+    Mapper next(std::move(gateway), rules);
+    next.adopt_state(std::move(previous));
+    return next;
+}
+
+TEST(MapperReload, UnchangedOnChangeRuleSendsNothingForTheSameValue) {
+    MappingRule changes = named("changes", "c/{node}/{attribute}");
+    changes.on_change = true;
+    MappingRule other = named("other", "o/{node}/{attribute}");
+    other.attributes = {"voltage"};
+    Mapper mapper("gw", {changes, other});
+    ASSERT_EQ(map(mapper, pdu("pdu-1", 230), t0).size(), 4u);
+    ASSERT_EQ(map(mapper, pdu("pdu-2", 231), t0).size(), 4u);
+
+    other.topic = "other/{node}/{attribute}";  // a changed rule, and a new one before both
+    MappingRule added = named("added", "a/{node}/{attribute}");
+    added.on_change = true;
+    added.attributes = {"current"};
+    Mapper next = reloaded(mapper, "gw", {added, changes, other});
+    // The kept rule suppresses both nodes' unchanged values; the new rules publish.
+    EXPECT_EQ(topics(map(next, pdu("pdu-1", 230), t0 + 1s)),
+              (Strings{"a/pdu-1/current", "other/pdu-1/voltage"}));
+    EXPECT_EQ(topics(map(next, pdu("pdu-2", 231), t0 + 1s)),
+              (Strings{"a/pdu-2/current", "other/pdu-2/voltage"}));
+    // A changed value still gets through, and the new rule now keeps state of its own.
+    EXPECT_EQ(topics(map(next, pdu("pdu-1", 229), t0 + 2s)),
+              (Strings{"c/pdu-1/voltage", "other/pdu-1/voltage"}));
+    // An attribute first seen after the reload is tracked by every rule.
+    const Sample grown = make_sample("pdu-bus", "pdu-1",
+                                     {{"voltage", 229.0, "V"},
+                                      {"current", 12.25, "A"},
+                                      {"breaker", true, ""},
+                                      {"power", 7.5, "W"}});
+    EXPECT_EQ(topics(map(next, grown, t0 + 3s)), (Strings{"c/pdu-1/power", "other/pdu-1/voltage"}));
+    EXPECT_EQ(topics(map(next, grown, t0 + 4s)), (Strings{"other/pdu-1/voltage"}));
+}
+
+TEST(MapperReload, PerNodeOnChangeStateIsKept) {
+    MappingRule node = named("node", "n/{node}", PayloadForm::json);
+    node.on_change = true;
+    Mapper mapper("gw", {node});
+    ASSERT_EQ(map(mapper, pdu("pdu-1", 230), t0).size(), 1u);
+    Mapper next = reloaded(mapper, "gw", {node});
+    EXPECT_TRUE(map(next, pdu("pdu-1", 230), t0 + 1s).empty());
+    EXPECT_EQ(rule_names(map(next, pdu("pdu-1", 231), t0 + 2s)), Strings{"node"});
+}
+
+TEST(MapperReload, ChangedRuleStartsAfresh) {
+    MappingRule rule = named("r", "{attribute}");
+    rule.on_change = true;
+    Mapper mapper("gw", {rule});
+    ASSERT_EQ(map(mapper, reading(5), t0).size(), 1u);
+    ASSERT_TRUE(map(mapper, reading(5), t0).empty());
+    rule.deadband = 0.5;  // same name, another rule
+    Mapper next = reloaded(mapper, "gw", {rule});
+    EXPECT_EQ(payloads(map(next, reading(5), t0 + 1s)), Strings{"5"});
+    EXPECT_TRUE(map(next, reading(5.4), t0 + 2s).empty());
+}
+
+TEST(MapperReload, StateFollowsTheRuleNameNotItsPlace) {
+    MappingRule first = named("first", "f/{attribute}");
+    first.on_change = true;
+    MappingRule second = named("second", "s/{attribute}");
+    second.on_change = true;
+    second.deadband = 10;
+    Mapper mapper("gw", {first, second});
+    ASSERT_EQ(map(mapper, reading(5), t0).size(), 2u);
+    // Swapped order: each rule keeps its own reference value (5 for both).
+    Mapper swapped = reloaded(mapper, "gw", {second, first});
+    EXPECT_EQ(topics(map(swapped, reading(8), t0 + 1s)), Strings{"f/v"});
+    // A renamed rule is a new rule, even with the same settings.
+    first.name = "renamed";
+    Mapper renamed = reloaded(swapped, "gw", {second, first});
+    EXPECT_EQ(topics(map(renamed, reading(8), t0 + 2s)), Strings{"f/v"});
+    EXPECT_EQ(rule_names(map(renamed, reading(16), t0 + 3s)), (Strings{"second", "renamed"}));
+}
+
+TEST(MapperReload, PositionOfTheRuleInTheFileDoesNotMatter) {
+    MappingRule rule = named("r", "{attribute}");
+    rule.on_change = true;
+    rule.where = {"a.yaml", 3, 5};
+    Mapper mapper("gw", {rule});
+    ASSERT_EQ(map(mapper, reading(5), t0).size(), 1u);
+    rule.where = {"a.yaml", 30, 5};
+    Mapper next = reloaded(mapper, "gw", {rule});
+    EXPECT_TRUE(map(next, reading(5), t0 + 1s).empty());
+}
+
+TEST(MapperReload, AnotherGatewayKeepsNothing) {
+    MappingRule rule = named("r", "{gateway}/{attribute}");
+    rule.on_change = true;
+    Mapper mapper("gw", {rule});
+    ASSERT_EQ(map(mapper, reading(5), t0).size(), 1u);
+    Mapper next = reloaded(mapper, "gw-2", {rule});
+    EXPECT_EQ(topics(map(next, reading(5), t0 + 1s)), Strings{"gw-2/v"});
+}
+
+TEST(MapperReload, RemovedRuleSendsNothingMore) {
+    MappingRule kept = named("kept", "k/{attribute}");
+    kept.min_interval = 10s;
+    MappingRule gone = named("gone", "g/{attribute}");
+    gone.min_interval = 5s;
+    Mapper mapper("gw", {kept, gone});
+    ASSERT_EQ(map(mapper, reading(1), t0).size(), 2u);
+    ASSERT_TRUE(map(mapper, reading(2), t0 + 1s).empty());
+    ASSERT_EQ(mapper.next_due(), t0 + 5s);
+    Mapper next = reloaded(mapper, "gw", {kept});
+    EXPECT_EQ(next.next_due(), t0 + 10s);  // the removed rule's held value went with it
+    EXPECT_TRUE(tick(next, t0 + 9s).empty());
+    EXPECT_EQ(topics(tick(next, t0 + 10s)), Strings{"k/v"});
+}
+
+TEST(MapperReload, HeldMinIntervalValueSurvives) {
+    MappingRule rule = named("slow", "{attribute}");
+    rule.min_interval = 10s;
+    Mapper mapper("gw", {rule});
+    ASSERT_EQ(payloads(map(mapper, reading(1), t0)), Strings{"1"});
+    ASSERT_TRUE(map(mapper, reading(2, kWall + 1s), t0 + 1s).empty());
+    Mapper next = reloaded(mapper, "gw", {rule});
+    EXPECT_EQ(next.next_due(), t0 + 10s);
+    EXPECT_TRUE(tick(next, t0 + 9s).empty());
+    // The interval counts from the publish before the reload, not from the reload.
+    EXPECT_TRUE(map(next, reading(3, kWall + 5s), t0 + 5s).empty());
+    EXPECT_EQ(tick(next, t0 + 10s), (std::vector<Message>{{"v", "3", 0, false, "slow"}}));
+    EXPECT_EQ(next.next_due(), SteadyClock::time_point::max());
+}
+
+TEST(MapperReload, PerNodeHeldMessageSurvives) {
+    MappingRule rule = named("node", "m/{node}", PayloadForm::json);
+    rule.attributes = {"voltage"};
+    rule.min_interval = 10s;
+    Mapper mapper("gw", {rule});
+    ASSERT_EQ(map(mapper, pdu("pdu-1", 230), t0).size(), 1u);
+    ASSERT_TRUE(map(mapper, pdu("pdu-1", 231), t0 + 1s).empty());
+    Mapper next = reloaded(mapper, "gw", {rule});
+    EXPECT_EQ(next.next_due(), t0 + 10s);
+    EXPECT_EQ(payloads(tick(next, t0 + 10s)),
+              Strings{R"({"node":"pdu-1","ts":"2026-11-24T12:00:00.123Z","voltage":231})"});
+}
+
+TEST(MapperReload, HeartbeatDeadlineIsKept) {
+    MappingRule rule = named("beat", "{attribute}");
+    rule.on_change = true;
+    rule.heartbeat = 60s;
+    Mapper mapper("gw", {rule});
+    ASSERT_EQ(map(mapper, reading(5), t0).size(), 1u);
+    ASSERT_TRUE(map(mapper, reading(5), t0 + 30s).empty());
+    ASSERT_EQ(mapper.next_due(), t0 + 60s);
+    Mapper next = reloaded(mapper, "gw", {rule});
+    EXPECT_EQ(next.next_due(), t0 + 60s);
+    EXPECT_TRUE(map(next, reading(5), t0 + 40s).empty());
+    EXPECT_TRUE(tick(next, t0 + 59s).empty());
+    EXPECT_EQ(tick(next, t0 + 60s), (std::vector<Message>{{"v", "5", 0, false, "beat"}}));
+    // A heartbeat that was not due yet (nothing seen since the publish) stays off.
+    MappingRule quiet = named("quiet", "{attribute}");
+    quiet.heartbeat = 60s;
+    Mapper quiet_mapper("gw", {quiet});
+    ASSERT_EQ(map(quiet_mapper, reading(5), t0).size(), 1u);
+    Mapper quiet_next = reloaded(quiet_mapper, "gw", {quiet});
+    EXPECT_EQ(quiet_next.next_due(), SteadyClock::time_point::max());
+}
+
+TEST(MapperReload, BoundsAndDropCountCarryOver) {
+    MappingRule rule = named("all", "{attribute}");
+    rule.on_change = true;
+    Mapper mapper("gw", {rule});
+    std::vector<Attribute> attributes;
+    for (int i = 0; i < 1030; ++i) attributes.push_back({"a" + std::to_string(i), 1.0, ""});
+    ASSERT_EQ(map(mapper, make_sample("s", "n", attributes), t0).size(), 1024u);
+    ASSERT_EQ(mapper.dropped_attributes(), 6u);
+    Mapper next = reloaded(mapper, "gw", {rule});
+    EXPECT_EQ(next.dropped_attributes(), 6u);
+    // The node is still full: the same sample publishes nothing new and drops the rest again.
+    EXPECT_TRUE(map(next, make_sample("s", "n", attributes), t0 + 1s).empty());
+    EXPECT_EQ(next.dropped_attributes(), 12u);
+}
+
+TEST(MapperReload, AdoptingFromAnEmptyOrItselfChangesNothing) {
+    MappingRule rule = named("r", "{attribute}");
+    rule.on_change = true;
+    Mapper mapper("gw", {rule});
+    ASSERT_EQ(map(mapper, reading(5), t0).size(), 1u);
+    Mapper moved_from = reloaded(mapper, "gw", {rule});  // leaves `mapper` empty
+    Mapper fresh("gw", {rule});
+    fresh.adopt_state(std::move(mapper));
+    EXPECT_EQ(map(fresh, reading(5), t0).size(), 1u);
+    moved_from.adopt_state(std::move(moved_from));
+    EXPECT_TRUE(map(moved_from, reading(5), t0).empty());
 }
 
 }  // namespace
