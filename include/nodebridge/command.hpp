@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -53,6 +54,17 @@ struct CommandTarget {
     friend bool operator==(const CommandTarget&, const CommandTarget&) = default;
 };
 
+// Every command target `config` gives, as CommandRouter(config).targets() holds them: for
+// each rule with a command_topic, each Modbus source and node it matches and each attribute
+// it selects, in config order, at most kMaxCommandTargets of them (a hostile config cannot
+// make the table unbounded), each topic with "/result" at most 65535 bytes (longer ones are
+// left out). A target whose topic an earlier one already has is left out
+// and, when `shadowed` is given, appended there instead. Also used by --check-config (it is
+// in nb_config for that reason).
+inline constexpr std::size_t kMaxCommandTargets = 65536;
+std::vector<CommandTarget> command_targets(const Config& config,
+                                           std::vector<CommandTarget>* shadowed = nullptr);
+
 // The largest command payload accepted; longer ones are rejected unread.
 inline constexpr std::size_t kMaxCommandPayload = 256;
 
@@ -85,6 +97,7 @@ class CommandRouter {
 
   private:
     std::vector<CommandTarget> targets_;
+    std::unordered_map<std::string, std::size_t> index_;  // topic -> index in targets_
 };
 
 }  // namespace nodebridge

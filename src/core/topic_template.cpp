@@ -8,18 +8,25 @@ namespace {
 constexpr std::pair<std::string_view, TopicField> kFields[] = {
     {"gateway", TopicField::gateway}, {"source", TopicField::source},
     {"node", TopicField::node},       {"attribute", TopicField::attribute},
-    {"unit", TopicField::unit},
+    {"unit", TopicField::unit},       {"topic", TopicField::topic},
 };
 
 constexpr std::size_t kMaxTopicBytes = 65535;
 
 std::string_view value_of(const TopicValues& values, TopicField field) {
     switch (field) {
-        case TopicField::gateway: return values.gateway;
-        case TopicField::source: return values.source;
-        case TopicField::node: return values.node;
-        case TopicField::attribute: return values.attribute;
-        case TopicField::unit: return values.unit;
+        case TopicField::gateway:
+            return values.gateway;
+        case TopicField::source:
+            return values.source;
+        case TopicField::node:
+            return values.node;
+        case TopicField::attribute:
+            return values.attribute;
+        case TopicField::unit:
+            return values.unit;
+        case TopicField::topic:
+            return values.topic;
     }
     return {};
 }
@@ -33,6 +40,16 @@ void append_safe(std::string_view value, std::string& out) {
 }  // namespace
 
 std::optional<TopicTemplate> TopicTemplate::parse(std::string_view text, std::string& error) {
+    return parse_fields(text, false, error);
+}
+
+std::optional<TopicTemplate> TopicTemplate::parse_command(std::string_view text,
+                                                          std::string& error) {
+    return parse_fields(text, true, error);
+}
+
+std::optional<TopicTemplate> TopicTemplate::parse_fields(std::string_view text, bool with_topic,
+                                                         std::string& error) {
     if (text.empty()) {
         error = "topic template is empty";
         return std::nullopt;
@@ -71,6 +88,7 @@ std::optional<TopicTemplate> TopicTemplate::parse(std::string_view text, std::st
         const std::string_view name = text.substr(i + 1, close - i - 1);
         bool known = false;
         for (const auto& [field_name, field] : kFields) {
+            if (field == TopicField::topic && !with_topic) continue;
             if (name == field_name) {
                 if (!literal.empty()) result.parts_.push_back({false, {}, std::move(literal)});
                 literal.clear();
@@ -81,7 +99,8 @@ std::optional<TopicTemplate> TopicTemplate::parse(std::string_view text, std::st
         }
         if (!known) {
             error = "unknown topic field '{" + std::string(name) +
-                    "}' (known: {gateway} {source} {node} {attribute} {unit})";
+                    "}' (known: {gateway} {source} {node} {attribute} {unit}" +
+                    (with_topic ? " {topic})" : ")");
             return std::nullopt;
         }
         i = close;
@@ -99,7 +118,9 @@ bool TopicTemplate::uses(TopicField field) const {
 
 void TopicTemplate::expand(const TopicValues& values, std::string& out) const {
     for (const Part& part : parts_) {
-        if (part.is_field) {
+        if (part.is_field && part.field == TopicField::topic) {
+            out += values.topic;
+        } else if (part.is_field) {
             append_safe(value_of(values, part.field), out);
         } else {
             out += part.literal;
