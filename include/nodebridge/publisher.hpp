@@ -17,8 +17,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "nodebridge/config.hpp"
 #include "nodebridge/log.hpp"
@@ -33,6 +37,10 @@ struct PublisherStats {
     std::uint64_t delivered = 0;  // QoS>0 messages acknowledged by the broker
     std::uint64_t dropped = 0;    // messages given up on: the sum of the dropped_* below
     std::uint64_t rejected = 0;   // messages refused as invalid (bad topic, qos, oversize)
+    // Messages the broker refused (MQTT 5 PUBACK/PUBREC reason >= 0x80, e.g. 0x87 Not
+    // authorized by its ACL): dropped, never retried. By rule name; "" for the daemon's own.
+    std::uint64_t refused = 0;
+    std::map<std::string, std::uint64_t> refused_by_rule;
     std::uint64_t queued = 0;     // messages waiting in the outbox for the broker
     std::uint64_t in_flight = 0;  // QoS>0 messages handed over, not yet acknowledged
     std::uint64_t connects = 0;   // successful connections (CONNACK accepted) since start
@@ -99,6 +107,18 @@ class Publisher {
 
     // A consistent snapshot of the counters. Thread-safe.
     PublisherStats stats() const;
+
+    // A message that arrived on a subscribed topic; `retained` is set when the broker sent
+    // it from its store rather than as a new publish.
+    using IncomingHandler =
+        std::function<void(std::string_view topic, std::string_view payload, bool retained)>;
+
+    // Subscribes to `topics` (QoS 1) on this and every later connection, and hands each
+    // message received on them to `handler`, on the network thread: it must return quickly
+    // and never call stop(). Replaces the previous set: topics no longer listed are
+    // unsubscribed. Thread-safe; an empty list subscribes to nothing. A topic the broker
+    // refuses to subscribe is logged (rate-limited) and not retried until the next connect.
+    void set_subscriptions(std::vector<std::string> topics, IncomingHandler handler);
 
   private:
     struct Impl;

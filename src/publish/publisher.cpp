@@ -9,10 +9,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -47,6 +49,14 @@
 // PUBACK/PUBCOMP only. The session is clean (clean_session = true): what the broker had not
 // acknowledged when the connection dropped is resent by libmosquitto on the next connection
 // (whichever broker of mqtt.hosts answers), and after a restart by the spool.
+//
+// A message the broker refuses (MQTT 5 reason >= 0x80 in PUBACK/PUBREC, e.g. 0x87 when its
+// ACL denies the topic) is final: it is counted per rule, logged and leaves the spool like an
+// acknowledged one, so one denied topic never blocks the others or retries forever.
+//
+// Subscriptions (write-back commands) are clean-session too: the network thread subscribes
+// every wanted topic after each CONNACK and keeps the broker's set equal to the wanted one
+// when set_subscriptions() changes it.
 
 namespace nodebridge {
 namespace {
@@ -139,6 +149,7 @@ struct Publisher::Impl {
     void publish(Message message);
     void stop(milliseconds grace);
     PublisherStats stats() const;
+    void set_subscriptions(std::vector<std::string> topics, IncomingHandler handler);
     void wake();
 
     // ---- network thread ---------------------------------------------------------------
@@ -146,6 +157,8 @@ struct Publisher::Impl {
     struct InFlight {
         bool health = false;                          // birth/offline: not counted in the stats
         std::optional<std::uint64_t> spool_sequence;  // the spool record, if from the spool
+        std::string topic;                            // for the log line if the broker refuses it
+        std::string rule;
     };
 
     void run();
@@ -159,11 +172,17 @@ struct Publisher::Impl {
     void publish_health(const std::string& payload);
     void poll_once(milliseconds timeout);
     void close_session();
+    void sync_subscriptions();
+    void note_refused(const InFlight& message, int reason);
     std::string reason_text(int code) const;
 
     static void on_connect(mosquitto*, void* self, int rc, int flags, const mosquitto_property*);
     static void on_disconnect(mosquitto*, void* self, int rc, const mosquitto_property*);
     static void on_publish(mosquitto*, void* self, int mid, int reason, const mosquitto_property*);
+    static void on_message(mosquitto*, void* self, const mosquitto_message* message,
+                           const mosquitto_property*);
+    static void on_subscribe(mosquitto*, void* self, int mid, int count, const int* granted,
+                             const mosquitto_property*);
 
     // Immutable after construction.
     const MqttConfig config_;
@@ -181,8 +200,11 @@ struct Publisher::Impl {
     bool accepting_ = true;
     bool stop_requested_ = false;
     Clock::time_point stop_deadline_{};
+    // set_subscriptions() leaves the new set here for the network thread.
+    std::optional<std::pair<std::vector<std::string>, IncomingHandler>> new_subscriptions_;
 
     std::atomic<bool> wake_pending_{false};
+    std::atomic<bool> subscriptions_changed_{false};  // new_subscriptions_ is set
 
     // start()/stop() serialization.
     std::mutex lifecycle_mutex_;
@@ -208,6 +230,11 @@ struct Publisher::Impl {
     Clock::time_point next_expire_{};
     bool logged_connected_ = false;
     std::optional<std::string> logged_reason_;
+    std::vector<std::string> wanted_topics_;            // what set_subscriptions() asked for
+    IncomingHandler handler_;                           // called for messages on them
+    std::set<std::string> subscribed_;                  // what this connection subscribed
+    bool subscriptions_stale_ = false;                  // subscribed_ may differ from wanted
+    std::unordered_map<int, std::string> subscribing_;  // SUBSCRIBE mid -> topic, until SUBACK
 };
 
 // ---- construction ------------------------------------------------------------------------
@@ -262,6 +289,8 @@ Publisher::Impl::Impl(const MqttConfig& config, Logger& log, std::size_t capacit
     mosquitto_connect_v5_callback_set(mosq_, &Impl::on_connect);
     mosquitto_disconnect_v5_callback_set(mosq_, &Impl::on_disconnect);
     mosquitto_publish_v5_callback_set(mosq_, &Impl::on_publish);
+    mosquitto_message_v5_callback_set(mosq_, &Impl::on_message);
+    mosquitto_subscribe_v5_callback_set(mosq_, &Impl::on_subscribe);
 }
 
 Publisher::Impl::~Impl() {
@@ -360,6 +389,15 @@ void Publisher::Impl::stop(milliseconds grace) {
     if (spool_) spool_->sync();
 }
 
+void Publisher::Impl::set_subscriptions(std::vector<std::string> topics, IncomingHandler handler) {
+    {
+        std::lock_guard lock(mutex_);
+        new_subscriptions_.emplace(std::move(topics), std::move(handler));
+    }
+    subscriptions_changed_ = true;
+    wake();
+}
+
 PublisherStats Publisher::Impl::stats() const {
     std::lock_guard lock(mutex_);
     PublisherStats copy = stats_;
@@ -399,6 +437,7 @@ void Publisher::Impl::on_connect(mosquitto*, void* self, int rc, int, const mosq
     impl.link_ = Link::connected;
     impl.failed_attempts_ = 0;
     impl.birth_pending_ = true;
+    impl.subscriptions_stale_ = true;
     impl.pending_reason_.clear();
     {
         std::lock_guard lock(impl.mutex_);
@@ -433,20 +472,67 @@ void Publisher::Impl::on_publish(mosquitto*, void* self, int mid, int reason,
     if (it == impl.in_flight_.end()) return;  // a QoS 0 message written to the socket
     const bool health = it->second.health;
     const auto spool_sequence = it->second.spool_sequence;
-    impl.in_flight_.erase(it);
-    if (health) return;
+    if (health) {
+        impl.in_flight_.erase(it);
+        return;
+    }
     // Acknowledged (or refused for good): the record may leave the spool.
     if (spool_sequence) impl.spool_->acknowledge(*spool_sequence);
     --impl.data_in_flight_;
-    std::lock_guard lock(impl.mutex_);
-    impl.stats_.in_flight = impl.data_in_flight_;
     // MQTT 5: a PUBACK/PUBREC reason >= 0x80 means the broker refused the message (e.g.
     // not authorized). 0x92 (packet id not found) answers a PUBREL resent after a reconnect
     // to a clean session: the message itself had been received.
-    if (reason >= 0x80 && reason != 0x92) {
-        ++impl.stats_.rejected;
-    } else {
-        ++impl.stats_.delivered;
+    const bool refused = reason >= 0x80 && reason != 0x92;
+    if (refused) impl.note_refused(it->second, reason);
+    impl.in_flight_.erase(it);
+    std::lock_guard lock(impl.mutex_);
+    impl.stats_.in_flight = impl.data_in_flight_;
+    if (!refused) ++impl.stats_.delivered;
+}
+
+void Publisher::Impl::note_refused(const InFlight& message, int reason) {
+    {
+        std::lock_guard lock(mutex_);
+        ++stats_.refused;
+        ++stats_.refused_by_rule[message.rule];
+    }
+    char code[8];
+    std::snprintf(code, sizeof code, "0x%02X", static_cast<unsigned>(reason));
+    const std::string rule = message.rule.empty() ? "" : " (rule " + message.rule + ")";
+    // Rate-limited per rule: one denied topic must not flood the journal, nor hide another.
+    log_.log_limited("mqtt-refused:" + message.rule, LogLevel::warning,
+                     "MQTT: the broker refused the message on '" + message.topic + "'" + rule +
+                         ": " + mosquitto_reason_string(reason) + " (" + code +
+                         "); dropped, not retried",
+                     {.topic = message.topic, .event = "mqtt-refused"});
+}
+
+void Publisher::Impl::on_message(mosquitto*, void* self, const mosquitto_message* message,
+                                 const mosquitto_property*) {
+    auto& impl = *static_cast<Impl*>(self);
+    if (!impl.handler_ || message->topic == nullptr) return;
+    const auto* bytes = static_cast<const char*>(message->payload);
+    impl.handler_(
+        message->topic,
+        std::string_view(bytes == nullptr ? "" : bytes,
+                         bytes == nullptr ? 0 : static_cast<std::size_t>(message->payloadlen)),
+        message->retain);
+}
+
+void Publisher::Impl::on_subscribe(mosquitto*, void* self, int mid, int count, const int* granted,
+                                   const mosquitto_property*) {
+    auto& impl = *static_cast<Impl*>(self);
+    const auto it = impl.subscribing_.find(mid);
+    if (it == impl.subscribing_.end()) return;
+    const std::string topic = std::move(it->second);
+    impl.subscribing_.erase(it);
+    if (count >= 1 && granted != nullptr && granted[0] >= 0x80) {
+        impl.log_.log_limited(
+            "mqtt-subscribe", LogLevel::warning,
+            "MQTT: the broker refused the subscription to '" + topic + "' (" +
+                (impl.config_.protocol == 5 ? mosquitto_reason_string(granted[0]) : "failure") +
+                "); commands sent there are not received",
+            {.topic = topic, .event = "mqtt-subscribe"});
     }
 }
 
@@ -455,6 +541,8 @@ void Publisher::Impl::on_publish(mosquitto*, void* self, int mid, int reason,
 void Publisher::Impl::link_down(std::string reason) {
     link_ = Link::idle;
     birth_pending_ = false;
+    subscribed_.clear();  // a clean session: the next connection subscribes afresh
+    subscribing_.clear();
     pending_reason_.clear();
     {
         std::lock_guard lock(mutex_);
@@ -592,7 +680,9 @@ void Publisher::Impl::drain() {
         if (message->qos > 0) {
             // Accepted by libmosquitto, which resends it after a reconnect if need be, even
             // when rc reports the connection gone.
-            in_flight_[mid] = InFlight{.spool_sequence = spool_sequence};
+            in_flight_[mid] = InFlight{.spool_sequence = spool_sequence,
+                                       .topic = std::move(message->topic),
+                                       .rule = std::move(message->rule)};
             ++data_in_flight_;
             std::lock_guard lock(mutex_);
             ++stats_.published;
@@ -613,6 +703,43 @@ void Publisher::Impl::drain() {
                          "MQTT: send failed: " + error_text(rc, saved_errno),
                          {.event = "mqtt-send"});
         return;
+    }
+}
+
+void Publisher::Impl::sync_subscriptions() {
+    if (subscriptions_changed_.exchange(false)) {
+        std::lock_guard lock(mutex_);
+        if (new_subscriptions_) {
+            wanted_topics_ = std::move(new_subscriptions_->first);
+            handler_ = std::move(new_subscriptions_->second);
+            new_subscriptions_.reset();
+            subscriptions_stale_ = true;
+        }
+    }
+    if (!subscriptions_stale_) return;
+    subscriptions_stale_ = false;
+    const std::set<std::string> wanted(wanted_topics_.begin(), wanted_topics_.end());
+    for (auto it = subscribed_.begin(); it != subscribed_.end();) {
+        if (wanted.contains(*it)) {
+            ++it;
+            continue;
+        }
+        mosquitto_unsubscribe(mosq_, nullptr, it->c_str());
+        it = subscribed_.erase(it);
+    }
+    for (const std::string& topic : wanted) {
+        if (subscribed_.contains(topic)) continue;
+        int mid = 0;
+        const int rc = mosquitto_subscribe_v5(mosq_, &mid, topic.c_str(), 1, 0, nullptr);
+        if (rc == MOSQ_ERR_SUCCESS) {
+            subscribing_[mid] = topic;
+        } else {
+            log_.log_limited("mqtt-subscribe", LogLevel::warning,
+                             "MQTT: cannot subscribe to '" + topic + "': " + mosquitto_strerror(rc),
+                             {.topic = topic, .event = "mqtt-subscribe"});
+        }
+        // Marked either way: a topic the client library refuses would be refused again.
+        subscribed_.insert(topic);
     }
 }
 
@@ -680,6 +807,7 @@ void Publisher::Impl::run() {
                 birth_pending_ = false;
                 if (!stopping) publish_health(config_.health.online);
             }
+            if (!stopping) sync_subscriptions();
             drain();
         }
         spool_upkeep(now);
@@ -781,5 +909,9 @@ void Publisher::publish(Message message) { impl_->publish(std::move(message)); }
 void Publisher::stop(std::chrono::milliseconds grace) { impl_->stop(grace); }
 
 PublisherStats Publisher::stats() const { return impl_->stats(); }
+
+void Publisher::set_subscriptions(std::vector<std::string> topics, IncomingHandler handler) {
+    impl_->set_subscriptions(std::move(topics), std::move(handler));
+}
 
 }  // namespace nodebridge

@@ -436,5 +436,176 @@ TEST(Publisher, StopWithoutStartDropsWhatWasQueued) {
     EXPECT_EQ(stats.queued, 0u);
 }
 
+// ---- broker refusals (MQTT 5 reason codes) ------------------------------------------------
+
+// A broker whose ACL lets anonymous clients write only under allowed/ (and read everything).
+Broker acl_broker(const test::TempDir& dir) {
+    const std::string acl = dir.write("acl", "topic read #\ntopic write allowed/#\n");
+    return Broker(Broker::Options{.persistence = false, .extra_config = "acl_file " + acl + "\n"});
+}
+
+Message rule_message(std::string topic, std::string payload, std::string rule) {
+    Message m = message(std::move(topic), std::move(payload), 1);
+    m.rule = std::move(rule);
+    return m;
+}
+
+TEST(PublisherRefusals, DeniedTopicIsCountedPerRuleDroppedFromTheSpoolAndOthersFlow) {
+    test::TempDir dir;
+    Broker broker = acl_broker(dir);
+    broker.start();
+    Subscriber subscriber(broker.port(), {"#"});
+    CapturingLogger log;
+    auto config = config_for(broker.port(), "refused-v5", 5);
+    config.health.topic.clear();  // the ACL would deny it too; not what this test is about
+    config.buffer.dir.clear();    // TODO(spool keeps the rule): run with the spool too
+    Publisher publisher(config, log);
+    publisher.start();
+    constexpr int kDenied = Logger::kBurst + 5;
+    for (int i = 0; i < kDenied; ++i) {
+        publisher.publish(rule_message("denied/x", "d" + std::to_string(i), "denied-rule"));
+    }
+    for (int i = 0; i < 5; ++i) {
+        publisher.publish(rule_message("allowed/x", "a" + std::to_string(i), "allowed-rule"));
+    }
+    ASSERT_TRUE(wait_for_stats(publisher, [](const PublisherStats& s) {
+        return s.refused == kDenied && s.delivered == 5 && s.spooled_records == 0;
+    })) << ::testing::PrintToString(log.lines());
+    EXPECT_EQ(payloads(subscriber.on_topic("allowed/x")), numbered("a", 0, 5));
+    EXPECT_TRUE(subscriber.on_topic("denied/x").empty());
+    const PublisherStats stats = publisher.stats();
+    EXPECT_EQ(stats.refused_by_rule,
+              (std::map<std::string, std::uint64_t>{{"denied-rule", kDenied}}));
+    EXPECT_EQ(stats.rejected, 0u);
+    // Logged with the topic, the rule and the reason, and rate-limited: not once per message.
+    const int lines = log.count_containing(
+        "the broker refused the message on 'denied/x' (rule denied-rule): Not authorized (0x87)");
+    EXPECT_GE(lines, 1) << ::testing::PrintToString(log.lines());
+    EXPECT_LE(lines, Logger::kBurst) << ::testing::PrintToString(log.lines());
+
+    // Nothing is retried: after a reconnect the refused messages do not come back.
+    broker.stop();
+    broker.start();
+    Subscriber after(broker.port(), {"#"});
+    publisher.publish(rule_message("allowed/x", "after", "allowed-rule"));
+    ASSERT_TRUE(after.wait_for_message("allowed/x", 20s, "after").has_value());
+    EXPECT_EQ(publisher.stats().refused, std::uint64_t{kDenied});
+    EXPECT_TRUE(after.on_topic("denied/x").empty());
+}
+
+// MQTT 3.1.1 has no way to say no: the broker acknowledges the denied message and drops it.
+// The publisher can only count it as delivered (docs/security.md tells users what to look at).
+TEST(PublisherRefusals, Mqtt311BrokerDropsDeniedMessagesSilently) {
+    test::TempDir dir;
+    Broker broker = acl_broker(dir);
+    broker.start();
+    Subscriber subscriber(broker.port(), {"#"});
+    CapturingLogger log;
+    auto config = config_for(broker.port(), "refused-v311", 4);
+    config.health.topic.clear();
+    Publisher publisher(config, log);
+    publisher.start();
+    publisher.publish(rule_message("denied/x", "d", "denied-rule"));
+    publisher.publish(rule_message("allowed/x", "a", "allowed-rule"));
+    ASSERT_TRUE(subscriber.wait_for_message("allowed/x", 10s, "a").has_value());
+    ASSERT_TRUE(
+        wait_for_stats(publisher, [](const PublisherStats& s) { return s.delivered == 2; }));
+    EXPECT_EQ(publisher.stats().refused, 0u);
+    EXPECT_TRUE(subscriber.on_topic("denied/x").empty());
+}
+
+// ---- subscriptions (write-back commands) -----------------------------------------------------
+
+struct Inbox {
+    struct Item {
+        std::string topic, payload;
+        bool retained;
+    };
+    mutable std::mutex mutex;
+    std::vector<Item> items;
+
+    Publisher::IncomingHandler handler() {
+        return [this](std::string_view topic, std::string_view payload, bool retained) {
+            std::lock_guard lock(mutex);
+            items.push_back({std::string(topic), std::string(payload), retained});
+        };
+    }
+    std::vector<Item> all() const {
+        std::lock_guard lock(mutex);
+        return items;
+    }
+    bool wait_for(std::string_view topic, std::string_view payload, test::Millis timeout = 10s) {
+        return wait_until(
+            [&] {
+                for (const auto& item : all()) {
+                    if (item.topic == topic && item.payload == payload) return true;
+                }
+                return false;
+            },
+            timeout);
+    }
+};
+
+// Publishes one message with mosquitto_pub and waits for it to be handed over.
+void send(int port, const std::string& topic, const std::string& payload, bool retain = false) {
+    static const test::TempDir logs;
+    std::vector<std::string> argv = {"/usr/bin/mosquitto_pub",
+                                     "-h",
+                                     "127.0.0.1",
+                                     "-p",
+                                     std::to_string(port),
+                                     "-q",
+                                     "1",
+                                     "-t",
+                                     topic,
+                                     "-m",
+                                     payload};
+    if (retain) argv.push_back("-r");
+    test::Process pub(argv, logs.file("pub-" + std::to_string(test::free_port()) + ".log"));
+    ASSERT_EQ(pub.wait_for_exit(10s), 0) << pub.output();
+}
+
+TEST_P(PublisherProtocolTest, SubscribedTopicsReachTheHandlerAcrossReconnectsAndChanges) {
+    Broker broker;
+    broker.start();
+    CapturingLogger log;
+    Inbox inbox;
+    send(broker.port(), "cmd/stale", "old", /*retain=*/true);
+    Publisher publisher(
+        config_for(broker.port(), "subscriber-" + std::to_string(GetParam()), GetParam()), log);
+    publisher.set_subscriptions({"cmd/a", "cmd/stale"}, inbox.handler());
+    publisher.start();
+    // The retained message comes first, flagged as such.
+    ASSERT_TRUE(inbox.wait_for("cmd/stale", "old"));
+    EXPECT_TRUE(inbox.all().front().retained);
+    send(broker.port(), "cmd/a", "1");
+    ASSERT_TRUE(inbox.wait_for("cmd/a", "1"));
+    EXPECT_FALSE(inbox.all().back().retained);
+
+    // A new set replaces the old one while connected.
+    publisher.set_subscriptions({"cmd/b"}, inbox.handler());
+    ASSERT_TRUE(wait_until(
+        [&] {
+            send(broker.port(), "cmd/b", "probe");
+            return inbox.wait_for("cmd/b", "probe", 500ms);
+        },
+        10s));
+    send(broker.port(), "cmd/a", "2");
+    send(broker.port(), "cmd/b", "3");
+    ASSERT_TRUE(inbox.wait_for("cmd/b", "3"));
+    EXPECT_FALSE(inbox.wait_for("cmd/a", "2", 300ms));
+
+    // A clean session loses subscriptions with the connection: they are made again.
+    broker.stop();
+    broker.start();
+    ASSERT_TRUE(wait_for_stats(publisher, [](const PublisherStats& s) { return s.connects >= 2; }));
+    ASSERT_TRUE(wait_until(
+        [&] {
+            send(broker.port(), "cmd/b", "after-restart");
+            return inbox.wait_for("cmd/b", "after-restart", 500ms);
+        },
+        15s));
+}
+
 }  // namespace
 }  // namespace nodebridge
