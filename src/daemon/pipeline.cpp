@@ -29,6 +29,7 @@ void Pipeline::stop() {
 
 void Pipeline::replace_mapper(Mapper mapper) {
     std::lock_guard lock(mapper_mutex_);
+    mapper.adopt_state(std::move(mapper_));
     mapper_ = std::move(mapper);
 }
 

@@ -29,7 +29,9 @@ class Pipeline {
     // Closes the sample queue, maps every sample already in it, and joins the thread.
     void stop();
 
-    // Swaps in new rules (a reload). Per-rule state starts afresh with the new mapper.
+    // Swaps in new rules (a reload). `mapper` adopts the per-rule state of every unchanged
+    // rule from the current one (Mapper::adopt_state), so those rules carry on as if no
+    // reload happened; changed and new rules start afresh. Safe while the thread runs.
     void replace_mapper(Mapper mapper);
 
     std::uint64_t samples_mapped() const { return samples_.load(std::memory_order_relaxed); }

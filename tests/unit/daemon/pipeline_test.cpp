@@ -43,7 +43,7 @@ TEST(Pipeline, MapsQueuedSamplesAndDrainsOnStop) {
     pipeline.start();
     pipeline.stop();  // must map all 50 before returning
     ASSERT_EQ(out.size(), 50u);
-    EXPECT_EQ(out.messages[0], (Message{"t/n0/voltage", "230.5", 1, false}));
+    EXPECT_EQ(out.messages[0], (Message{"t/n0/voltage", "230.5", 1, false, "all"}));
     EXPECT_EQ(out.messages[49].topic, "t/n49/voltage");
     EXPECT_EQ(pipeline.samples_mapped(), 50u);
     EXPECT_EQ(pipeline.messages_out(), 50u);
@@ -77,6 +77,55 @@ TEST(Pipeline, StaysAliveWhileIdle) {
     std::this_thread::sleep_for(1200ms);
     EXPECT_LT(SteadyClock::now() - pipeline.last_alive(), 1100ms);
     pipeline.stop();
+}
+
+// Waits (bounded) until `out` holds a message from `rule`; true when one came.
+bool wait_for_rule(Collected& out, const std::string& rule) {
+    const auto deadline = SteadyClock::now() + 5s;
+    while (SteadyClock::now() < deadline) {
+        {
+            std::lock_guard lock(out.mutex);
+            for (const Message& message : out.messages) {
+                if (message.rule == rule) return true;
+            }
+        }
+        std::this_thread::sleep_for(5ms);
+    }
+    return false;
+}
+
+TEST(Pipeline, ReplaceMapperKeepsTheStateOfUnchangedRules) {
+    MappingRule changes = value_rule();
+    changes.name = "changes";
+    changes.on_change = true;
+    MappingRule other = value_rule();
+    other.name = "other";
+    other.topic = "old/{node}/{attribute}";
+    SampleQueue queue(10);
+    Collected out;
+    Pipeline pipeline(Mapper("gw", {changes, other}), queue, [&](Message&& m) {
+        std::lock_guard lock(out.mutex);
+        out.messages.push_back(std::move(m));
+    });
+    pipeline.start();
+    queue.push(sample("n1", 230.5));
+    ASSERT_TRUE(wait_for_rule(out, "other"));
+
+    other.topic = "new/{node}/{attribute}";
+    pipeline.replace_mapper(Mapper("gw", {changes, other}));
+    queue.push(sample("n1", 230.5));
+    // "other" comes after "changes" in the same mapping round: once it arrives, a message of
+    // "changes" for this sample would already be there.
+    const auto deadline = SteadyClock::now() + 5s;
+    while (out.size() < 3 && SteadyClock::now() < deadline) std::this_thread::sleep_for(5ms);
+    queue.push(sample("n1", 231.0));  // a change still goes through the kept rule
+    while (out.size() < 5 && SteadyClock::now() < deadline) std::this_thread::sleep_for(5ms);
+    pipeline.stop();
+    std::vector<std::string> seen;
+    for (const Message& message : out.messages) seen.push_back(message.rule + " " + message.topic);
+    EXPECT_EQ(seen, (std::vector<std::string>{"changes t/n1/voltage", "other old/n1/voltage",
+                                              "other new/n1/voltage", "changes t/n1/voltage",
+                                              "other new/n1/voltage"}));
 }
 
 }  // namespace
