@@ -56,12 +56,14 @@ struct CommandTarget {
 
 // Every command target `config` gives, as CommandRouter(config).targets() holds them: for
 // each rule with a command_topic, each Modbus source and node it matches and each attribute
-// it selects, in config order, at most kMaxCommandTargets of them (a hostile config cannot
-// make the table unbounded), each topic with "/result" at most 65535 bytes (longer ones are
+// it selects, in config order, at most kMaxCommandTargets of them with at most
+// kMaxCommandTopicBytes of topics in all (a hostile config cannot make the table unbounded;
+// the rest are left out), each topic with "/result" at most 65535 bytes (longer ones are
 // left out). A target whose topic an earlier one already has is left out
 // and, when `shadowed` is given, appended there instead. Also used by --check-config (it is
 // in nb_config for that reason).
 inline constexpr std::size_t kMaxCommandTargets = 65536;
+inline constexpr std::size_t kMaxCommandTopicBytes = 16u << 20;
 std::vector<CommandTarget> command_targets(const Config& config,
                                            std::vector<CommandTarget>* shadowed = nullptr);
 

@@ -27,6 +27,7 @@ std::vector<CommandTarget> command_targets(const Config& config,
                                            std::vector<CommandTarget>* shadowed) {
     std::vector<CommandTarget> targets;
     std::unordered_set<std::string> seen;
+    std::size_t topic_bytes = 0;
     std::string error;
     for (const MappingRule& rule : config.mappings) {
         if (rule.command_topic.empty()) continue;
@@ -58,6 +59,8 @@ std::vector<CommandTarget> command_targets(const Config& config,
                         .attribute = attribute,
                     };
                     if (target.topic.size() + kResultSuffix.size() > kMaxTopicBytes) continue;
+                    topic_bytes += target.topic.size();
+                    if (topic_bytes > kMaxCommandTopicBytes) return targets;
                     target.reply_topic = target.topic + kResultSuffix;
                     if (!seen.insert(target.topic).second) {
                         if (shadowed != nullptr) shadowed->push_back(std::move(target));

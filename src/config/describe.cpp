@@ -1,7 +1,11 @@
 // describe(): the summary --check-config prints for a valid config. Never prints secrets.
 
+#include <charconv>
+#include <set>
 #include <sstream>
+#include <tuple>
 
+#include "nodebridge/command.hpp"
 #include "sections.hpp"
 
 namespace nodebridge {
@@ -69,6 +73,72 @@ std::string policy_text(const MappingRule& rule) {
     return policy;
 }
 
+std::string number_text(double value) {
+    char buffer[32];
+    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+    return ec == std::errc() ? std::string(buffer, end) : std::string("?");
+}
+
+// "holding 10, uint16, 0..100, allowed 0, 50, 100" or "coil 3, bool".
+std::string write_text(const ModbusAttribute& attribute) {
+    static constexpr const char* kTables[] = {"coil", "discrete", "input", "holding"};
+    static constexpr const char* kTypes[] = {"bool",  "int16",  "uint16",  "int32",   "uint32",
+                                             "int64", "uint64", "float32", "float64", "string"};
+    std::string text = std::string(kTables[static_cast<int>(attribute.table)]) + " " +
+                       std::to_string(attribute.address) + ", " +
+                       kTypes[static_cast<int>(attribute.type)];
+    if (attribute.min && attribute.max) {
+        text += ", " + number_text(*attribute.min) + ".." + number_text(*attribute.max);
+    }
+    if (!attribute.unit.empty()) text += " " + attribute.unit;
+    if (!attribute.allowed.empty()) {
+        text += ", allowed ";
+        for (std::size_t i = 0; i < attribute.allowed.size(); ++i) {
+            text += (i == 0 ? "" : ", ") + number_text(attribute.allowed[i]);
+        }
+    }
+    return text;
+}
+
+// Every writable attribute with the command topics that reach it (the same expansion as the
+// CommandRouter's), those no command topic reaches, and topics an earlier target took.
+void describe_write_back(const Config& config, std::ostringstream& out) {
+    using Key = std::tuple<std::string, std::string, std::string>;  // source, node, attribute
+    std::vector<CommandTarget> shadowed;
+    const std::vector<CommandTarget> targets = command_targets(config, &shadowed);
+    std::set<Key> reached;
+    std::size_t writable = 0;
+    for (const CommandTarget& target : targets) {
+        if (!target.attribute.writable) continue;
+        reached.emplace(target.source, target.node, target.attribute.name);
+        out << "writable " << target.source << "/" << target.node << "/" << target.attribute.name
+            << " (" << write_text(target.attribute) << "): commands on " << target.topic
+            << " (rule " << target.rule << ")\n";
+    }
+    for (const auto& source : config.sources) {
+        const auto* modbus = std::get_if<ModbusSourceConfig>(&source.settings);
+        if (modbus == nullptr) continue;
+        for (const auto& node : modbus->nodes) {
+            for (const auto& attribute : node.attributes) {
+                if (!attribute.writable) continue;
+                ++writable;
+                if (reached.count({source.name, node.id, attribute.name}) != 0) continue;
+                out << "writable " << source.name << "/" << node.id << "/" << attribute.name << " ("
+                    << write_text(attribute)
+                    << "): no rule's command_topic reaches it, so it takes no commands\n";
+            }
+        }
+    }
+    for (const CommandTarget& target : shadowed) {
+        if (!target.attribute.writable) continue;
+        out << "warning: rule " << target.rule << " gives " << target.source << "/" << target.node
+            << "/" << target.attribute.name << " the command topic " << target.topic
+            << ", which an earlier target already has; commands there go to "
+            << "the earlier one\n";
+    }
+    if (writable == 0) out << "write-back off: no writable attributes\n";
+}
+
 }  // namespace
 
 std::string describe(const Config& config) {
@@ -128,8 +198,12 @@ std::string describe(const Config& config) {
         if (!rule.availability_topic.empty()) {
             out << ", availability " << topic_pattern(rule.availability_topic, config.gateway);
         }
+        if (!rule.command_topic.empty()) {
+            out << ", commands " << topic_pattern(rule.command_topic, config.gateway);
+        }
         out << "\n";
     }
+    describe_write_back(config, out);
     return out.str();
 }
 

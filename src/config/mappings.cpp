@@ -60,6 +60,58 @@ void read_on_change(MapReader& rule, MappingRule& out) {
     map.finish();
 }
 
+// `command_topic`: a template with {topic} as well, that gives every attribute the rule
+// selects a topic of its own, and that is never the rule's own topic (the bridge would take
+// its own messages for commands).
+void check_command_topic(MapReader& map, const MappingRule& rule,
+                         const std::optional<TopicTemplate>& topic) {
+    const Context& ctx = map.context();
+    const Position where = map.value_position("command_topic");
+    std::string error;
+    auto command = TopicTemplate::parse_command(rule.command_topic, error);
+    if (!command) {
+        ctx.error(where, "command_topic: " + error);
+        return;
+    }
+    if (!topic) return;  // the topic's own error is reported
+    // What the command topic is once {topic} stands for the rule's topic template.
+    const std::string field = "{topic}";
+    std::size_t uses = 0;
+    for (std::size_t at = rule.command_topic.find(field); at != std::string::npos;
+         at = rule.command_topic.find(field, at + field.size())) {
+        ++uses;
+    }
+    if (rule.command_topic.size() + uses * rule.topic.size() > 65535) {
+        ctx.error(where, "command_topic: is longer than 65535 bytes with {topic} filled in");
+        return;
+    }
+    std::string combined = rule.command_topic;
+    for (std::size_t at = combined.find(field); at != std::string::npos;
+         at = combined.find(field, at + rule.topic.size())) {
+        combined.replace(at, field.size(), rule.topic);
+    }
+    auto expanded = TopicTemplate::parse(combined, error);
+    if (!expanded) {
+        ctx.error(where, "command_topic: " + error);
+        return;
+    }
+    if (!expanded->uses(TopicField::attribute)) {
+        ctx.error(where,
+                  "command_topic: needs {attribute} (the rule's topic is per node), so "
+                  "each attribute gets its own command topic");
+    }
+    if (!expanded->uses(TopicField::node)) {
+        ctx.error(where,
+                  "command_topic: needs {node}, in it or through {topic}, so each node "
+                  "gets its own command topic");
+    }
+    if (combined == rule.topic) {
+        ctx.error(where,
+                  "command_topic: must differ from the topic, or the bridge would take "
+                  "its own messages for commands (e.g. {topic}/set)");
+    }
+}
+
 std::optional<MappingRule> read_rule(const YAML::Node& item, std::size_t index,
                                      const Context& ctx) {
     MapReader map(item, ctx, rule_label(item, index));
@@ -109,8 +161,10 @@ std::optional<MappingRule> read_rule(const YAML::Node& item, std::size_t index,
                       "message per node, not per attribute)");
         }
     }
+    const bool command_given = map.text("command_topic", rule.command_topic);
     map.finish();
 
+    if (command_given) check_command_topic(map, rule, topic);
     if (topic) {
         const bool per_attribute = topic->uses(TopicField::attribute);
         if (rule.payload == PayloadForm::value && !per_attribute) {

@@ -1,6 +1,9 @@
 // modbus-tcp and modbus-rtu sources: endpoint, nodes, attributes and their register ranges.
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
 #include <map>
 
 #include "sections.hpp"
@@ -86,6 +89,150 @@ std::string range_text(const ModbusAttribute& attribute) {
            (last != first ? ".." + std::to_string(last) : "");
 }
 
+// `allowed:` a list of numbers, and where each was written. Returns false when the key is
+// present but not a valid list.
+bool read_allowed(MapReader& map, std::vector<double>& out, std::vector<Position>& where) {
+    const Context& ctx = map.context();
+    auto node = map.find("allowed");
+    if (!node) return true;
+    if (!node->IsSequence()) {
+        ctx.error(map.value_position("allowed"),
+                  "allowed: expected a list of numbers, got " + describe_value(*node));
+        return false;
+    }
+    if (node->size() == 0) {
+        ctx.error(map.value_position("allowed"),
+                  "allowed: an empty list allows nothing; leave the key out to allow any value "
+                  "from min to max");
+        return false;
+    }
+    if (!ctx.diag->spend(node->size(), map.value_position("allowed"))) return false;
+    bool ok = true;
+    for (const auto& item : *node) {
+        if (auto value = read_number(item, ctx, "allowed")) {
+            out.push_back(*value);
+            where.push_back(position_of(item, ctx));
+        } else {
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+// The raw register values a type can hold (bits of a coil: 0..1).
+std::pair<double, double> raw_range(ModbusType type) {
+    switch (type) {
+        case ModbusType::boolean:
+            return {0, 1};
+        case ModbusType::int16:
+            return {-32768.0, 32767.0};
+        case ModbusType::uint16:
+            return {0, 65535.0};
+        case ModbusType::int32:
+            return {-2147483648.0, 2147483647.0};
+        case ModbusType::uint32:
+            return {0, 4294967295.0};
+        case ModbusType::int64:
+            // The largest doubles strictly inside the range (2^63 itself does not fit).
+            return {-9223372036854775808.0, 9223372036854774784.0};
+        case ModbusType::uint64:
+            return {0, 18446744073709549568.0};
+        case ModbusType::float32:
+            return {-3.4028234663852886e38, 3.4028234663852886e38};
+        case ModbusType::float64:
+        case ModbusType::string:
+            break;
+    }
+    return {-std::numeric_limits<double>::max(), std::numeric_limits<double>::max()};
+}
+
+std::string number_text(double value) {
+    char buffer[32];
+    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+    return ec == std::errc() ? std::string(buffer, end) : std::string("?");
+}
+
+// Reports at `key` when `value` (in published units) gives a register value the type
+// cannot hold once scale and offset are undone.
+void check_representable(MapReader& map, const ModbusAttribute& attribute, std::string_view key,
+                         double value) {
+    const double raw = (value - attribute.offset) / attribute.scale;
+    const auto [low, high] = raw_range(attribute.type);
+    if (std::isfinite(raw) && raw >= low && raw <= high) return;
+    std::string how = type_name(attribute.type);
+    if (attribute.scale != 1.0 || attribute.offset != 0.0) {
+        how += " with scale " + number_text(attribute.scale) + " and offset " +
+               number_text(attribute.offset) + " (register value " + number_text(raw) + ")";
+    }
+    map.context().error(map.value_position(key),
+                        std::string(key) + ": " + number_text(value) + " does not fit " + how +
+                            "; the register holds " + number_text(low) + ".." + number_text(high));
+}
+
+// writable, min, max and allowed: write-back is only for coils and holding registers, and
+// every writable number is bounded. Limits without `writable: true` are errors, so a typo
+// never leaves an attribute silently writable or silently unbounded.
+void check_write_back(MapReader& map, const ModbusAttribute& attribute, bool allowed_ok,
+                      const std::vector<Position>& allowed_where) {
+    const Context& ctx = map.context();
+    const std::string what = "attribute '" + shown(attribute.name) + "'";
+    const char* limit_keys[] = {"min", "max", "allowed"};
+    if (!attribute.writable) {
+        for (const char* key : limit_keys) {
+            if (map.find(key)) {
+                ctx.error(map.key_position(key),
+                          std::string(key) + ": only applies with writable: true");
+            }
+        }
+        return;
+    }
+    if (attribute.table != ModbusTable::coil && attribute.table != ModbusTable::holding) {
+        ctx.error(
+            map.value_position("writable"),
+            std::string("writable: only coils and holding registers can be written, not ") +
+                (attribute.table == ModbusTable::input ? "input registers" : "discrete inputs"));
+        return;
+    }
+    if (attribute.type == ModbusType::string) {
+        ctx.error(map.value_position("writable"), "writable: a string attribute cannot be written");
+        return;
+    }
+    if (attribute.type == ModbusType::boolean) {
+        for (const char* key : limit_keys) {
+            if (map.find(key)) {
+                ctx.error(map.key_position(key),
+                          std::string(key) + ": does not apply to type bool (true or false)");
+            }
+        }
+        return;
+    }
+    bool limits_ok = true;
+    for (const char* key : {"min", "max"}) {
+        if (!map.find(key)) {
+            ctx.error(map.where(), "missing required key '" + std::string(key) + "' in " + what +
+                                       " (a writable number needs min and max)");
+            limits_ok = false;
+        }
+    }
+    if (!attribute.min || !attribute.max) return;  // missing or not a number: reported
+    if (*attribute.min > *attribute.max) {
+        ctx.error(map.value_position("min"), "min: " + number_text(*attribute.min) +
+                                                 " is above max " + number_text(*attribute.max));
+        limits_ok = false;
+    }
+    check_representable(map, attribute, "min", *attribute.min);
+    check_representable(map, attribute, "max", *attribute.max);
+    if (!limits_ok || !allowed_ok) return;
+    for (std::size_t i = 0; i < attribute.allowed.size() && i < allowed_where.size(); ++i) {
+        const double value = attribute.allowed[i];
+        if (value < *attribute.min || value > *attribute.max) {
+            ctx.error(allowed_where[i], "allowed: " + number_text(value) +
+                                            " is outside min..max (" + number_text(*attribute.min) +
+                                            ".." + number_text(*attribute.max) + ")");
+        }
+    }
+}
+
 std::optional<ModbusAttribute> read_attribute(const MapReader::Item& item, const Context& ctx) {
     ModbusAttribute attribute;
     attribute.name = item.key;
@@ -129,6 +276,12 @@ std::optional<ModbusAttribute> read_attribute(const MapReader::Item& item, const
     long long round = 0;
     if (map.integer("round", 0, kMaxRound, round)) attribute.round = static_cast<int>(round);
     map.text("unit", attribute.unit);
+    map.boolean("writable", attribute.writable);
+    double limit = 0;
+    if (map.number("min", limit)) attribute.min = limit;
+    if (map.number("max", limit)) attribute.max = limit;
+    std::vector<Position> allowed_where;
+    const bool allowed_ok = read_allowed(map, attribute.allowed, allowed_where);
     map.finish();
 
     const bool numeric =
@@ -168,6 +321,7 @@ std::optional<ModbusAttribute> read_attribute(const MapReader::Item& item, const
     } else if (scale_given && attribute.scale == 0.0) {
         ctx.error(map.value_position("scale"), "scale: must not be 0");
     }
+    if (ok) check_write_back(map, attribute, allowed_ok, allowed_where);
     if (!ok || !address_ok || attribute.width() == 0) return std::nullopt;
     const long long last = static_cast<long long>(attribute.address) + attribute.width() - 1;
     if (last > kMaxAddress) {
