@@ -24,6 +24,8 @@ using SampleQueue = BoundedQueue<Sample>;
 struct SourceStats {
     std::uint64_t polls = 0;       // requests (or received lines) attempted
     std::uint64_t samples = 0;     // samples pushed to the queue
+    std::uint64_t writes = 0;        // write-back commands the device acknowledged
+    std::uint64_t write_errors = 0;  // write-back commands refused or failed (any reason)
     std::map<std::string, std::uint64_t> errors;  // by kind: "timeout", "exception", "crc", ...
     std::string last_error;        // the most recent error message, empty if none
     int nodes_total = 0;

@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include "decode.hpp"
+#include "encode.hpp"
 #include "request_plan.hpp"
 
 namespace nodebridge {
@@ -70,6 +72,30 @@ char parity_letter(Parity parity) {
     return 'N';
 }
 
+// A write waiting for the source's thread.
+struct PendingWrite {
+    std::size_t node = 0;       // index into the nodes
+    std::size_t attribute = 0;  // index into that node's attributes
+    modbus::WriteData data;
+    WriteCommand command;
+    Source::WriteDone done;
+};
+
+std::string lowercase(std::string text) {
+    for (char& c : text) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return text;
+}
+
+// The reason a failed write reports: "timeout", or the kind and libmodbus's message, e.g.
+// "exception: illegal data address".
+std::string write_failure(int errnum) {
+    const std::string_view kind = modbus::classify_error(errnum);
+    if (kind == "timeout") return "timeout";
+    return std::string(kind) + ": " + lowercase(modbus_strerror(errnum));
+}
+
 void split_timeout(Millis timeout, std::uint32_t& sec, std::uint32_t& usec) {
     const auto ms = std::max<std::int64_t>(timeout.count(), 1);
     sec = static_cast<std::uint32_t>(ms / 1000);
@@ -110,6 +136,7 @@ struct ModbusSource::Impl {
     std::mutex wake_mutex;
     std::condition_variable wake;
     bool stop_requested = false;
+    std::deque<PendingWrite> pending_writes;  // guarded by wake_mutex; at most kMaxPendingWrites
     std::thread thread;
 
     // Thread-only state.
@@ -117,10 +144,11 @@ struct ModbusSource::Impl {
     bool connected = false;
     Millis reconnect_delay = modbus::kFirstReconnectDelay;
 
-    // Waits until `until` or stop(); returns false when stopping.
+    // Waits until `until`, a queued write or stop(); returns false when stopping.
     bool sleep_until(Steady::time_point until) {
         std::unique_lock lock(wake_mutex);
-        return !wake.wait_until(lock, until, [&] { return stop_requested; });
+        wake.wait_until(lock, until, [&] { return stop_requested || !pending_writes.empty(); });
+        return !stop_requested;
     }
     bool stopping() {
         std::lock_guard lock(wake_mutex);
@@ -365,9 +393,104 @@ struct ModbusSource::Impl {
         }
     }
 
+    // Counts a write's outcome and reports it; never called with a lock held, so `done`
+    // may queue another write.
+    void finish_write(const WriteDone& done, const std::string& error) {
+        {
+            std::lock_guard lock(stats_mutex);
+            ++(error.empty() ? stats.writes : stats.write_errors);
+        }
+        done(error);
+    }
+
+    // The oldest queued write, if any.
+    std::optional<PendingWrite> take_write() {
+        std::lock_guard lock(wake_mutex);
+        if (pending_writes.empty()) return std::nullopt;
+        PendingWrite write = std::move(pending_writes.front());
+        pending_writes.pop_front();
+        return write;
+    }
+
+    // Answers every queued write with `reason`.
+    void fail_pending_writes(const std::string& reason) {
+        std::deque<PendingWrite> failed;
+        {
+            std::lock_guard lock(wake_mutex);
+            failed.swap(pending_writes);
+        }
+        for (PendingWrite& write : failed) {
+            log.log_limited(
+                "write-refused:" + name + "/" + write.command.node, LogLevel::warning,
+                write.command.node + ": not writing " + write.command.attribute + ": " + reason,
+                LogContext{
+                    .source = name, .node = write.command.node, .event = "modbus-write-error"});
+            finish_write(write.done, reason);
+        }
+    }
+
+    // Issues one write on the bus (FC05 for a coil, FC06 for one holding register, FC16 for
+    // more). Returns -1 with errno set on failure.
+    int send_write(const ModbusAttribute& attribute, const modbus::WriteData& data) {
+        if (data.table == ModbusTable::coil) {
+            return modbus_write_bit(context, attribute.address, data.bit ? 1 : 0);
+        }
+        if (data.registers.size() == 1) {
+            return modbus_write_register(context, attribute.address, data.registers[0]);
+        }
+        return modbus_write_registers(context, attribute.address,
+                                      static_cast<int>(data.registers.size()),
+                                      data.registers.data());
+    }
+
+    // Performs one queued write on the connected bus and reports it. After a success the
+    // node is polled next, so the new value is read back without waiting a whole interval.
+    void perform_write(PendingWrite& write) {
+        NodeState& node = nodes[write.node];
+        const ModbusNode& config_node = *node.config;
+        const ModbusAttribute& attribute = config_node.attributes[write.attribute];
+        const std::string what = config_node.id + ": writing " + attribute.name + " (address " +
+                                 std::to_string(attribute.address) + " of unit " +
+                                 std::to_string(config_node.unit) + ")";
+        const LogContext context_fields{
+            .source = name, .node = config_node.id, .event = "modbus-write-error"};
+        if (modbus_set_slave(context, config_node.unit) == -1) {
+            const std::string reason = "invalid unit id " + std::to_string(config_node.unit);
+            log.log_limited("write-error:" + name + "/" + config_node.id, LogLevel::warning,
+                            what + ": " + reason, context_fields);
+            finish_write(write.done, reason);
+            return;
+        }
+        if (send_write(attribute, write.data) == -1) {
+            const int err = errno;
+            const std::string_view kind = modbus::classify_error(err);
+            const std::string reason = write_failure(err);
+            {
+                std::lock_guard lock(stats_mutex);
+                stats.last_error = what + ": " + modbus_strerror(err);
+            }
+            log.log_limited("write-error:" + name + "/" + config_node.id, LogLevel::warning,
+                            what + ": " + modbus_strerror(err), context_fields);
+            if (kind == "connection") {
+                disconnect();
+            } else if (kind != "exception") {
+                modbus_flush(context);
+            }
+            finish_write(write.done, reason);
+            return;
+        }
+        reconnect_delay = modbus::kFirstReconnectDelay;
+        log.log(LogLevel::notice, what + ": done",
+                LogContext{.source = name, .node = config_node.id, .event = "modbus-write"});
+        node.deadline = std::min(node.deadline, Steady::now());  // read it back next
+        finish_write(write.done, "");
+    }
+
     void run() {
         if (!create_context()) {
-            sleep_until(Steady::time_point::max());
+            while (sleep_until(Steady::time_point::max())) {
+                fail_pending_writes("not connected to " + link);
+            }
             return;
         }
         for (const NodeState& node : nodes) {
@@ -382,29 +505,36 @@ struct ModbusSource::Impl {
         // evenly instead of in one burst per interval (bursts are what publish latency sees).
         for (std::size_t i = 0; i < nodes.size(); ++i) {
             NodeState& node = nodes[i];
-            node.deadline = start + node.poll * static_cast<long>(i) / static_cast<long>(nodes.size());
+            node.deadline =
+                start + node.poll * static_cast<long>(i) / static_cast<long>(nodes.size());
             node.last_reading = start;  // a node that never answers is offline after its allowance
         }
         auto next_connect = start;
 
         while (!stopping()) {
-            const auto now = Steady::now();
+            auto now = Steady::now();
             // Availability deadlines run whether or not the bus is connected.
             const auto availability_due = check_availability(now);
+            if (!connected && now >= next_connect && !connect()) {
+                next_connect = Steady::now() + reconnect_delay;
+                reconnect_delay = std::min(reconnect_delay * 2, modbus::kMaxReconnectDelay);
+            }
             if (!connected) {
-                if (now < next_connect) {
-                    if (!sleep_until(std::min(next_connect, availability_due))) break;
-                    continue;
-                }
-                if (!connect()) {
-                    next_connect = Steady::now() + reconnect_delay;
-                    reconnect_delay = std::min(reconnect_delay * 2, modbus::kMaxReconnectDelay);
-                    continue;
-                }
+                // Writes are answered at once rather than held for a link that may not return.
+                fail_pending_writes("not connected to " + link);
+                if (!sleep_until(std::min(next_connect, availability_due))) break;
+                continue;
+            }
+            // One queued write goes first, then the poll that is due, so writes are prompt
+            // and a stream of them cannot starve the polls.
+            if (auto write = take_write()) {
+                perform_write(*write);
+                if (!connected) continue;
+                now = Steady::now();
             }
             if (nodes.empty()) {
-                sleep_until(Steady::time_point::max());
-                break;
+                if (!sleep_until(Steady::time_point::max())) break;
+                continue;
             }
             auto next = std::min_element(
                 nodes.begin(), nodes.end(),
@@ -453,6 +583,66 @@ void ModbusSource::stop() {
     }
     impl_->wake.notify_all();
     if (impl_->thread.joinable()) impl_->thread.join();
+    impl_->fail_pending_writes("source stopped");
+}
+
+void ModbusSource::write(WriteCommand command, WriteDone done) {
+    Impl& impl = *impl_;
+    const auto refuse = [&](const std::string& reason) {
+        impl.log.log_limited(
+            "write-refused:" + impl.name + "/" + command.node, LogLevel::warning,
+            command.node + ": not writing " + command.attribute + ": " + reason,
+            LogContext{.source = impl.name, .node = command.node, .event = "modbus-write-error"});
+        impl.finish_write(done, reason);
+    };
+    if (command.source != impl.name) {
+        return refuse("the command is for source " + command.source + ", not " + impl.name);
+    }
+    // The configuration is immutable after construction, so looking it up here is safe.
+    const auto& nodes = impl.config.nodes;
+    const auto node = std::find_if(nodes.begin(), nodes.end(),
+                                   [&](const ModbusNode& each) { return each.id == command.node; });
+    if (node == nodes.end()) return refuse("no node " + command.node + " on source " + impl.name);
+    const auto attribute =
+        std::find_if(node->attributes.begin(), node->attributes.end(),
+                     [&](const ModbusAttribute& each) { return each.name == command.attribute; });
+    if (attribute == node->attributes.end()) {
+        return refuse("node " + command.node + " has no attribute " + command.attribute);
+    }
+    // Defence in depth: the CommandRouter checks these too.
+    if (!attribute->writable) return refuse(command.attribute + " is not writable");
+    if (const double* number = std::get_if<double>(&command.value)) {
+        if (attribute->min && *number < *attribute->min) {
+            return refuse("value " + modbus::format_number(*number) + " is below min " +
+                          modbus::format_number(*attribute->min));
+        }
+        if (attribute->max && *number > *attribute->max) {
+            return refuse("value " + modbus::format_number(*number) + " is above max " +
+                          modbus::format_number(*attribute->max));
+        }
+    }
+    auto encoded = modbus::encode_value(*attribute, command.value);
+    if (auto* error = std::get_if<std::string>(&encoded)) return refuse(*error);
+
+    PendingWrite pending;
+    pending.node = static_cast<std::size_t>(node - nodes.begin());
+    pending.attribute = static_cast<std::size_t>(attribute - node->attributes.begin());
+    pending.data = std::move(std::get<modbus::WriteData>(encoded));
+    {
+        std::unique_lock lock(impl.wake_mutex);
+        if (impl.stop_requested) {
+            lock.unlock();
+            return refuse("source stopped");
+        }
+        if (impl.pending_writes.size() >= modbus::kMaxPendingWrites) {
+            lock.unlock();
+            return refuse("write queue full");
+        }
+        pending.command = std::move(command);
+        pending.done = std::move(done);
+        impl.pending_writes.push_back(std::move(pending));
+    }
+    impl.wake.notify_all();
 }
 
 SourceStats ModbusSource::stats() const {

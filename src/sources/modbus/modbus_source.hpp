@@ -16,8 +16,14 @@
 // availability Sample (online set, no attributes; an online one just before the reading)
 // and listed in SourceStats::nodes. SourceStats::nodes_online counts the nodes whose last
 // poll read every attribute.
+//
+// Writes (write-back commands) are queued, at most kMaxPendingWrites, and performed by the
+// same thread before the next due poll, one per turn so polls are not starved: FC05 for a
+// coil, FC06 for one holding register, FC16 for several. A node just written is polled
+// next, so its new value is read back at once; other nodes keep their schedule.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -33,6 +39,8 @@ namespace modbus {
 inline constexpr std::chrono::milliseconds kFirstReconnectDelay{500};
 inline constexpr std::chrono::milliseconds kMaxReconnectDelay{30000};
 inline constexpr std::chrono::milliseconds kMinimumOfflineAfter{30000};
+// Writes queued for the source's thread at most; more are refused at once.
+inline constexpr std::size_t kMaxPendingWrites = 64;
 
 // The silence after which `node` is offline: its own offline_after, else the source's, else
 // max(3x its poll, kMinimumOfflineAfter).
@@ -65,6 +73,13 @@ class ModbusSource final : public Source {
     void stop() override;
 
     SourceStats stats() const override;
+
+    // Queues `command` for the thread; `done` gets "" once the device acknowledged it, or
+    // the reason: at once (wrong source, no such node or attribute, not writable, outside
+    // min/max, a value encode_value() refuses, "write queue full", "source stopped"), or
+    // from the thread ("not connected to HOST:PORT", "timeout", "exception: illegal data
+    // address", ...). Writes still queued when stop() returns get "source stopped".
+    void write(WriteCommand command, WriteDone done) override;
 
     // Error counts per node id, then per kind. Thread-safe snapshot.
     std::map<std::string, std::map<std::string, std::uint64_t>> node_errors() const;

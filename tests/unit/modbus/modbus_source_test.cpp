@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "sim_process.hpp"
+#include "source_fixtures.hpp"
 #include "support/support.hpp"
 
 namespace nodebridge {
@@ -19,82 +20,7 @@ namespace {
 using namespace std::chrono_literals;
 using test::SimProcess;
 using test::TempDir;
-
-// Keeps every line so tests can look at what was logged.
-class RecordingLogger final : public Logger {
-  public:
-    RecordingLogger() : Logger(LogLevel::debug) {}
-    std::vector<std::string> lines() const {
-        std::lock_guard lock(mutex_);
-        return lines_;
-    }
-
-  protected:
-    void write(LogLevel, std::string_view message, const LogContext& context) override {
-        std::lock_guard lock(mutex_);
-        lines_.push_back(std::string(context.event) + " " + std::string(message));
-    }
-
-  private:
-    mutable std::mutex mutex_;
-    std::vector<std::string> lines_;
-};
-
-ModbusAttribute attribute(std::string name, ModbusTable table, std::uint16_t address,
-                          ModbusType type, std::string unit = "") {
-    ModbusAttribute a;
-    a.name = std::move(name);
-    a.table = table;
-    a.address = address;
-    a.type = type;
-    a.unit = std::move(unit);
-    return a;
-}
-
-ModbusNode pdu_node(std::string id, int unit, Millis poll) {
-    ModbusNode node;
-    node.id = std::move(id);
-    node.unit = unit;
-    node.poll = poll;
-    node.attributes = {
-        attribute("voltage", ModbusTable::input, 0, ModbusType::float32, "V"),
-        attribute("current", ModbusTable::input, 2, ModbusType::float32, "A"),
-        attribute("power", ModbusTable::input, 4, ModbusType::float32, "W"),
-        attribute("energy", ModbusTable::holding, 100, ModbusType::uint32, "kWh"),
-        attribute("breaker", ModbusTable::coil, 0, ModbusType::boolean),
-    };
-    node.attributes[3].scale = 0.001;
-    return node;
-}
-
-ModbusNode meter_node(std::string id, int unit, Millis poll) {
-    ModbusNode node;
-    node.id = std::move(id);
-    node.unit = unit;
-    node.poll = poll;
-    auto frequency = attribute("frequency", ModbusTable::input, 70, ModbusType::float32, "Hz");
-    frequency.word_order = WordOrder::little;
-    auto temperature = attribute("temperature", ModbusTable::holding, 10, ModbusType::int16, "°C");
-    temperature.scale = 0.1;
-    temperature.round = 1;
-    node.attributes = {frequency, temperature};
-    return node;
-}
-
-ModbusSourceConfig tcp_config(int port, Millis timeout, std::vector<ModbusNode> nodes) {
-    ModbusSourceConfig config;
-    config.link = ModbusTcpEndpoint{.host = "127.0.0.1", .port = port};
-    config.timeout = timeout;
-    config.nodes = std::move(nodes);
-    return config;
-}
-
-const Attribute* find(const Sample& sample, std::string_view name) {
-    for (const Attribute& a : sample.attributes) {
-        if (a.name == name) return &a;
-    }
-    return nullptr;
-}
+using namespace modbus_test;
 
 double number(const Sample& sample, std::string_view name) {
     const Attribute* a = find(sample, name);
@@ -118,15 +44,6 @@ std::map<std::string, Sample> collect(SampleQueue& queue, const std::vector<std:
         seen[sample->node] = std::move(*sample);
     }
     return seen;
-}
-
-// The next reading within `timeout`, skipping availability samples.
-std::optional<Sample> next_reading(SampleQueue& queue, Millis timeout = 5s) {
-    const auto deadline = SteadyClock::now() + timeout;
-    while (auto sample = queue.pop_until(deadline)) {
-        if (!sample->online) return sample;
-    }
-    return std::nullopt;
 }
 
 void expect_pdu(const Sample& s) {
@@ -446,15 +363,6 @@ TEST(ModbusAvailability, GoesOfflineWhileTheLinkIsDownAndOnlineWhenReadingsRetur
 }
 
 // ---- RTU over the simulator's pseudo-terminal -------------------------------------------
-
-ModbusSourceConfig rtu_config(const std::string& device, Millis timeout,
-                              std::vector<ModbusNode> nodes) {
-    ModbusSourceConfig config;
-    config.link = SerialLine{.device = device, .baud = 19200, .parity = Parity::even};
-    config.timeout = timeout;
-    config.nodes = std::move(nodes);
-    return config;
-}
 
 TEST(ModbusSourceRtu, PollsUnitsOverAPty) {
     TempDir dir;
