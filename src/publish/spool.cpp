@@ -124,8 +124,11 @@ std::uint32_t spool_crc32(std::string_view bytes) {
     return c ^ 0xFFFFFFFFu;
 }
 
-void encode_record(const SpoolRecord& record, std::string& out) {
+void encode_record(const SpoolRecord& record, std::string& out, RecordFormat format) {
+    const bool with_rule = format == RecordFormat::v2;
     const std::size_t start = out.size();
+    out.reserve(start + kRecordHeaderBytes + kRecordFixedBody + record.message.topic.size() +
+                record.message.rule.size() + record.message.payload.size());
     put<std::uint32_t>(out, 0);  // length, filled in below
     put<std::uint32_t>(out, 0);  // crc32
     put<std::uint64_t>(out, record.sequence);
@@ -133,7 +136,9 @@ void encode_record(const SpoolRecord& record, std::string& out) {
     put<std::uint8_t>(out, static_cast<std::uint8_t>(record.message.qos));
     put<std::uint8_t>(out, record.message.retain ? 1 : 0);
     put<std::uint16_t>(out, static_cast<std::uint16_t>(record.message.topic.size()));
+    if (with_rule) put<std::uint16_t>(out, static_cast<std::uint16_t>(record.message.rule.size()));
     out += record.message.topic;
+    if (with_rule) out += record.message.rule;
     out += record.message.payload;
     const std::string_view body(out.data() + start + kRecordHeaderBytes,
                                 out.size() - start - kRecordHeaderBytes);
@@ -145,25 +150,30 @@ void encode_record(const SpoolRecord& record, std::string& out) {
     }
 }
 
-RecordStatus decode_record(std::string_view bytes, SpoolRecord& out, std::size_t& consumed) {
+RecordStatus decode_record(std::string_view bytes, SpoolRecord& out, std::size_t& consumed,
+                           RecordFormat format) {
+    const bool with_rule = format == RecordFormat::v2;
+    const std::size_t fixed = with_rule ? kRecordFixedBody : kRecordFixedBodyV1;
     if (bytes.size() < kRecordHeaderBytes) return RecordStatus::truncated;
     const auto length = get<std::uint32_t>(bytes, 0);
-    if (length < kRecordFixedBody || length > kMaxRecordBody) return RecordStatus::bad_length;
+    if (length < fixed || length > kMaxRecordBody) return RecordStatus::bad_length;
     if (bytes.size() - kRecordHeaderBytes < length) return RecordStatus::truncated;
     const std::string_view body = bytes.substr(kRecordHeaderBytes, length);
     if (spool_crc32(body) != get<std::uint32_t>(bytes, 4)) return RecordStatus::bad_checksum;
     const auto qos = get<std::uint8_t>(body, 16);
     const auto retain = get<std::uint8_t>(body, 17);
-    const auto topic_length = get<std::uint16_t>(body, 18);
-    if (qos > 2 || retain > 1 || topic_length == 0 || topic_length > length - kRecordFixedBody) {
+    const std::size_t topic_length = get<std::uint16_t>(body, 18);
+    const std::size_t rule_length = with_rule ? get<std::uint16_t>(body, 20) : 0;
+    if (qos > 2 || retain > 1 || topic_length == 0 || topic_length + rule_length > length - fixed) {
         return RecordStatus::bad_fields;
     }
     out.sequence = get<std::uint64_t>(body, 0);
     out.time_ms = get<std::int64_t>(body, 8);
     out.message.qos = qos;
     out.message.retain = retain == 1;
-    out.message.topic.assign(body.substr(kRecordFixedBody, topic_length));
-    out.message.payload.assign(body.substr(kRecordFixedBody + topic_length));
+    out.message.topic.assign(body.substr(fixed, topic_length));
+    out.message.rule.assign(body.substr(fixed + topic_length, rule_length));
+    out.message.payload.assign(body.substr(fixed + topic_length + rule_length));
     consumed = kRecordHeaderBytes + length;
     return RecordStatus::ok;
 }
@@ -293,9 +303,13 @@ void Spool::recover() {
         fstat(fd, &info);
         const auto file_size = static_cast<std::uint64_t>(info.st_size);
         Segment segment{.path = path, .end = kSegmentMagic.size()};
-        if (file_size >= kSegmentMagic.size() &&
-            read_some(fd, 0, kSegmentMagic.size()) != kSegmentMagic) {
-            warn("spool-recover", "spool: " + path + " has a damaged header; reading on");
+        if (file_size >= kSegmentMagic.size()) {
+            const std::string magic = read_some(fd, 0, kSegmentMagic.size());
+            if (magic == kSegmentMagicV1) {
+                segment.format = RecordFormat::v1;
+            } else if (magic != kSegmentMagic) {
+                warn("spool-recover", "spool: " + path + " has a damaged header; reading on");
+            }
         }
         // Records, up to the first bad one. Sequence numbers must keep growing by one.
         std::string chunk;
@@ -322,7 +336,8 @@ void Spool::recover() {
             }
             SpoolRecord record;
             std::size_t consumed = 0;
-            status = decode_record(std::string_view(chunk).substr(in_chunk), record, consumed);
+            status = decode_record(std::string_view(chunk).substr(in_chunk), record, consumed,
+                                   segment.format);
             // Sequence numbers count up from 0 by one; a huge one is damage, not history.
             if (status == RecordStatus::ok &&
                 (record.sequence > kMaxSequence ||
@@ -465,56 +480,76 @@ void Spool::drop_front_segment(std::uint64_t& counter) {
 }
 
 Spool::Append Spool::append(const Message& message, std::int64_t now_ms) {
-    std::lock_guard lock(mutex_);
-    if (message.topic.empty() || message.topic.size() > 65'535 || message.qos < 0 ||
-        message.qos > 2 || message.payload.size() > kMaxRecordBody - kRecordFixedBody - 65'535) {
-        ++counters_.write_errors;
-        warn("spool-write", "spool: message not storable (empty or oversized topic, bad QoS)");
-        return Append::failed;
-    }
-    std::string bytes;
-    encode_record(SpoolRecord{.sequence = next_sequence_, .time_ms = now_ms, .message = message},
-                  bytes);
-    const std::uint64_t size = bytes.size();
-    // What the record costs on disk, with the header of a new segment if it starts one.
-    const auto needed = [&] {
-        const bool new_segment =
-            active_fd_ < 0 ||
-            (segments_.back().records > 0 && segments_.back().end + size > options_.segment_bytes);
-        return size + (new_segment ? kSegmentMagic.size() : 0);
-    };
-    if (bytes_ + needed() > options_.max_bytes) {
-        if (options_.on_full == SpoolOnFull::drop_newest) {
-            ++counters_.dropped_full;
-            return Append::refused;
+    // Appends are serialized by append_mutex_, which alone covers the write() into the active
+    // segment: mutex_, which next() and acknowledge() take on the network thread, is held only
+    // to decide where the record goes and, once it is written, to count it in. The active
+    // segment and its descriptor change only under both locks, so they stay put meanwhile.
+    std::lock_guard append_lock(append_mutex_);
+    if (message.topic.empty() || message.topic.size() > kMaxRecordTopic ||
+        message.rule.size() > kMaxRecordRule || message.qos < 0 || message.qos > 2 ||
+        message.payload.size() >
+            kMaxRecordBody - kRecordFixedBody - kMaxRecordTopic - kMaxRecordRule) {
+        {
+            std::lock_guard lock(mutex_);
+            ++counters_.write_errors;
         }
-        while (bytes_ + needed() > options_.max_bytes && !segments_.empty() &&
-               segments_.front().records > 0) {
-            drop_front_segment(counters_.dropped_full);
-        }
-        if (bytes_ + needed() > options_.max_bytes) {
-            // Bigger than the whole spool may be.
-            ++counters_.dropped_full;
-            return Append::refused;
-        }
-    }
-    if (active_fd_ >= 0 && segments_.back().records > 0 &&
-        segments_.back().end + size > options_.segment_bytes) {
-        rotate();
-    }
-    if (active_fd_ < 0 && !open_active()) {
-        ++counters_.write_errors;
         warn("spool-write",
-             "spool: cannot create a segment in '" + options_.dir + "': " + errno_text());
+             "spool: message not storable (empty or oversized topic or rule, bad QoS)");
         return Append::failed;
     }
+    // next_sequence_ changes only under append_mutex_ (and before open() returns).
+    append_buffer_.clear();
+    encode_record(SpoolRecord{.sequence = next_sequence_, .time_ms = now_ms, .message = message},
+                  append_buffer_);
+    const std::uint64_t size = append_buffer_.size();
+    int fd = -1;
+    {
+        std::lock_guard lock(mutex_);
+        // What the record costs on disk, with the header of a new segment if it starts one.
+        const auto needed = [&] {
+            const bool new_segment =
+                active_fd_ < 0 || (segments_.back().records > 0 &&
+                                   segments_.back().end + size > options_.segment_bytes);
+            return size + (new_segment ? kSegmentMagic.size() : 0);
+        };
+        if (bytes_ + needed() > options_.max_bytes) {
+            if (options_.on_full == SpoolOnFull::drop_newest) {
+                ++counters_.dropped_full;
+                return Append::refused;
+            }
+            while (bytes_ + needed() > options_.max_bytes && !segments_.empty() &&
+                   segments_.front().records > 0) {
+                drop_front_segment(counters_.dropped_full);
+            }
+            if (bytes_ + needed() > options_.max_bytes) {
+                // Bigger than the whole spool may be.
+                ++counters_.dropped_full;
+                return Append::refused;
+            }
+        }
+        if (active_fd_ >= 0 && segments_.back().records > 0 &&
+            segments_.back().end + size > options_.segment_bytes) {
+            rotate();
+        }
+        if (active_fd_ < 0 && !open_active()) {
+            ++counters_.write_errors;
+            warn("spool-write",
+                 "spool: cannot create a segment in '" + options_.dir + "': " + errno_text());
+            return Append::failed;
+        }
+        fd = active_fd_;
+    }
+    // Readers never look past the active segment's `end`, so they cannot see a partial record.
+    const bool written = write_all(fd, append_buffer_);
+    const int write_errno = errno;
+    std::lock_guard lock(mutex_);
     Segment& active = segments_.back();
-    if (!write_all(active_fd_, bytes)) {
+    if (!written) {
         ++counters_.write_errors;
+        errno = write_errno;
         warn("spool-write", "spool: write to " + active.path + " failed: " + errno_text());
         // Cut off what part of the record made it, so later records stay readable.
         if (ftruncate(active_fd_, static_cast<off_t>(active.end)) != 0) rotate();
-        if (read_index_ == segments_.size() - 1) buffer_.clear();
         return Append::failed;
     }
     if (active.records == 0) active.first = next_sequence_;
@@ -535,8 +570,27 @@ void Spool::close_reader() {
     if (read_fd_ >= 0) ::close(read_fd_);
     read_fd_ = -1;
     read_path_.clear();
-    buffer_.clear();
+    buffer_length_ = 0;
     buffer_offset_ = 0;
+}
+
+void Spool::fill_buffer(std::uint64_t offset, std::size_t size) {
+    // The buffer keeps its size between reads (no zero-filling of 256 KiB per refill); only an
+    // oversized record grows it, and it shrinks back after.
+    if (buffer_.size() < size || (buffer_.size() > kReadChunk && size <= kReadChunk)) {
+        buffer_.resize(std::max(size, kReadChunk));
+        buffer_.shrink_to_fit();
+    }
+    std::size_t got = 0;
+    while (got < size) {
+        const ssize_t n =
+            ::pread(read_fd_, buffer_.data() + got, size - got, static_cast<off_t>(offset + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    buffer_offset_ = offset;
+    buffer_length_ = got;
 }
 
 RecordStatus Spool::read_at(const Segment& segment, std::uint64_t offset, SpoolRecord& out,
@@ -548,23 +602,28 @@ RecordStatus Spool::read_at(const Segment& segment, std::uint64_t offset, SpoolR
         read_path_ = segment.path;
     }
     const auto in_buffer = [&](std::uint64_t length) {
-        return offset >= buffer_offset_ && offset + length <= buffer_offset_ + buffer_.size();
+        return offset >= buffer_offset_ && offset + length <= buffer_offset_ + buffer_length_;
     };
+    // Read what the segment holds from `offset` (no more: a caught-up reader reads just the
+    // records appended since, in one pread), up to a chunk, or a whole oversized record.
+    const std::uint64_t available = segment.end - std::min(segment.end, offset);
     if (!in_buffer(kRecordHeaderBytes)) {
-        buffer_ = read_some(read_fd_, offset, kReadChunk);
-        buffer_offset_ = offset;
+        fill_buffer(offset,
+                    static_cast<std::size_t>(std::min<std::uint64_t>(kReadChunk, available)));
     }
     if (!in_buffer(kRecordHeaderBytes)) return RecordStatus::truncated;
+    const std::string_view buffered(buffer_.data(), buffer_length_);
     const std::uint64_t length =
-        kRecordHeaderBytes + get<std::uint32_t>(buffer_, offset - buffer_offset_);
+        kRecordHeaderBytes + get<std::uint32_t>(buffered, offset - buffer_offset_);
     if (offset + length > segment.end) return RecordStatus::bad_length;
     if (!in_buffer(length)) {
-        buffer_ = read_some(read_fd_, offset, std::max<std::size_t>(kReadChunk, length));
-        buffer_offset_ = offset;
+        fill_buffer(offset, static_cast<std::size_t>(std::min<std::uint64_t>(
+                                std::max<std::uint64_t>(kReadChunk, length), available)));
     }
     if (!in_buffer(length)) return RecordStatus::truncated;
-    const RecordStatus status =
-        decode_record(std::string_view(buffer_).substr(offset - buffer_offset_), out, consumed);
+    const RecordStatus status = decode_record(
+        std::string_view(buffer_.data(), buffer_length_).substr(offset - buffer_offset_), out,
+        consumed, segment.format);
     // A record that frames correctly can be stepped over even when its content is bad.
     if (status != RecordStatus::ok) consumed = length;
     return status;
@@ -689,6 +748,8 @@ void Spool::acknowledge(std::uint64_t sequence) {
 
 void Spool::expire(std::int64_t now_ms) {
     if (options_.max_age.count() <= 0) return;
+    // Dropping the active segment closes it: that needs the append lock too, taken first.
+    std::lock_guard append_lock(append_mutex_);
     std::lock_guard lock(mutex_);
     const std::int64_t oldest_kept = now_ms - options_.max_age.count();
     while (!segments_.empty() && segments_.front().records > 0 &&

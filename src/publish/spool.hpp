@@ -3,16 +3,23 @@
 // broker, kept in append-only segment files so they survive outages and restarts.
 //
 // On disk, in `dir`:
-//   <16 hex digits>.seg  a segment: the 8-byte magic "NBSPOOL1", then records; the name is
-//                        the sequence number of its first record
+//   <16 hex digits>.seg  a segment: the 8-byte magic "NBSPOOL2" (or "NBSPOOL1", written by
+//                        older versions and still read), then records; the name is the
+//                        sequence number of its first record
 //   acked                the ack floor: every record with a smaller sequence number is done
 //   lock                 flock()ed while a Spool has the directory open
-// A record is [u32 length][u32 crc32][body], little-endian, where the crc covers the body and
-// the body is [u64 sequence][i64 unix time ms][u8 qos][u8 retain][u16 topic length][topic]
-// [payload]. Sequence numbers grow by one per record, so a segment holds a contiguous range.
+// A record is [u32 length][u32 crc32][body], little-endian, where the crc covers the body.
+// In an NBSPOOL2 segment the body is
+//   [u64 sequence][i64 unix time ms][u8 qos][u8 retain][u16 topic length][u16 rule length]
+//   [topic][rule][payload]
+// and in an NBSPOOL1 segment the same without the rule length and the rule (read back with
+// an empty rule). Sequence numbers grow by one per record, so a segment holds a contiguous
+// range. New segments are always NBSPOOL2.
 //
-// Thread-safe: every member function takes the spool's own short lock; sync() does its
-// fdatasync() calls outside it, so appends never wait for the disk.
+// Thread-safe. Appends are serialized by an append lock and write() to the segment file
+// outside the state lock that next(), acknowledge() and counters() take, so the network
+// thread never waits for an append's system call; sync() does its fdatasync() calls outside
+// both, so appends never wait for the disk either.
 
 #include <cstddef>
 #include <cstdint>
@@ -47,22 +54,38 @@ enum class RecordStatus {
     bad_fields,    // the checksum holds but the fields are invalid (qos, topic length)
 };
 
+// The two record layouts; a segment's magic says which one its records use.
+enum class RecordFormat : std::uint8_t {
+    v1 = 1,  // "NBSPOOL1": no rule
+    v2 = 2,  // "NBSPOOL2": the rule name after the topic; what encode_record() writes
+};
+
 inline constexpr std::size_t kRecordHeaderBytes = 8;  // length + crc32
-inline constexpr std::size_t kRecordFixedBody = 20;   // sequence, time, qos, retain, topic length
+// sequence, time, qos, retain, topic length, rule length
+inline constexpr std::size_t kRecordFixedBody = 22;
+// sequence, time, qos, retain, topic length (NBSPOOL1 segments)
+inline constexpr std::size_t kRecordFixedBodyV1 = 20;
 // The largest body a record may have: an MQTT packet's limit.
 inline constexpr std::size_t kMaxRecordBody = 268'435'455;
-inline constexpr std::string_view kSegmentMagic{"NBSPOOL1", 8};
+// The longest topic and rule name a record can hold (u16 length fields).
+inline constexpr std::size_t kMaxRecordTopic = 65'535;
+inline constexpr std::size_t kMaxRecordRule = 65'535;
+inline constexpr std::string_view kSegmentMagic{"NBSPOOL2", 8};    // what new segments start with
+inline constexpr std::string_view kSegmentMagicV1{"NBSPOOL1", 8};  // older segments, still read
 
 // CRC-32 (IEEE 802.3, as zlib computes it) of `bytes`.
 std::uint32_t spool_crc32(std::string_view bytes);
 
-// Appends the encoding of `record` to `out`.
-void encode_record(const SpoolRecord& record, std::string& out);
+// Appends the encoding of `record` to `out` in `format` (v1 leaves the rule out). The
+// caller keeps the topic and the rule within kMaxRecordTopic and kMaxRecordRule bytes.
+void encode_record(const SpoolRecord& record, std::string& out,
+                   RecordFormat format = RecordFormat::v2);
 
-// Decodes the record at the start of `bytes`. On ok, fills `out` and sets `consumed` to the
-// record's size; otherwise leaves both meaningless and says what is wrong. Never reads past
-// `bytes`, whatever they hold.
-RecordStatus decode_record(std::string_view bytes, SpoolRecord& out, std::size_t& consumed);
+// Decodes the record at the start of `bytes`, laid out as `format` says. On ok, fills `out`
+// (rule empty for v1) and sets `consumed` to the record's size; otherwise leaves both
+// meaningless and says what is wrong. Never reads past `bytes`, whatever they hold.
+RecordStatus decode_record(std::string_view bytes, SpoolRecord& out, std::size_t& consumed,
+                           RecordFormat format = RecordFormat::v2);
 
 std::string_view to_string(RecordStatus status);
 
@@ -138,6 +161,7 @@ class Spool {
         std::uint64_t records = 0;  // == last - first + 1 when > 0
         std::uint64_t end = 0;      // bytes of valid data: where the next record would go
         std::int64_t newest_ms = 0;
+        RecordFormat format = RecordFormat::v2;  // from the magic; only recovered ones are v1
     };
 
     Spool(const SpoolOptions& options, Logger& log, int lock_fd);
@@ -149,6 +173,7 @@ class Spool {
     void advance_floor();
     void delete_done_segments();
     void close_reader();
+    void fill_buffer(std::uint64_t offset, std::size_t size);
     RecordStatus read_at(const Segment& segment, std::uint64_t offset, SpoolRecord& out,
                          std::size_t& consumed);
     std::optional<std::uint64_t> read_ack_floor() const;
@@ -158,6 +183,11 @@ class Spool {
     Logger& log_;
     const int lock_fd_;
 
+    // Lock order: append_mutex_, then mutex_. append_mutex_ serializes appends (and guards
+    // append_buffer_); mutex_ guards the state below. active_fd_, the active segment and
+    // next_sequence_ change only with both held.
+    std::mutex append_mutex_;
+    std::string append_buffer_;  // the record being appended
     mutable std::mutex mutex_;
     std::deque<Segment> segments_;   // oldest first
     int active_fd_ = -1;             // open for appending to segments_.back(), or -1
@@ -177,7 +207,8 @@ class Spool {
     std::uint64_t read_offset_ = 0;
     int read_fd_ = -1;
     std::string read_path_;
-    std::string buffer_;  // bytes of read_path_ from buffer_offset_
+    std::string buffer_;  // its first buffer_length_ bytes: read_path_ from buffer_offset_
+    std::size_t buffer_length_ = 0;
     std::uint64_t buffer_offset_ = 0;
     std::uint64_t expected_sequence_ = 0;  // of the record at read_offset_, past a segment's first
 };
