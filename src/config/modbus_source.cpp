@@ -229,6 +229,18 @@ void check_write_back(MapReader& map, const ModbusAttribute& attribute, bool all
             ctx.error(allowed_where[i], "allowed: " + number_text(value) +
                                             " is outside min..max (" + number_text(*attribute.min) +
                                             ".." + number_text(*attribute.max) + ")");
+            continue;
+        }
+        // Integer registers take whole steps only; the command router refuses the rest, so
+        // such a value could never be written.
+        const double raw = (value - attribute.offset) / attribute.scale;
+        if (attribute.type != ModbusType::float32 && attribute.type != ModbusType::float64 &&
+            std::fabs(raw - std::round(raw)) > 1e-9 * std::fmax(1.0, std::fabs(raw))) {
+            ctx.error(allowed_where[i], "allowed: " + number_text(value) +
+                                            " is not a whole number of register steps (" +
+                                            type_name(attribute.type) + ", scale " +
+                                            number_text(attribute.scale) + ", offset " +
+                                            number_text(attribute.offset) + ")");
         }
     }
 }
