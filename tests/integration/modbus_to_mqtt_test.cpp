@@ -73,12 +73,11 @@ class ModbusToMqtt : public ::testing::Test {
                                                                   std::to_string(modbus_port_)},
                                          dir_.file("sim.log"));
         ASSERT_TRUE(sim_->wait_for_output("ready", 10s)) << sim_->output();
-        config_path_ =
-            dir_.write("nodebridge.yaml",
-                       replace_all(replace_all(replace_all(kConfig, "@MQTT@",
-                                                           std::to_string(broker_.port())),
-                                               "@MODBUS@", std::to_string(modbus_port_)),
-                                   "@SPOOL@", dir_.file("spool")));
+        config_path_ = dir_.write(
+            "nodebridge.yaml",
+            replace_all(replace_all(replace_all(kConfig, "@MQTT@", std::to_string(broker_.port())),
+                                    "@MODBUS@", std::to_string(modbus_port_)),
+                        "@SPOOL@", dir_.file("spool")));
         subscriber_ = std::make_unique<Subscriber>(
             broker_.port(), std::vector<std::string>{"dc1/#", "nodebridge/#"});
     }
@@ -232,8 +231,8 @@ TEST_F(ModbusToMqtt, ReloadRefusesABrokenConfigAndAppliesAChangedRuleWithoutReco
     EXPECT_TRUE(daemon_->running());
 
     // A changed rule takes effect; the source and the MQTT session are kept.
-    dir_.write("nodebridge.yaml",
-               replace_all(good, "topic: dc1/{gateway}/meters/{node}", "topic: dc1/{gateway}/m/{node}"));
+    dir_.write("nodebridge.yaml", replace_all(good, "topic: dc1/{gateway}/meters/{node}",
+                                              "topic: dc1/{gateway}/m/{node}"));
     daemon_->signal(SIGHUP);
     ASSERT_TRUE(daemon_->wait_for_output("reloaded:", 10s)) << daemon_log();
     EXPECT_NE(daemon_log().find("0 sources (re)started, 1 kept; rules replaced; MQTT session kept"),
@@ -245,6 +244,61 @@ TEST_F(ModbusToMqtt, ReloadRefusesABrokenConfigAndAppliesAChangedRuleWithoutReco
         births += message.topic == "nodebridge/gw-test/status" && message.payload == "online";
     }
     EXPECT_EQ(births, 0) << "no reconnect, so no new birth message since the first clear()";
+    daemon_->signal(SIGTERM);
+    EXPECT_EQ(daemon_->wait_for_exit(15s), 0) << daemon_log();
+}
+
+// Counts the messages on `topic` received so far.
+std::size_t count_on(const Subscriber& subscriber, std::string_view topic) {
+    return subscriber.on_topic(topic).size();
+}
+
+TEST_F(ModbusToMqtt, ReloadKeepsTheStateOfUnchangedRules) {
+    // The breakers rule publishes on change only; the simulator's breaker coil stays 1.
+    const std::string breakers = "    topic: dc1/{gateway}/{node}/breaker\n";
+    std::string config = read_file(config_path_);
+    ASSERT_NE(config.find(breakers), std::string::npos);
+    config = replace_all(config, breakers, breakers + "    on_change: true\n");
+    dir_.write("nodebridge.yaml", config);
+    start_daemon();
+    ASSERT_TRUE(subscriber_->wait_for_message("dc1/gw-test/pdu-1/breaker", 15s)) << daemon_log();
+    // Several more polls of both nodes (200 ms each) send no second breaker message.
+    ASSERT_TRUE(subscriber_->wait_for(
+        [](const std::vector<Received>& messages) {
+            int meters = 0;
+            for (const auto& m : messages) meters += m.topic == "dc1/gw-test/meters/meter-7";
+            return meters >= 4;
+        },
+        10s))
+        << daemon_log();
+    ASSERT_EQ(count_on(*subscriber_, "dc1/gw-test/pdu-1/breaker"), 1u);
+    subscriber_->clear();
+
+    // Change only the meters rule.
+    dir_.write("nodebridge.yaml", replace_all(config, "topic: dc1/{gateway}/meters/{node}",
+                                              "topic: dc1/{gateway}/m/{node}"));
+    daemon_->signal(SIGHUP);
+    ASSERT_TRUE(daemon_->wait_for_output("reloaded:", 10s)) << daemon_log();
+    EXPECT_NE(daemon_log().find("0 sources (re)started, 1 kept; rules replaced; MQTT session kept"),
+              std::string::npos)
+        << daemon_log();
+    // The changed rule takes effect, and pdu-1 is polled again several times meanwhile.
+    ASSERT_TRUE(subscriber_->wait_for(
+        [](const std::vector<Received>& messages) {
+            int meters = 0;
+            for (const auto& m : messages) meters += m.topic == "dc1/gw-test/m/meter-7";
+            return meters >= 5;
+        },
+        10s))
+        << daemon_log();
+    ASSERT_TRUE(subscriber_->wait_for_message("dc1/gw-test/pdu-1/voltage", 5s)) << daemon_log();
+    EXPECT_EQ(count_on(*subscriber_, "dc1/gw-test/pdu-1/breaker"), 0u)
+        << "the unchanged on_change rule kept its last published value across the reload";
+    int births = 0;
+    for (const Received& message : subscriber_->messages()) {
+        births += message.topic == "nodebridge/gw-test/status" && message.payload == "online";
+    }
+    EXPECT_EQ(births, 0) << "no reconnect, so no new birth message since the clear()";
     daemon_->signal(SIGTERM);
     EXPECT_EQ(daemon_->wait_for_exit(15s), 0) << daemon_log();
 }
