@@ -88,6 +88,14 @@ std::string lowercase(std::string text) {
     return text;
 }
 
+// A command's value as the log shows it: "42.5", "-3", "true".
+std::string describe_value(const Value& value) {
+    if (const double* number = std::get_if<double>(&value)) return modbus::format_number(*number);
+    if (const auto* integer = std::get_if<std::int64_t>(&value)) return std::to_string(*integer);
+    if (const bool* flag = std::get_if<bool>(&value)) return *flag ? "true" : "false";
+    return "\"" + modbus::sanitize_text(std::get<std::string>(value)) + "\"";
+}
+
 // The reason a failed write reports: "timeout", or the kind and libmodbus's message, e.g.
 // "exception: illegal data address".
 std::string write_failure(int errnum) {
@@ -449,7 +457,10 @@ struct ModbusSource::Impl {
         NodeState& node = nodes[write.node];
         const ModbusNode& config_node = *node.config;
         const ModbusAttribute& attribute = config_node.attributes[write.attribute];
-        const std::string what = config_node.id + ": writing " + attribute.name + " (address " +
+        // For the log: "pdu-1: writing setpoint = 42.5 (holding 20 of unit 1)".
+        const std::string what = config_node.id + ": writing " + attribute.name + " = " +
+                                 describe_value(write.command.value) + " (" +
+                                 (attribute.table == ModbusTable::coil ? "coil " : "holding ") +
                                  std::to_string(attribute.address) + " of unit " +
                                  std::to_string(config_node.unit) + ")";
         const LogContext context_fields{

@@ -2,6 +2,7 @@
 // source's next poll reads it back.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -179,6 +180,13 @@ TEST(ModbusWriteTcp, WritesRegistersAndACoilAndReadsThemBackAtOnce) {
     int audit_lines = 0;
     for (const auto& line : log.lines()) audit_lines += line.starts_with("modbus-write ") ? 1 : 0;
     EXPECT_EQ(audit_lines, 6);
+    const auto lines = log.lines();
+    EXPECT_NE(std::find(lines.begin(), lines.end(),
+                        "modbus-write pdu-1: writing setpoint = 42.5 (holding 20 of unit 1): done"),
+              lines.end());
+    EXPECT_NE(std::find(lines.begin(), lines.end(),
+                        "modbus-write pdu-1: writing breaker = false (coil 0 of unit 1): done"),
+              lines.end());
 }
 
 TEST(ModbusWriteTcp, MissingUnitTimesOutAndOtherNodesKeepPolling) {
