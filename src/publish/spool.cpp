@@ -33,16 +33,24 @@ T get(std::string_view bytes, std::size_t at) {
     return static_cast<T>(value);
 }
 
-constexpr std::array<std::uint32_t, 256> make_crc_table() {
-    std::array<std::uint32_t, 256> table{};
+// Slicing-by-8 tables: kCrcTables[0] is the classic byte table; kCrcTables[k][n] is the crc
+// of byte n followed by k zero bytes, so eight bytes are folded in per step.
+constexpr std::array<std::array<std::uint32_t, 256>, 8> make_crc_tables() {
+    std::array<std::array<std::uint32_t, 256>, 8> tables{};
     for (std::uint32_t n = 0; n < 256; ++n) {
         std::uint32_t c = n;
         for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        table[n] = c;
+        tables[0][n] = c;
     }
-    return table;
+    for (std::uint32_t n = 0; n < 256; ++n) {
+        for (std::size_t k = 1; k < 8; ++k) {
+            const std::uint32_t previous = tables[k - 1][n];
+            tables[k][n] = tables[0][previous & 0xFF] ^ (previous >> 8);
+        }
+    }
+    return tables;
 }
-constexpr auto kCrcTable = make_crc_table();
+constexpr auto kCrcTables = make_crc_tables();
 
 constexpr std::string_view kAckMagic{"NBACKED1", 8};
 constexpr std::size_t kAckFileBytes = 8 + 8 + 4;
@@ -119,8 +127,19 @@ bool make_dirs(const std::string& path) {
 // ---- the record codec --------------------------------------------------------------------
 
 std::uint32_t spool_crc32(std::string_view bytes) {
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    std::size_t left = bytes.size();
     std::uint32_t c = 0xFFFFFFFFu;
-    for (char byte : bytes) c = kCrcTable[(c ^ static_cast<unsigned char>(byte)) & 0xFF] ^ (c >> 8);
+    const auto& t = kCrcTables;
+    while (left >= 8) {
+        const std::uint32_t low = c ^ (std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 |
+                                       std::uint32_t{p[2]} << 16 | std::uint32_t{p[3]} << 24);
+        c = t[7][low & 0xFF] ^ t[6][low >> 8 & 0xFF] ^ t[5][low >> 16 & 0xFF] ^ t[4][low >> 24] ^
+            t[3][p[4]] ^ t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]];
+        p += 8;
+        left -= 8;
+    }
+    while (left-- > 0) c = t[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
     return c ^ 0xFFFFFFFFu;
 }
 
@@ -741,7 +760,12 @@ void Spool::delete_done_segments() {
 void Spool::acknowledge(std::uint64_t sequence) {
     std::lock_guard lock(mutex_);
     if (outstanding_.erase(sequence) == 0) return;  // not handed out, or dropped meanwhile
-    if (sequence < floor_ || !done_.insert(sequence).second) return;
+    if (sequence < floor_) return;
+    if (sequence == floor_) {
+        ++floor_;  // the usual case, acknowledgements in order: no need to remember it
+    } else if (!done_.insert(sequence).second) {
+        return;
+    }
     --pending_;
     advance_floor();
 }
