@@ -56,12 +56,12 @@ struct CommandTarget {
 
 // Every command target `config` gives, as CommandRouter(config).targets() holds them: for
 // each rule with a command_topic, each Modbus source and node it matches and each attribute
-// it selects, in config order, at most kMaxCommandTargets of them with at most
-// kMaxCommandTopicBytes of topics in all (a hostile config cannot make the table unbounded;
-// the rest are left out), each topic with "/result" at most 65535 bytes (longer ones are
-// left out). A target whose topic an earlier one already has is left out
-// and, when `shadowed` is given, appended there instead. Also used by --check-config (it is
-// in nb_config for that reason).
+// it selects, in config order. Left out, and appended to `shadowed` when it is given: a
+// target whose topic an earlier one already has, and one whose topic or result topic the
+// bridge publishes itself (a rule's topic or availability topic for a Modbus node, the
+// health or stats topic). Bounded against hostile configs: at most kMaxCommandTargets
+// targets and kMaxCommandTopicBytes of topics (the rest are dropped), each topic with
+// "/result" at most 65535 bytes. In nb_config so that --check-config lists the same.
 inline constexpr std::size_t kMaxCommandTargets = 65536;
 inline constexpr std::size_t kMaxCommandTopicBytes = 16u << 20;
 std::vector<CommandTarget> command_targets(const Config& config,

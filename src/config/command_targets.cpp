@@ -13,63 +13,140 @@ namespace {
 constexpr std::size_t kMaxTopicBytes = 65535;
 const std::string kResultSuffix = "/result";
 
-bool selects(const MappingRule& rule, std::string_view attribute) {
-    if (rule.attributes.empty()) return true;
-    for (const std::string& pattern : rule.attributes) {
-        if (mapping::glob_match(pattern, attribute)) return true;
+// A rule's templates, parsed once, and its match.
+struct RuleView {
+    const MappingRule& rule;
+    TopicTemplate topic;
+    std::optional<TopicTemplate> availability;
+    mapping::Glob source;
+    mapping::Glob node;
+
+    bool selects(std::string_view attribute) const {
+        if (rule.attributes.empty()) return true;
+        for (const std::string& pattern : rule.attributes) {
+            if (mapping::glob_match(pattern, attribute)) return true;
+        }
+        return false;
     }
-    return false;
+
+    // The rule's topic for one attribute (per-attribute rules) or the node (per-node rules).
+    std::string topic_for(const std::string& gateway, const std::string& source_name,
+                          const ModbusNode& node_config, const ModbusAttribute& attribute) const {
+        if (topic.uses(TopicField::attribute)) {
+            return topic.expand(
+                {gateway, source_name, node_config.id, attribute.name, attribute.unit});
+        }
+        return topic.expand({gateway, source_name, node_config.id});
+    }
+};
+
+// Calls `visit(source, node, attribute)` for each Modbus attribute `rule` selects.
+template <typename Visit>
+void for_each_selected(const Config& config, const RuleView& rule, Visit&& visit) {
+    for (const SourceConfig& source : config.sources) {
+        const auto* modbus = std::get_if<ModbusSourceConfig>(&source.settings);
+        if (modbus == nullptr || !rule.source.matches(source.name)) continue;
+        for (const ModbusNode& node : modbus->nodes) {
+            if (!rule.node.matches(node.id)) continue;
+            for (const ModbusAttribute& attribute : node.attributes) {
+                if (rule.selects(attribute.name) && !visit(source, node, attribute)) return;
+            }
+        }
+    }
+}
+
+// Adds `topic` to `topics` while the byte budget lasts; false once it is spent.
+bool add_bounded(std::unordered_set<std::string>& topics, std::string topic, std::size_t& bytes) {
+    bytes += topic.size();
+    if (bytes > kMaxCommandTopicBytes) return false;
+    topics.insert(std::move(topic));
+    return true;
 }
 
 }  // namespace
 
 std::vector<CommandTarget> command_targets(const Config& config,
                                            std::vector<CommandTarget>* shadowed) {
+    std::vector<RuleView> rules;
+    std::string error;
+    for (const MappingRule& rule : config.mappings) {
+        auto topic = TopicTemplate::parse(rule.topic, error);
+        if (!topic) continue;  // a loaded Config has valid templates
+        RuleView view{rule, std::move(*topic), std::nullopt, mapping::Glob(rule.match_source),
+                      mapping::Glob(rule.match_node)};
+        if (!rule.availability_topic.empty()) {
+            view.availability = TopicTemplate::parse(rule.availability_topic, error);
+        }
+        rules.push_back(std::move(view));
+    }
+
+    // What the bridge itself publishes for its Modbus nodes: a command topic (or its result
+    // topic) there would make it take its own messages for commands, or overwrite readings.
+    std::unordered_set<std::string> published{config.mqtt.health.topic, config.stats.topic};
+    std::size_t published_bytes = 0;
+    bool budget_left = true;
+    for (const RuleView& rule : rules) {
+        for_each_selected(
+            config, rule,
+            [&](const SourceConfig& source, const ModbusNode& node,
+                const ModbusAttribute& attribute) {
+                budget_left = add_bounded(
+                    published, rule.topic_for(config.gateway, source.name, node, attribute),
+                    published_bytes);
+                if (budget_left && rule.availability) {
+                    budget_left = add_bounded(
+                        published,
+                        rule.availability->expand({config.gateway, source.name, node.id}),
+                        published_bytes);
+                }
+                return budget_left;
+            });
+        if (!budget_left) break;
+    }
+
     std::vector<CommandTarget> targets;
     std::unordered_set<std::string> seen;
     std::size_t topic_bytes = 0;
-    std::string error;
-    for (const MappingRule& rule : config.mappings) {
-        if (rule.command_topic.empty()) continue;
-        auto command = TopicTemplate::parse_command(rule.command_topic, error);
-        auto topic = TopicTemplate::parse(rule.topic, error);
-        if (!command || !topic) continue;  // a loaded Config has valid templates
-        const bool per_attribute = topic->uses(TopicField::attribute);
-        const mapping::Glob source_glob(rule.match_source);
-        const mapping::Glob node_glob(rule.match_node);
-        for (const SourceConfig& source : config.sources) {
-            const auto* modbus = std::get_if<ModbusSourceConfig>(&source.settings);
-            if (modbus == nullptr || !source_glob.matches(source.name)) continue;
-            for (const ModbusNode& node : modbus->nodes) {
-                if (!node_glob.matches(node.id)) continue;
-                for (const ModbusAttribute& attribute : node.attributes) {
-                    if (!selects(rule, attribute.name)) continue;
-                    if (targets.size() >= kMaxCommandTargets) return targets;
-                    const std::string rule_topic =
-                        per_attribute ? topic->expand({config.gateway, source.name, node.id,
-                                                       attribute.name, attribute.unit})
-                                      : topic->expand({config.gateway, source.name, node.id});
-                    CommandTarget target{
-                        .topic = command->expand({config.gateway, source.name, node.id,
-                                                  attribute.name, attribute.unit, rule_topic}),
-                        .reply_topic = {},
-                        .rule = rule.name,
-                        .source = source.name,
-                        .node = node.id,
-                        .attribute = attribute,
-                    };
-                    if (target.topic.size() + kResultSuffix.size() > kMaxTopicBytes) continue;
-                    topic_bytes += target.topic.size();
-                    if (topic_bytes > kMaxCommandTopicBytes) return targets;
-                    target.reply_topic = target.topic + kResultSuffix;
-                    if (!seen.insert(target.topic).second) {
-                        if (shadowed != nullptr) shadowed->push_back(std::move(target));
-                        continue;
-                    }
-                    targets.push_back(std::move(target));
+    for (const RuleView& rule : rules) {
+        if (rule.rule.command_topic.empty()) continue;
+        auto command = TopicTemplate::parse_command(rule.rule.command_topic, error);
+        if (!command) continue;
+        bool full = false;
+        for_each_selected(
+            config, rule,
+            [&](const SourceConfig& source, const ModbusNode& node,
+                const ModbusAttribute& attribute) {
+                if (targets.size() >= kMaxCommandTargets) {
+                    full = true;
+                    return false;
                 }
-            }
-        }
+                const std::string rule_topic =
+                    rule.topic_for(config.gateway, source.name, node, attribute);
+                CommandTarget target{
+                    .topic = command->expand({config.gateway, source.name, node.id, attribute.name,
+                                              attribute.unit, rule_topic}),
+                    .reply_topic = {},
+                    .rule = rule.rule.name,
+                    .source = source.name,
+                    .node = node.id,
+                    .attribute = attribute,
+                };
+                if (target.topic.size() + kResultSuffix.size() > kMaxTopicBytes) return true;
+                topic_bytes += target.topic.size();
+                if (topic_bytes > kMaxCommandTopicBytes) {
+                    full = true;
+                    return false;
+                }
+                target.reply_topic = target.topic + kResultSuffix;
+                if (published.count(target.topic) != 0 ||
+                    published.count(target.reply_topic) != 0 || !seen.insert(target.topic).second) {
+                    if (shadowed != nullptr) shadowed->push_back(std::move(target));
+                    return true;
+                }
+                targets.push_back(std::move(target));
+                return true;
+            });
+        if (full) break;
     }
     return targets;
 }

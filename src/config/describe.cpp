@@ -107,6 +107,8 @@ void describe_write_back(const Config& config, std::ostringstream& out) {
     std::vector<CommandTarget> shadowed;
     const std::vector<CommandTarget> targets = command_targets(config, &shadowed);
     std::set<Key> reached;
+    std::set<std::string> taken;  // the topics of the targets kept
+    for (const CommandTarget& target : targets) taken.insert(target.topic);
     std::size_t writable = 0;
     for (const CommandTarget& target : targets) {
         if (!target.attribute.writable) continue;
@@ -132,9 +134,14 @@ void describe_write_back(const Config& config, std::ostringstream& out) {
     for (const CommandTarget& target : shadowed) {
         if (!target.attribute.writable) continue;
         out << "warning: rule " << target.rule << " gives " << target.source << "/" << target.node
-            << "/" << target.attribute.name << " the command topic " << target.topic
-            << ", which an earlier target already has; commands there go to "
-            << "the earlier one\n";
+            << "/" << target.attribute.name << " the command topic " << target.topic;
+        if (taken.count(target.topic) != 0) {
+            out << ", which an earlier target already has; commands there go to the earlier "
+                   "one\n";
+        } else {
+            out << ", but the bridge publishes there (or on its /result topic) itself; it "
+                   "takes no commands there\n";
+        }
     }
     if (writable == 0) out << "write-back off: no writable attributes\n";
 }

@@ -145,6 +145,26 @@ TEST(CommandRouter, SharedTopicsKeepTheFirstTarget) {
     EXPECT_EQ(CommandRouter(config).targets(), targets);
 }
 
+TEST(CommandRouter, TopicsTheBridgePublishesAreNeverCommandTopics) {
+    Config config = plant();
+    config.mqtt.health.topic = "gw-1/pdu-2/setpoint/set";
+    // Rule "data" publishes where rule "state" would take commands for relay and its
+    // availability topic is the result topic of voltage's.
+    MappingRule data = rule("data", "gw-1/{node}/relay/set", "");
+    data.availability_topic = "gw-1/{node}/voltage/set/result";
+    config.mappings.push_back(data);
+    std::vector<CommandTarget> shadowed;
+    const auto targets = command_targets(config, &shadowed);
+    ASSERT_EQ(targets.size(), 1u);
+    EXPECT_EQ(targets[0].topic, "gw-1/pdu-1/setpoint/set");
+    ASSERT_EQ(shadowed.size(), 3u);
+    EXPECT_EQ(shadowed[0].topic, "gw-1/pdu-1/relay/set");
+    EXPECT_EQ(shadowed[1].topic, "gw-1/pdu-1/voltage/set");
+    EXPECT_EQ(shadowed[2].topic, "gw-1/pdu-2/setpoint/set");
+    EXPECT_EQ(rejection(CommandRouter(config).route("gw-1/pdu-1/relay/set", "true", false)),
+              (CommandRejection{"", "not a command topic"}));
+}
+
 TEST(CommandRouter, SubstitutedNamesCannotAddLevelsButTopicKeepsItsOwn) {
     Config config = plant();
     std::get<ModbusSourceConfig>(config.sources[0].settings).nodes[0].id = "a/+#";

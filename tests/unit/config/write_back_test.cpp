@@ -193,5 +193,19 @@ TEST(DescribeWriteBack, WarnsWhenAnEarlierTargetTookAWritableAttributesTopic) {
                                 "command_topic reaches it"));
 }
 
+TEST(DescribeWriteBack, WarnsWhenACommandTopicIsOneTheBridgePublishes) {
+    auto loaded =
+        load_text(tcp_node("          x: { address: 0, writable: true, min: 0, max: 1 }\n",
+                           "mappings:\n"
+                           "  - { name: r, topic: 't/{node}/{attribute}',"
+                           " command_topic: 'c/{node}/{attribute}' }\n"
+                           "  - { name: mirror, topic: 'c/{node}/{attribute}' }\n"));
+    ASSERT_TRUE(loaded.config) << ::testing::PrintToString(loaded.errors);
+    const std::string text = describe(*loaded.config);
+    EXPECT_THAT(text, HasSubstr("warning: rule r gives bus/n1/x the command topic c/n1/x, but the "
+                                "bridge publishes there (or on its /result topic) itself"));
+    EXPECT_TRUE(command_targets(*loaded.config).empty());
+}
+
 }  // namespace
 }  // namespace nodebridge
