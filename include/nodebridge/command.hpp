@@ -61,7 +61,8 @@ struct CommandTarget {
 // bridge publishes itself (a rule's topic or availability topic for a Modbus node, the
 // health or stats topic). Bounded against hostile configs: at most kMaxCommandTargets
 // targets and kMaxCommandTopicBytes of topics (the rest are dropped), each topic with
-// "/result" at most 65535 bytes. In nb_config so that --check-config lists the same.
+// "/result" at most 65535 bytes; a config too large to check for topics the bridge
+// publishes gets no targets at all. In nb_config so that --check-config lists the same.
 inline constexpr std::size_t kMaxCommandTargets = 65536;
 inline constexpr std::size_t kMaxCommandTopicBytes = 16u << 20;
 std::vector<CommandTarget> command_targets(const Config& config,

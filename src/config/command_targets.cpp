@@ -40,19 +40,28 @@ struct RuleView {
     }
 };
 
-// Calls `visit(source, node, attribute)` for each Modbus attribute `rule` selects.
+// The attributes looked at in all, selected or not: bounds the work of a config with very
+// many rules and attributes.
+constexpr std::size_t kMaxVisits = 16u << 20;
+
+// Calls `visit(source, node, attribute)` for each Modbus attribute `rule` selects, until
+// `visit` returns false. Returns false when the visit budget `visits_left` ran out.
 template <typename Visit>
-void for_each_selected(const Config& config, const RuleView& rule, Visit&& visit) {
+bool for_each_selected(const Config& config, const RuleView& rule, std::size_t& visits_left,
+                       Visit&& visit) {
     for (const SourceConfig& source : config.sources) {
         const auto* modbus = std::get_if<ModbusSourceConfig>(&source.settings);
         if (modbus == nullptr || !rule.source.matches(source.name)) continue;
         for (const ModbusNode& node : modbus->nodes) {
             if (!rule.node.matches(node.id)) continue;
+            if (node.attributes.size() > visits_left) return false;
+            visits_left -= node.attributes.size();
             for (const ModbusAttribute& attribute : node.attributes) {
-                if (rule.selects(attribute.name) && !visit(source, node, attribute)) return;
+                if (rule.selects(attribute.name) && !visit(source, node, attribute)) return true;
             }
         }
     }
+    return true;
 }
 
 // Adds `topic` to `topics` while the byte budget lasts; false once it is spent.
@@ -67,6 +76,11 @@ bool add_bounded(std::unordered_set<std::string>& topics, std::string topic, std
 
 std::vector<CommandTarget> command_targets(const Config& config,
                                            std::vector<CommandTarget>* shadowed) {
+    bool any_command_topic = false;
+    for (const MappingRule& rule : config.mappings)
+        any_command_topic |= !rule.command_topic.empty();
+    if (!any_command_topic) return {};
+
     std::vector<RuleView> rules;
     std::string error;
     for (const MappingRule& rule : config.mappings) {
@@ -82,26 +96,28 @@ std::vector<CommandTarget> command_targets(const Config& config,
 
     // What the bridge itself publishes for its Modbus nodes: a command topic (or its result
     // topic) there would make it take its own messages for commands, or overwrite readings.
+    // A config too large to check within the bounds gets no targets at all (fails closed).
     std::unordered_set<std::string> published{config.mqtt.health.topic, config.stats.topic};
     std::size_t published_bytes = 0;
-    bool budget_left = true;
+    std::size_t visits_left = kMaxVisits;
     for (const RuleView& rule : rules) {
-        for_each_selected(
-            config, rule,
+        bool bytes_left = true;
+        const bool visits_ok = for_each_selected(
+            config, rule, visits_left,
             [&](const SourceConfig& source, const ModbusNode& node,
                 const ModbusAttribute& attribute) {
-                budget_left = add_bounded(
+                bytes_left = add_bounded(
                     published, rule.topic_for(config.gateway, source.name, node, attribute),
                     published_bytes);
-                if (budget_left && rule.availability) {
-                    budget_left = add_bounded(
+                if (bytes_left && rule.availability) {
+                    bytes_left = add_bounded(
                         published,
                         rule.availability->expand({config.gateway, source.name, node.id}),
                         published_bytes);
                 }
-                return budget_left;
+                return bytes_left;
             });
-        if (!budget_left) break;
+        if (!visits_ok || !bytes_left) return {};
     }
 
     std::vector<CommandTarget> targets;
@@ -112,8 +128,8 @@ std::vector<CommandTarget> command_targets(const Config& config,
         auto command = TopicTemplate::parse_command(rule.rule.command_topic, error);
         if (!command) continue;
         bool full = false;
-        for_each_selected(
-            config, rule,
+        const bool visits_ok = for_each_selected(
+            config, rule, visits_left,
             [&](const SourceConfig& source, const ModbusNode& node,
                 const ModbusAttribute& attribute) {
                 if (targets.size() >= kMaxCommandTargets) {
@@ -146,7 +162,7 @@ std::vector<CommandTarget> command_targets(const Config& config,
                 targets.push_back(std::move(target));
                 return true;
             });
-        if (full) break;
+        if (full || !visits_ok) break;
     }
     return targets;
 }

@@ -165,6 +165,22 @@ TEST(CommandRouter, TopicsTheBridgePublishesAreNeverCommandTopics) {
               (CommandRejection{"", "not a command topic"}));
 }
 
+TEST(CommandRouter, AConfigTooLargeToCheckGetsNoTargets) {
+    // 300 attributes with 60 kB topics: more published topic bytes than the bound.
+    Config config = plant();
+    std::vector<ModbusAttribute> many;
+    for (int i = 0; i < 300; ++i) {
+        ModbusAttribute a = setpoint();
+        a.name = "sp" + std::to_string(i);
+        many.push_back(a);
+    }
+    std::get<ModbusSourceConfig>(config.sources[0].settings).nodes[0].attributes = many;
+    config.mappings[0].topic = std::string(60000, 'x') + "/{node}/{attribute}";
+    EXPECT_TRUE(command_targets(config).empty());
+    config.mappings[0].match_node = "pdu-2";  // one attribute: well within the bound
+    EXPECT_EQ(command_targets(config).size(), 1u);
+}
+
 TEST(CommandRouter, SubstitutedNamesCannotAddLevelsButTopicKeepsItsOwn) {
     Config config = plant();
     std::get<ModbusSourceConfig>(config.sources[0].settings).nodes[0].id = "a/+#";
