@@ -96,9 +96,12 @@ void check_command_topic(MapReader& map, const MappingRule& rule,
         return;
     }
     if (!expanded->uses(TopicField::attribute)) {
-        ctx.error(where,
-                  "command_topic: needs {attribute} (the rule's topic is per node), so "
-                  "each attribute gets its own command topic");
+        ctx.error(where, topic->uses(TopicField::attribute)
+                             ? "command_topic: needs {attribute}, in it or through {topic}, so "
+                               "each attribute gets its own command topic"
+                             : "command_topic: needs {attribute}: the rule's topic is per node, "
+                               "so {topic} alone does not give each attribute its own command "
+                               "topic");
     }
     if (!expanded->uses(TopicField::node)) {
         ctx.error(where,
