@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,6 +68,35 @@ bool write_all(int fd, std::string_view bytes) {
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return false;
         bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+// Writes all of `bytes` at `offset` of `fd`; false on error.
+bool pwrite_all(int fd, std::string_view bytes, std::uint64_t offset) {
+    while (!bytes.empty()) {
+        const ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+        offset += static_cast<std::uint64_t>(n);
+    }
+    return true;
+}
+
+// True when every byte of `fd` from `offset` to `size` is zero: the unused, preallocated
+// tail of a segment that was being written when the process ended.
+bool zero_from(int fd, std::uint64_t offset, std::uint64_t size) {
+    std::string chunk(kReadChunk, '\0');
+    while (offset < size) {
+        const auto want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(kReadChunk, size - offset));
+        const ssize_t n = ::pread(fd, chunk.data(), want, static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        const std::string_view got(chunk.data(), static_cast<std::size_t>(n));
+        if (got.find_first_not_of('\0') != std::string_view::npos) return false;
+        offset += static_cast<std::uint64_t>(n);
     }
     return true;
 }
@@ -268,7 +298,10 @@ Spool::Spool(const SpoolOptions& options, Logger& log, int lock_fd)
 Spool::~Spool() {
     sync();
     std::lock_guard lock(mutex_);
-    if (active_fd_ >= 0) ::close(active_fd_);
+    if (active_fd_ >= 0) {
+        unmap_active();
+        ::close(active_fd_);
+    }
     close_reader();
     // An active segment without records is only a file header: leave nothing behind.
     if (!segments_.empty() && segments_.back().records == 0) {
@@ -320,7 +353,7 @@ void Spool::recover() {
         }
         struct stat info {};
         fstat(fd, &info);
-        const auto file_size = static_cast<std::uint64_t>(info.st_size);
+        auto file_size = static_cast<std::uint64_t>(info.st_size);
         Segment segment{.path = path, .end = kSegmentMagic.size()};
         if (file_size >= kSegmentMagic.size()) {
             const std::string magic = read_some(fd, 0, kSegmentMagic.size());
@@ -369,6 +402,15 @@ void Spool::recover() {
             ++segment.records;
             segment.newest_ms = std::max(segment.newest_ms, record.time_ms);
             segment.end += consumed;
+        }
+        // A segment the previous process was still writing ends in its preallocated, unused
+        // zero bytes: that is a clean end, not damage. Cut them off.
+        if (segment.end < file_size && segment.end >= kSegmentMagic.size() &&
+            zero_from(fd, segment.end, file_size)) {
+            if (::truncate(path.c_str(), static_cast<off_t>(segment.end)) != 0) {
+                // Harmless: the tail is found zero again next time.
+            }
+            file_size = segment.end;
         }
         ::close(fd);
         // A damaged segment's lost records are known when a later segment says where the
@@ -431,13 +473,28 @@ bool Spool::open_active() {
     Segment segment{.path = options_.dir + "/" + segment_name(next_sequence_),
                     .first = next_sequence_,
                     .end = kSegmentMagic.size()};
-    const int fd =
-        ::open(segment.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+    const int fd = ::open(segment.path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0) return false;
-    if (!write_all(fd, kSegmentMagic)) {
+    if (!pwrite_all(fd, kSegmentMagic, 0)) {
         ::close(fd);
         ::unlink(segment.path.c_str());
         return false;
+    }
+    // Appends copy records into a shared mapping of the segment: the bytes are in the page
+    // cache (they survive the process being killed) without a system call per record. The
+    // blocks are reserved first, so a full disk fails here rather than as SIGBUS later;
+    // when that or the mapping fails, appends use pwrite() instead.
+    const std::uint64_t capacity = std::max<std::uint64_t>(options_.segment_bytes, kSegmentMagic.size());
+    if (posix_fallocate(fd, 0, static_cast<off_t>(capacity)) == 0) {
+        void* map = mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (map != MAP_FAILED) {
+            active_map_ = static_cast<char*>(map);
+            active_capacity_ = capacity;
+        } else if (ftruncate(fd, static_cast<off_t>(segment.end)) != 0) {
+            ::close(fd);
+            ::unlink(segment.path.c_str());
+            return false;
+        }
     }
     active_fd_ = fd;
     active_dirty_ = true;
@@ -446,8 +503,21 @@ bool Spool::open_active() {
     return true;
 }
 
+void Spool::unmap_active() {
+    if (active_map_ == nullptr) return;
+    munmap(active_map_, active_capacity_);
+    active_map_ = nullptr;
+    active_capacity_ = 0;
+    // Leave no preallocated tail behind a segment that is no longer written.
+    if (!segments_.empty() &&
+        ftruncate(active_fd_, static_cast<off_t>(segments_.back().end)) != 0) {
+        // Recovery treats a zero tail as a clean end.
+    }
+}
+
 void Spool::rotate() {
     if (active_fd_ < 0) return;
+    unmap_active();
     if (active_dirty_) {
         unsynced_fds_.push_back(active_fd_);
     } else {
@@ -522,6 +592,8 @@ Spool::Append Spool::append(const Message& message, std::int64_t now_ms) {
                   append_buffer_);
     const std::uint64_t size = append_buffer_.size();
     int fd = -1;
+    char* map = nullptr;
+    std::uint64_t at = 0;
     {
         std::lock_guard lock(mutex_);
         // What the record costs on disk, with the header of a new segment if it starts one.
@@ -557,9 +629,16 @@ Spool::Append Spool::append(const Message& message, std::int64_t now_ms) {
             return Append::failed;
         }
         fd = active_fd_;
+        at = segments_.back().end;
+        if (active_map_ != nullptr && at + size <= active_capacity_) map = active_map_;
     }
     // Readers never look past the active segment's `end`, so they cannot see a partial record.
-    const bool written = write_all(fd, append_buffer_);
+    bool written = true;
+    if (map != nullptr) {
+        std::memcpy(map + at, append_buffer_.data(), size);
+    } else {
+        written = pwrite_all(fd, append_buffer_, at);
+    }
     const int write_errno = errno;
     std::lock_guard lock(mutex_);
     Segment& active = segments_.back();
@@ -567,8 +646,14 @@ Spool::Append Spool::append(const Message& message, std::int64_t now_ms) {
         ++counters_.write_errors;
         errno = write_errno;
         warn("spool-write", "spool: write to " + active.path + " failed: " + errno_text());
-        // Cut off what part of the record made it, so later records stay readable.
-        if (ftruncate(active_fd_, static_cast<off_t>(active.end)) != 0) rotate();
+        // Cut off what part of the record made it, so later records stay readable: zero it
+        // where it overlaps the mapping (the file must keep the mapping's size), truncate it
+        // beyond.
+        if (active_map_ != nullptr && active.end < active_capacity_) {
+            std::memset(active_map_ + active.end, 0, active_capacity_ - active.end);
+        }
+        const std::uint64_t keep = std::max<std::uint64_t>(active.end, active_capacity_);
+        if (ftruncate(active_fd_, static_cast<off_t>(keep)) != 0) rotate();
         return Append::failed;
     }
     if (active.records == 0) active.first = next_sequence_;

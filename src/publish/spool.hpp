@@ -51,7 +51,7 @@ enum class RecordStatus {
     truncated,     // fewer bytes than the record needs (a write cut short)
     bad_length,    // the length field is impossible
     bad_checksum,  // the body does not match its crc32
-    bad_fields,    // the checksum holds but the fields are invalid (qos, topic length)
+    bad_fields,    // the checksum holds but the fields are invalid (qos, topic or rule length)
 };
 
 // The two record layouts; a segment's magic says which one its records use.
@@ -168,6 +168,7 @@ class Spool {
     void recover();
     bool open_active();
     void rotate();
+    void unmap_active();
     void drop_front_segment(std::uint64_t& counter);
     std::uint64_t undone_in(const Segment& segment) const;
     void advance_floor();
@@ -189,9 +190,11 @@ class Spool {
     std::mutex append_mutex_;
     std::string append_buffer_;  // the record being appended
     mutable std::mutex mutex_;
-    std::deque<Segment> segments_;   // oldest first
-    int active_fd_ = -1;             // open for appending to segments_.back(), or -1
-    std::vector<int> unsynced_fds_;  // closed-for-writing segments still to fdatasync
+    std::deque<Segment> segments_;       // oldest first
+    int active_fd_ = -1;                 // open for appending to segments_.back(), or -1
+    char* active_map_ = nullptr;         // its shared mapping, or null: appends use pwrite()
+    std::uint64_t active_capacity_ = 0;  // bytes mapped (the file's preallocated size)
+    std::vector<int> unsynced_fds_;      // closed-for-writing segments still to fdatasync
     bool active_dirty_ = false;
     std::uint64_t next_sequence_ = 0;
     std::uint64_t floor_ = 0;              // every sequence below is done

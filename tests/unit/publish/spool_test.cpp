@@ -298,6 +298,30 @@ TEST_F(SpoolTest, RecoversSegmentsWrittenInTheOlderLayout) {
     EXPECT_EQ(records.back().message.rule, "r");
 }
 
+TEST_F(SpoolTest, AZeroTailFromAKilledWriterIsACleanEnd) {
+    // What a process killed while appending leaves: records, then the segment's preallocated
+    // zero bytes.
+    const std::string spool_dir = dir.path() + "/spool";
+    ASSERT_EQ(mkdir(spool_dir.c_str(), 0750), 0);
+    std::string file(kSegmentMagic);
+    for (int i = 0; i < 4; ++i) {
+        encode_record(SpoolRecord{.sequence = static_cast<std::uint64_t>(i),
+                                  .message = message("m" + std::to_string(i))},
+                      file);
+    }
+    const std::size_t used = file.size();
+    file.append(64 * 1024, '\0');
+    const std::string path = spool_dir + "/0000000000000000.seg";
+    std::ofstream(path, std::ios::binary) << file;
+
+    auto spool = Spool::open(options(), log);
+    ASSERT_NE(spool, nullptr);
+    EXPECT_EQ(payloads(take_all(*spool)), numbered(0, 4));
+    EXPECT_EQ(spool->counters().lost, 0u);
+    EXPECT_EQ(log.count_containing("damaged"), 0) << testing::PrintToString(log.lines());
+    EXPECT_EQ(file_size(path), used);  // the tail is cut off
+}
+
 TEST_F(SpoolTest, RecoversTheRecordsBeforeATruncatedOne) {
     {
         auto spool = Spool::open(options(), log);
