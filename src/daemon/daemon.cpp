@@ -5,15 +5,18 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <mutex>
-#include <utility>
 #include <optional>
+#include <utility>
 
+#include "nodebridge/command.hpp"
 #include "nodebridge/mapping.hpp"
 #include "nodebridge/publisher.hpp"
 #include "pipeline.hpp"
 #include "stats.hpp"
 #include "systemd/notifier.hpp"
+#include "write_back.hpp"
 
 namespace nodebridge {
 
@@ -50,6 +53,8 @@ struct Daemon::Impl {
           config_path(std::move(path)),
           log(log_in),
           samples(kSampleQueueCapacity),
+          write_back(log, [this](Message&& message) { publish(std::move(message)); }),
+          commands(std::make_shared<const CommandRouter>(config)),
           publisher(std::make_unique<Publisher>(config.mqtt, log)),
           pipeline(Mapper(config.gateway, config.mappings), samples,
                    [this](Message&& message) { publish(std::move(message)); }) {}
@@ -58,10 +63,17 @@ struct Daemon::Impl {
     std::string config_path;
     Logger& log;
     SampleQueue samples;
-    // Replaced by a reload that changes the mqtt section; the mutex keeps the mapping
-    // thread from publishing into a publisher being swapped out.
+    // Declared before the sources: their pending writes answer through it when they stop.
+    WriteBack write_back;
+    std::shared_ptr<const CommandRouter> commands;  // the command topics of `config`
+    // Replaced by a reload that changes the mqtt section. While the old one stops it is
+    // null and messages wait in `held` (bounded like the sample queue), so that nobody
+    // waits on the mutex for a stop: the old publisher's own thread may be publishing a
+    // command result.
     mutable std::mutex publisher_mutex;
     std::unique_ptr<Publisher> publisher;
+    std::vector<Message> held;
+    std::uint64_t held_dropped = 0;
     Pipeline pipeline;
     std::vector<RunningSource> sources;
     systemd::Notifier notifier;
@@ -71,7 +83,13 @@ struct Daemon::Impl {
 
     void publish(Message&& message) {
         std::lock_guard lock(publisher_mutex);
-        publisher->publish(std::move(message));
+        if (publisher) {
+            publisher->publish(std::move(message));
+        } else if (held.size() < kSampleQueueCapacity) {
+            held.push_back(std::move(message));
+        } else {
+            ++held_dropped;
+        }
     }
 
     RunningSource start_source(const SourceConfig& source_config) {
@@ -84,11 +102,24 @@ struct Daemon::Impl {
         for (const SourceConfig& source_config : config.sources) {
             sources.push_back(start_source(source_config));
         }
+        offer_sources_to_write_back();
     }
 
     void stop_sources() {
+        write_back.set_sources({});
         for (auto& running : sources) running.source->stop();
         sources.clear();
+    }
+
+    void offer_sources_to_write_back() {
+        std::vector<Source*> running;
+        for (const auto& source : sources) running.push_back(source.source.get());
+        write_back.set_sources(running);
+    }
+
+    // Caller holds publisher_mutex.
+    void subscribe_commands() {
+        publisher->set_subscriptions(commands->topics(), write_back.handler(commands));
     }
 
     StatsSnapshot snapshot() const {
@@ -98,10 +129,11 @@ struct Daemon::Impl {
         snap.samples = pipeline.samples_mapped();
         snap.messages = pipeline.messages_out();
         snap.samples_dropped = samples.dropped();
+        snap.commands = write_back.stats();
         snap.queue_depth = samples.size();
         {
             std::lock_guard lock(publisher_mutex);
-            snap.publisher = publisher->stats();
+            if (publisher) snap.publisher = publisher->stats();
         }
         for (const auto& running : sources) {
             snap.sources.emplace_back(running.source->name(), running.source->stats());
@@ -152,19 +184,40 @@ struct Daemon::Impl {
         malloc_trim(0);  // as at start: return the YAML tree's heap
 
         const bool mqtt_changed = next.mqtt != config.mqtt;
+        auto next_commands = std::make_shared<const CommandRouter>(next);
+        const bool commands_changed = next_commands->targets() != commands->targets();
+        if (commands_changed) commands = std::move(next_commands);
         if (mqtt_changed) {
-            // The old session says goodbye (offline) before the new one is born (online).
+            // The old session says goodbye (offline) and closes the spool before the new
+            // one opens it and is born (online); messages made meanwhile are held.
             std::unique_ptr<Publisher> old;
             {
                 std::lock_guard lock(publisher_mutex);
-                old = std::exchange(publisher, std::make_unique<Publisher>(next.mqtt, log));
+                old = std::move(publisher);
             }
             old->stop(kShutdownGrace);
+            old.reset();
+            auto fresh = std::make_unique<Publisher>(next.mqtt, log);
             std::lock_guard lock(publisher_mutex);
+            publisher = std::move(fresh);
+            subscribe_commands();
             publisher->start();
+            for (Message& message : held) publisher->publish(std::move(message));
+            held.clear();
+            if (held_dropped > 0) {
+                log.log(LogLevel::warning,
+                        "reload: " + std::to_string(held_dropped) +
+                            " messages dropped while the MQTT session was replaced",
+                        {.event = "reload"});
+                held_dropped = 0;
+            }
+        } else if (commands_changed) {
+            std::lock_guard lock(publisher_mutex);
+            subscribe_commands();
         }
 
         // Stop what changed or went away first, so a changed source's bus is free again.
+        write_back.set_sources({});  // no command reaches a source while they change
         std::vector<RunningSource> previous = std::move(sources);
         sources.clear();
         std::size_t kept = 0;
@@ -184,8 +237,10 @@ struct Daemon::Impl {
         for (std::size_t i = 0; i < next.sources.size(); ++i) {
             sources.push_back(reused[i] ? std::move(*reused[i]) : start_source(next.sources[i]));
         }
+        offer_sources_to_write_back();
 
-        const bool rules_changed = next.mappings != config.mappings || next.gateway != config.gateway;
+        const bool rules_changed =
+            next.mappings != config.mappings || next.gateway != config.gateway;
         if (rules_changed) pipeline.replace_mapper(Mapper(next.gateway, next.mappings));
 
         log.log(LogLevel::notice,
@@ -208,6 +263,7 @@ int Daemon::run() {
     Impl& d = *impl_;
     const sigset_t signals = daemon_signals();
 
+    d.subscribe_commands();
     d.publisher->start();
     d.pipeline.start();
     d.start_sources();

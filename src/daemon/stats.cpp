@@ -61,6 +61,21 @@ std::string stats_json(const StatsSnapshot& current, const StatsSnapshot* previo
            ",\"expired\":" + std::to_string(mqtt.dropped_expired) +
            ",\"at_stop\":" + std::to_string(mqtt.dropped_at_stop) + "}";
     out += ",\"messages_rejected\":" + std::to_string(mqtt.rejected);
+    out += ",\"messages_refused\":" + std::to_string(mqtt.refused);
+    out += ",\"refused_by_rule\":{";
+    bool first_rule = true;
+    for (const auto& [rule, count] : mqtt.refused_by_rule) {
+        if (!first_rule) out += ',';
+        first_rule = false;
+        append_string(rule, out);
+        out += ':' + std::to_string(count);
+    }
+    out += '}';
+    const CommandStats& commands = current.commands;
+    out += ",\"commands\":{\"received\":" + std::to_string(commands.received) +
+           ",\"written\":" + std::to_string(commands.written) +
+           ",\"rejected\":" + std::to_string(commands.rejected) +
+           ",\"failed\":" + std::to_string(commands.failed) + "}";
     out += ",\"spool\":{\"active\":";
     out += mqtt.spooling ? "true" : "false";
     out += ",\"records\":" + std::to_string(mqtt.spooled_records) +

@@ -10,6 +10,7 @@
 #include "nodebridge/publisher.hpp"
 #include "nodebridge/sample.hpp"
 #include "nodebridge/source.hpp"
+#include "write_back.hpp"
 
 namespace nodebridge {
 
@@ -21,6 +22,7 @@ struct StatsSnapshot {
     std::uint64_t samples_dropped = 0;  // samples lost because the queue was full
     std::size_t queue_depth = 0;        // samples waiting to be mapped
     PublisherStats publisher;
+    CommandStats commands;
     std::vector<std::pair<std::string, SourceStats>> sources;  // by source name, config order
 };
 

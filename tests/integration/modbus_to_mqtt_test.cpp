@@ -303,5 +303,32 @@ TEST_F(ModbusToMqtt, ReloadKeepsTheStateOfUnchangedRules) {
     EXPECT_EQ(daemon_->wait_for_exit(15s), 0) << daemon_log();
 }
 
+// A changed mqtt section replaces the session; the new one must get the spool directory
+// back (the old one closes it first), and readings keep flowing.
+TEST_F(ModbusToMqtt, ReloadWithAChangedMqttSectionKeepsTheSpool) {
+    start_daemon();
+    ASSERT_TRUE(subscriber_->wait_for_message("dc1/gw-test/pdu-1/voltage", 15s)) << daemon_log();
+    const std::string config = read_file(config_path_);
+    ASSERT_NE(config.find("keepalive: 5s"), std::string::npos);
+    dir_.write("nodebridge.yaml", replace_all(config, "keepalive: 5s", "keepalive: 7s"));
+    daemon_->signal(SIGHUP);
+    ASSERT_TRUE(daemon_->wait_for_output("MQTT session reconnected", 20s)) << daemon_log();
+    subscriber_->clear();
+    ASSERT_TRUE(subscriber_->wait_for(
+        [](const std::vector<Received>& messages) {
+            for (const auto& m : messages) {
+                if (m.topic == "nodebridge/gw-test/stats" &&
+                    m.payload.find("\"spool\":{\"active\":true") != std::string::npos) {
+                    return true;
+                }
+            }
+            return false;
+        },
+        15s))
+        << daemon_log();
+    EXPECT_TRUE(subscriber_->wait_for_message("dc1/gw-test/pdu-1/energy", 10s)) << daemon_log();
+    EXPECT_EQ(daemon_log().find("in use by another process"), std::string::npos) << daemon_log();
+}
+
 }  // namespace
 }  // namespace nodebridge::test

@@ -118,5 +118,79 @@ TEST(Security, ThePasswordNeverShowsInTheLogOrOnTheBroker) {
     }
 }
 
+// The broker's ACL denies one rule's topics: over MQTT 5 the daemon counts that rule's
+// refused messages on the stats topic, logs them, and every other topic keeps flowing.
+TEST(Security, AclDeniedRuleIsCountedAndTheOthersKeepFlowing) {
+    TempDir dir;
+    const std::string acl =
+        dir.write("acl", "topic read #\ntopic write nodebridge/#\ntopic write dc1/allowed/#\n");
+    Broker broker(Broker::Options{.persistence = false, .extra_config = "acl_file " + acl + "\n"});
+    broker.start();
+    const int modbus_port = free_port();
+    Process sim({SIM_PATH, "modbus-tcp", "--port", std::to_string(modbus_port)},
+                dir.file("sim.log"));
+    ASSERT_TRUE(sim.wait_for_output("ready", 10s)) << sim.output();
+    Subscriber everything(broker.port(), {"#"});
+    const std::string config =
+        dir.write("nodebridge.yaml",
+                  "gateway: gw-acl\n"
+                  "mqtt:\n"
+                  "  host: 127.0.0.1\n"
+                  "  port: " +
+                      std::to_string(broker.port()) +
+                      "\n"
+                      "  protocol: \"5\"\n"
+                      "  buffer: { dir: " +
+                      dir.file("spool") +
+                      " }\n"
+                      "stats:\n  interval: 1s\n"
+                      "sources:\n"
+                      "  - name: pdu-bus\n"
+                      "    type: modbus-tcp\n"
+                      "    host: 127.0.0.1\n"
+                      "    port: " +
+                      std::to_string(modbus_port) +
+                      "\n"
+                      "    nodes:\n"
+                      "      - id: pdu-1\n"
+                      "        unit: 1\n"
+                      "        poll: 200ms\n"
+                      "        attributes:\n"
+                      "          voltage: { table: input, address: 0, type: float32 }\n"
+                      "mappings:\n"
+                      "  - name: allowed-rule\n"
+                      "    topic: dc1/allowed/{node}/{attribute}\n"
+                      "    payload: value\n"
+                      "    qos: 1\n"
+                      "  - name: denied-rule\n"
+                      "    topic: dc1/denied/{node}/{attribute}\n"
+                      "    payload: value\n"
+                      "    qos: 1\n");
+    Process daemon({NODEBRIDGED_PATH, "-c", config}, dir.file("daemon.log"));
+    ASSERT_TRUE(everything.wait_for(
+        [](const std::vector<Received>& all) {
+            for (const auto& m : all) {
+                if (m.topic == "nodebridge/gw-acl/stats" &&
+                    m.payload.find("\"refused_by_rule\":{\"denied-rule\":") != std::string::npos) {
+                    return true;
+                }
+            }
+            return false;
+        },
+        20s))
+        << daemon.output();
+    // The allowed rule keeps delivering after the refusals started.
+    everything.clear();
+    EXPECT_TRUE(everything.wait_for_message("dc1/allowed/pdu-1/voltage", 10s).has_value());
+    EXPECT_TRUE(everything.on_topic("dc1/denied/pdu-1/voltage").empty());
+    EXPECT_TRUE(daemon.wait_for_output(
+        "the broker refused the message on 'dc1/denied/pdu-1/voltage' (rule denied-rule): "
+        "Not authorized (0x87)",
+        5s))
+        << daemon.output();
+    daemon.signal(SIGTERM);
+    EXPECT_EQ(daemon.wait_for_exit(15s), 0) << daemon.output();
+}
+
 }  // namespace
 }  // namespace nodebridge::test

@@ -458,7 +458,6 @@ TEST(PublisherRefusals, DeniedTopicIsCountedPerRuleDroppedFromTheSpoolAndOthersF
     CapturingLogger log;
     auto config = config_for(broker.port(), "refused-v5", 5);
     config.health.topic.clear();  // the ACL would deny it too; not what this test is about
-    config.buffer.dir.clear();    // TODO(spool keeps the rule): run with the spool too
     Publisher publisher(config, log);
     publisher.start();
     constexpr int kDenied = Logger::kBurst + 5;
@@ -477,6 +476,7 @@ TEST(PublisherRefusals, DeniedTopicIsCountedPerRuleDroppedFromTheSpoolAndOthersF
     EXPECT_EQ(stats.refused_by_rule,
               (std::map<std::string, std::uint64_t>{{"denied-rule", kDenied}}));
     EXPECT_EQ(stats.rejected, 0u);
+    EXPECT_TRUE(stats.spooling);  // the refused records left the spool (spooled_records == 0)
     // Logged with the topic, the rule and the reason, and rate-limited: not once per message.
     const int lines = log.count_containing(
         "the broker refused the message on 'denied/x' (rule denied-rule): Not authorized (0x87)");
