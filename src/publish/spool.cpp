@@ -56,6 +56,7 @@ constexpr auto kCrcTables = make_crc_tables();
 constexpr std::string_view kAckMagic{"NBACKED1", 8};
 constexpr std::size_t kAckFileBytes = 8 + 8 + 4;
 constexpr std::size_t kReadChunk = 256 * 1024;
+constexpr std::uint64_t kWriteBehind = 1 << 20;  // appended bytes per sync_file_range()
 constexpr std::string_view kSegmentSuffix = ".seg";
 constexpr std::uint64_t kMaxSequence = 1ull << 62;
 
@@ -484,12 +485,14 @@ bool Spool::open_active() {
     // cache (they survive the process being killed) without a system call per record. The
     // blocks are reserved first, so a full disk fails here rather than as SIGBUS later;
     // when that or the mapping fails, appends use pwrite() instead.
-    const std::uint64_t capacity = std::max<std::uint64_t>(options_.segment_bytes, kSegmentMagic.size());
+    const std::uint64_t capacity =
+        std::max<std::uint64_t>(options_.segment_bytes, kSegmentMagic.size());
     if (posix_fallocate(fd, 0, static_cast<off_t>(capacity)) == 0) {
         void* map = mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (map != MAP_FAILED) {
             active_map_ = static_cast<char*>(map);
             active_capacity_ = capacity;
+            written_behind_ = 0;
         } else if (ftruncate(fd, static_cast<off_t>(segment.end)) != 0) {
             ::close(fd);
             ::unlink(segment.path.c_str());
@@ -636,6 +639,15 @@ Spool::Append Spool::append(const Message& message, std::int64_t now_ms) {
     bool written = true;
     if (map != nullptr) {
         std::memcpy(map + at, append_buffer_.data(), size);
+        // Write-behind: start the disk writes of each MiB as it fills, from the appending
+        // thread, so the next sync() (on the Publisher's network thread) finds little left
+        // to wait for. It may block while the disk queue is full: back-pressure on a flood.
+        if (at + size >= written_behind_ + kWriteBehind) {
+            sync_file_range(fd, static_cast<off64_t>(written_behind_),
+                            static_cast<off64_t>(at + size - written_behind_),
+                            SYNC_FILE_RANGE_WRITE);
+            written_behind_ = at + size;
+        }
     } else {
         written = pwrite_all(fd, append_buffer_, at);
     }

@@ -194,6 +194,7 @@ class Spool {
     int active_fd_ = -1;                 // open for appending to segments_.back(), or -1
     char* active_map_ = nullptr;         // its shared mapping, or null: appends use pwrite()
     std::uint64_t active_capacity_ = 0;  // bytes mapped (the file's preallocated size)
+    std::uint64_t written_behind_ = 0;   // disk writes started up to here (append lock)
     std::vector<int> unsynced_fds_;      // closed-for-writing segments still to fdatasync
     bool active_dirty_ = false;
     std::uint64_t next_sequence_ = 0;
