@@ -16,10 +16,18 @@
 // an empty rule). Sequence numbers grow by one per record, so a segment holds a contiguous
 // range. New segments are always NBSPOOL2.
 //
-// Thread-safe. Appends are serialized by an append lock and write() to the segment file
-// outside the state lock that next(), acknowledge() and counters() take, so the network
-// thread never waits for an append's system call; sync() does its fdatasync() calls outside
-// both, so appends never wait for the disk either.
+// Writing: the segment being written has its blocks reserved up front (posix_fallocate of
+// segment_bytes) and is mapped MAP_SHARED; an append copies the record into the mapping, so
+// it is in the page cache (it survives the process being killed) without a system call, and
+// sync() makes it durable. Each MiB appended starts its disk writes (sync_file_range) so a
+// sync finds little left to wait for. When the reservation or the mapping fails, appends use
+// pwrite(). A segment no longer written is cut to its used size; at recovery the zero tail a
+// killed writer leaves is a clean end, not damage.
+//
+// Thread-safe. Appends are serialized by an append lock and copy the record outside the
+// state lock that next(), acknowledge() and counters() take, so the network thread never
+// waits for an append; sync() does its fdatasync() calls outside both, so appends never
+// wait for the disk either.
 
 #include <cstddef>
 #include <cstdint>
