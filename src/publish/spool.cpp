@@ -487,17 +487,21 @@ bool Spool::open_active() {
     // when that or the mapping fails, appends use pwrite() instead.
     const std::uint64_t capacity =
         std::max<std::uint64_t>(options_.segment_bytes, kSegmentMagic.size());
+    bool mapped = false;
     if (posix_fallocate(fd, 0, static_cast<off_t>(capacity)) == 0) {
         void* map = mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (map != MAP_FAILED) {
             active_map_ = static_cast<char*>(map);
             active_capacity_ = capacity;
             written_behind_ = 0;
-        } else if (ftruncate(fd, static_cast<off_t>(segment.end)) != 0) {
-            ::close(fd);
-            ::unlink(segment.path.c_str());
-            return false;
+            mapped = true;
         }
+    }
+    // Unmapped, the file holds just the magic (a failed reservation may have grown it).
+    if (!mapped && ftruncate(fd, static_cast<off_t>(segment.end)) != 0) {
+        ::close(fd);
+        ::unlink(segment.path.c_str());
+        return false;
     }
     active_fd_ = fd;
     active_dirty_ = true;

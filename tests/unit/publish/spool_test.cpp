@@ -298,6 +298,25 @@ TEST_F(SpoolTest, RecoversSegmentsWrittenInTheOlderLayout) {
     EXPECT_EQ(records.back().message.rule, "r");
 }
 
+TEST_F(SpoolTest, ARecordLargerThanTheMappedSegmentIsWrittenAroundIt) {
+    // Records that do not fit the active segment's mapping go through pwrite() instead.
+    const std::string big(2000, 'b');
+    {
+        auto spool = Spool::open(options(/*segment_bytes=*/300), log);
+        ASSERT_NE(spool, nullptr);
+        ASSERT_EQ(spool->append(message("small-1"), 0), Spool::Append::stored);
+        ASSERT_EQ(spool->append(message(big), 0), Spool::Append::stored);
+        ASSERT_EQ(spool->append(message("small-2"), 0), Spool::Append::stored);
+        EXPECT_EQ(payloads(take_all(*spool)),
+                  (std::vector<std::string>{"small-1", big, "small-2"}));
+    }
+    auto spool = Spool::open(options(300), log);
+    ASSERT_NE(spool, nullptr);
+    EXPECT_EQ(payloads(take_all(*spool)), (std::vector<std::string>{"small-1", big, "small-2"}));
+    EXPECT_EQ(spool->counters().lost, 0u);
+    EXPECT_EQ(log.count_containing("damaged"), 0) << testing::PrintToString(log.lines());
+}
+
 TEST_F(SpoolTest, AZeroTailFromAKilledWriterIsACleanEnd) {
     // What a process killed while appending leaves: records, then the segment's preallocated
     // zero bytes.
