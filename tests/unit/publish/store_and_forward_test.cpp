@@ -73,7 +73,11 @@ bool wait_for_stats(const Publisher& publisher,
 
 TEST(StoreAndForward, AQos1StreamSurvivesFiveBrokerRestarts) {
     TempDir dir;
-    Broker broker;
+    // A broker that saves its state after every change: killed with SIGKILL, mosquitto with
+    // the default periodic autosave forgets what it acknowledged since the last save (a
+    // message it PUBACKed but had not yet passed to the reader), which no client can
+    // recover. Saving at each change leaves only the broker's own split-millisecond window.
+    Broker broker(Broker::Options{.extra_config = "autosave_on_changes true\n"});
     broker.start();
     const std::string topic = "restarts/seq";
     const Subscriber::Options session{.qos = 1, .client_id = "restarts-reader", .persistent = true};
