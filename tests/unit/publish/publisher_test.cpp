@@ -470,6 +470,9 @@ TEST(PublisherRefusals, DeniedTopicIsCountedPerRuleDroppedFromTheSpoolAndOthersF
     ASSERT_TRUE(wait_for_stats(publisher, [](const PublisherStats& s) {
         return s.refused == kDenied && s.delivered == 5 && s.spooled_records == 0;
     })) << ::testing::PrintToString(log.lines());
+    // Acknowledged by the broker does not mean passed on yet: wait for the reader.
+    EXPECT_TRUE(subscriber.wait_for(
+        [](const std::vector<Received>& got) { return got.size() >= 5; }, 10s));
     EXPECT_EQ(payloads(subscriber.on_topic("allowed/x")), numbered("a", 0, 5));
     EXPECT_TRUE(subscriber.on_topic("denied/x").empty());
     const PublisherStats stats = publisher.stats();
