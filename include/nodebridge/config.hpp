@@ -43,6 +43,10 @@ enum class ModbusTable { coil, discrete, input, holding };
 enum class ModbusType { boolean, int16, uint16, int32, uint32, int64, uint64, float32, float64, string };
 enum class WordOrder { big, little };
 
+// The names the config file uses: "holding", "float32", "bool", ...
+std::string to_string(ModbusTable table);
+std::string to_string(ModbusType type);
+
 struct ModbusAttribute {
     std::string name;                 // the key under `attributes:`
     ModbusTable table = ModbusTable::holding;

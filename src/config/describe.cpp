@@ -81,12 +81,8 @@ std::string number_text(double value) {
 
 // "holding 10, uint16, 0..100, allowed 0, 50, 100" or "coil 3, bool".
 std::string write_text(const ModbusAttribute& attribute) {
-    static constexpr const char* kTables[] = {"coil", "discrete", "input", "holding"};
-    static constexpr const char* kTypes[] = {"bool",  "int16",  "uint16",  "int32",   "uint32",
-                                             "int64", "uint64", "float32", "float64", "string"};
-    std::string text = std::string(kTables[static_cast<int>(attribute.table)]) + " " +
-                       std::to_string(attribute.address) + ", " +
-                       kTypes[static_cast<int>(attribute.type)];
+    std::string text = to_string(attribute.table) + " " + std::to_string(attribute.address) + ", " +
+                       to_string(attribute.type);
     if (attribute.min && attribute.max) {
         text += ", " + number_text(*attribute.min) + ".." + number_text(*attribute.max);
     }

@@ -42,50 +42,10 @@ bool is_bit_table(ModbusTable table) {
     return table == ModbusTable::coil || table == ModbusTable::discrete;
 }
 
-std::string table_name(ModbusTable table) {
-    switch (table) {
-        case ModbusTable::coil:
-            return "coil";
-        case ModbusTable::discrete:
-            return "discrete";
-        case ModbusTable::input:
-            return "input";
-        case ModbusTable::holding:
-            return "holding";
-    }
-    return "?";
-}
-
-std::string type_name(ModbusType type) {
-    switch (type) {
-        case ModbusType::boolean:
-            return "bool";
-        case ModbusType::int16:
-            return "int16";
-        case ModbusType::uint16:
-            return "uint16";
-        case ModbusType::int32:
-            return "int32";
-        case ModbusType::uint32:
-            return "uint32";
-        case ModbusType::int64:
-            return "int64";
-        case ModbusType::uint64:
-            return "uint64";
-        case ModbusType::float32:
-            return "float32";
-        case ModbusType::float64:
-            return "float64";
-        case ModbusType::string:
-            return "string";
-    }
-    return "?";
-}
-
 std::string range_text(const ModbusAttribute& attribute) {
     const long long first = attribute.address;
     const long long last = first + attribute.width() - 1;
-    return table_name(attribute.table) + " " + std::to_string(first) +
+    return to_string(attribute.table) + " " + std::to_string(first) +
            (last != first ? ".." + std::to_string(last) : "");
 }
 
@@ -159,7 +119,7 @@ void check_representable(MapReader& map, const ModbusAttribute& attribute, std::
     const double raw = (value - attribute.offset) / attribute.scale;
     const auto [low, high] = raw_range(attribute.type);
     if (std::isfinite(raw) && raw >= low && raw <= high) return;
-    std::string how = type_name(attribute.type);
+    std::string how = to_string(attribute.type);
     if (attribute.scale != 1.0 || attribute.offset != 0.0) {
         how += " with scale " + number_text(attribute.scale) + " and offset " +
                number_text(attribute.offset) + " (register value " + number_text(raw) + ")";
@@ -238,7 +198,7 @@ void check_write_back(MapReader& map, const ModbusAttribute& attribute, bool all
             std::fabs(raw - std::round(raw)) > 1e-9 * std::fmax(1.0, std::fabs(raw))) {
             ctx.error(allowed_where[i], "allowed: " + number_text(value) +
                                             " is not a whole number of register steps (" +
-                                            type_name(attribute.type) + ", scale " +
+                                            to_string(attribute.type) + ", scale " +
                                             number_text(attribute.scale) + ", offset " +
                                             number_text(attribute.offset) + ")");
         }
@@ -299,16 +259,16 @@ std::optional<ModbusAttribute> read_attribute(const MapReader::Item& item, const
     const bool numeric =
         attribute.type != ModbusType::boolean && attribute.type != ModbusType::string;
     if (is_bit_table(attribute.table) && attribute.type != ModbusType::boolean && type_given) {
-        ctx.error(map.value_position("type"), "type: a " + table_name(attribute.table) +
+        ctx.error(map.value_position("type"), "type: a " + to_string(attribute.table) +
                                                   " attribute must have type bool, got " +
-                                                  type_name(attribute.type));
+                                                  to_string(attribute.type));
         ok = false;
     }
     if (is_bit_table(attribute.table)) {
         for (const char* key : {"word_order", "byte_swap"}) {
             if (map.find(key)) {
                 ctx.error(map.key_position(key), std::string(key) + ": does not apply to a " +
-                                                     table_name(attribute.table) + " attribute");
+                                                     to_string(attribute.table) + " attribute");
             }
         }
     }
@@ -321,7 +281,7 @@ std::optional<ModbusAttribute> read_attribute(const MapReader::Item& item, const
         ctx.error(map.key_position("length"), "length: only applies to type string");
     }
     if (!numeric) {
-        const std::string what = type_name(attribute.type);
+        const std::string what = to_string(attribute.type);
         if (scale_given)
             ctx.error(map.key_position("scale"), "scale: does not apply to type " + what);
         if (offset_given) {
@@ -337,7 +297,7 @@ std::optional<ModbusAttribute> read_attribute(const MapReader::Item& item, const
     if (!ok || !address_ok || attribute.width() == 0) return std::nullopt;
     const long long last = static_cast<long long>(attribute.address) + attribute.width() - 1;
     if (last > kMaxAddress) {
-        ctx.error(map.value_position("address"), "address: " + type_name(attribute.type) + " at " +
+        ctx.error(map.value_position("address"), "address: " + to_string(attribute.type) + " at " +
                                                      std::to_string(attribute.address) + " needs " +
                                                      std::to_string(attribute.width()) +
                                                      " registers and runs past 65535");
@@ -486,4 +446,45 @@ void read_modbus_source(MapReader& map, const std::string& type, ModbusSourceCon
 }
 
 }  // namespace config_detail
+
+std::string to_string(ModbusTable table) {
+    switch (table) {
+        case ModbusTable::coil:
+            return "coil";
+        case ModbusTable::discrete:
+            return "discrete";
+        case ModbusTable::input:
+            return "input";
+        case ModbusTable::holding:
+            return "holding";
+    }
+    return "?";
+}
+
+std::string to_string(ModbusType type) {
+    switch (type) {
+        case ModbusType::boolean:
+            return "bool";
+        case ModbusType::int16:
+            return "int16";
+        case ModbusType::uint16:
+            return "uint16";
+        case ModbusType::int32:
+            return "int32";
+        case ModbusType::uint32:
+            return "uint32";
+        case ModbusType::int64:
+            return "int64";
+        case ModbusType::uint64:
+            return "uint64";
+        case ModbusType::float32:
+            return "float32";
+        case ModbusType::float64:
+            return "float64";
+        case ModbusType::string:
+            return "string";
+    }
+    return "?";
+}
+
 }  // namespace nodebridge

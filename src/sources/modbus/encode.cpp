@@ -11,46 +11,6 @@ namespace nodebridge::modbus {
 
 namespace {
 
-std::string_view type_name(ModbusType type) {
-    switch (type) {
-        case ModbusType::boolean:
-            return "bool";
-        case ModbusType::int16:
-            return "int16";
-        case ModbusType::uint16:
-            return "uint16";
-        case ModbusType::int32:
-            return "int32";
-        case ModbusType::uint32:
-            return "uint32";
-        case ModbusType::int64:
-            return "int64";
-        case ModbusType::uint64:
-            return "uint64";
-        case ModbusType::float32:
-            return "float32";
-        case ModbusType::float64:
-            return "float64";
-        case ModbusType::string:
-            return "string";
-    }
-    return "?";
-}
-
-std::string_view table_name(ModbusTable table) {
-    switch (table) {
-        case ModbusTable::coil:
-            return "coil";
-        case ModbusTable::discrete:
-            return "discrete";
-        case ModbusTable::input:
-            return "input";
-        case ModbusTable::holding:
-            return "holding";
-    }
-    return "?";
-}
-
 // The inclusive range of an integer type's raw values, as text, for messages.
 std::string_view range_text(ModbusType type) {
     switch (type) {
@@ -128,7 +88,7 @@ std::string format_number(double number) {
 std::variant<WriteData, std::string> encode_value(const ModbusAttribute& attribute,
                                                   const Value& value) {
     if (attribute.table != ModbusTable::coil && attribute.table != ModbusTable::holding) {
-        return "the " + std::string(table_name(attribute.table)) + " table cannot be written";
+        return "the " + to_string(attribute.table) + " table cannot be written";
     }
     if (attribute.type == ModbusType::string) return std::string("strings cannot be written");
     if (std::holds_alternative<std::string>(value)) {
@@ -178,7 +138,7 @@ std::variant<WriteData, std::string> encode_value(const ModbusAttribute& attribu
 
     if (const bool* flag = std::get_if<bool>(&value)) {
         (void)flag;
-        return "expected a number for " + std::string(type_name(attribute.type)) + ", not a bool";
+        return "expected a number for " + to_string(attribute.type) + ", not a bool";
     }
 
     // An int64 on a plain integer attribute is encoded exactly (beyond 2^53 a double is not).
@@ -211,8 +171,7 @@ std::variant<WriteData, std::string> encode_value(const ModbusAttribute& attribu
         }
         if (!ok) {
             return "raw value " + std::to_string(raw) + " does not fit " +
-                   std::string(type_name(attribute.type)) + " (" +
-                   std::string(range_text(attribute.type)) + ")";
+                   to_string(attribute.type) + " (" + std::string(range_text(attribute.type)) + ")";
         }
         data.registers = split(attribute, static_cast<std::uint64_t>(raw), width);
         return data;
@@ -249,8 +208,7 @@ std::variant<WriteData, std::string> encode_value(const ModbusAttribute& attribu
     const double raw = std::round(unscaled);
     if (!fits(attribute.type, raw)) {
         return "raw value " + format_number(raw) + from + " does not fit " +
-               std::string(type_name(attribute.type)) + " (" +
-               std::string(range_text(attribute.type)) + ")";
+               to_string(attribute.type) + " (" + std::string(range_text(attribute.type)) + ")";
     }
     std::uint64_t bits = 0;
     if (attribute.type == ModbusType::uint64) {
