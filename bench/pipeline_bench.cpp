@@ -41,6 +41,8 @@
 
 #include "support/support.hpp"
 
+#include "bench_broker.hpp"
+
 namespace nodebridge::bench {
 namespace {
 
@@ -307,41 +309,6 @@ class Receiver {
 };
 
 // ---- processes ---------------------------------------------------------------------------
-
-// mosquitto on 127.0.0.1 with defaults, except: a deeper per-client queue (so QoS 1 to a
-// subscriber that falls behind is held, not dropped), no persistence, and TCP_NODELAY on its
-// sockets, so the broker-to-subscriber hop adds no Nagle delay to any case.
-class BrokerProcess {
-  public:
-    explicit BrokerProcess(const TempDir& dir) : port_(test::free_port()) {
-        const std::string conf =
-            dir.write("mosquitto.conf", "listener " + std::to_string(port_) +
-                                            " 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                                            "max_queued_messages 100000\nset_tcp_nodelay true\n");
-        process_ = std::make_unique<Process>(
-            std::vector<std::string>{"/usr/sbin/mosquitto", "-c", conf}, dir.file("mosquitto.log"));
-        const bool up = test::wait_until(
-            [this] {
-                mosquitto* probe = mosquitto_new(nullptr, true, nullptr);
-                const bool ok = mosquitto_connect(probe, "127.0.0.1", port_, 5) == MOSQ_ERR_SUCCESS;
-                if (ok) mosquitto_disconnect(probe);
-                mosquitto_destroy(probe);
-                return ok;
-            },
-            10s);
-        if (!up) throw std::runtime_error("mosquitto did not start:\n" + process_->output());
-    }
-    ~BrokerProcess() {
-        process_->signal(SIGTERM);
-        process_->wait_for_exit(5s);
-    }
-    int port() const { return port_; }
-    pid_t pid() const { return process_->pid(); }
-
-  private:
-    int port_;
-    std::unique_ptr<Process> process_;
-};
 
 // nodebridge-sim modbus-tcp with `nodes` units of `attributes` float32 input registers.
 class SimProcess {

@@ -32,6 +32,8 @@
 
 #include "support/support.hpp"
 
+#include "bench_broker.hpp"
+
 namespace nodebridge::bench {
 namespace {
 
@@ -253,38 +255,6 @@ class Counter {
     mutable std::mutex mutex_;
     std::vector<StatsPoint> stats_;
     std::string last_stats_;
-};
-
-// mosquitto on 127.0.0.1: no persistence, a deep per-client queue, TCP_NODELAY.
-class BrokerProcess {
-  public:
-    explicit BrokerProcess(const TempDir& dir) : port_(test::free_port()) {
-        const std::string conf =
-            dir.write("mosquitto.conf", "listener " + std::to_string(port_) +
-                                            " 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                                            "max_queued_messages 100000\nset_tcp_nodelay true\n");
-        process_ = std::make_unique<Process>(
-            std::vector<std::string>{"/usr/sbin/mosquitto", "-c", conf}, dir.file("mosquitto.log"));
-        const bool up = test::wait_until(
-            [this] {
-                mosquitto* probe = mosquitto_new(nullptr, true, nullptr);
-                const bool ok = mosquitto_connect(probe, "127.0.0.1", port_, 5) == MOSQ_ERR_SUCCESS;
-                if (ok) mosquitto_disconnect(probe);
-                mosquitto_destroy(probe);
-                return ok;
-            },
-            10s);
-        if (!up) throw std::runtime_error("mosquitto did not start:\n" + process_->output());
-    }
-    ~BrokerProcess() {
-        process_->signal(SIGTERM);
-        process_->wait_for_exit(5s);
-    }
-    int port() const { return port_; }
-
-  private:
-    int port_;
-    std::unique_ptr<Process> process_;
 };
 
 std::string daemon_config(int broker_port, const std::string& device, const std::string& spool) {

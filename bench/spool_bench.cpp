@@ -43,6 +43,8 @@
 #include "spool.hpp"
 #include "support/support.hpp"
 
+#include "bench_broker.hpp"
+
 namespace nodebridge::bench {
 namespace {
 
@@ -50,6 +52,10 @@ using namespace std::chrono_literals;
 using test::Process;
 using test::TempDir;
 using Steady = std::chrono::steady_clock;
+
+// The broker's per-client queue: deep enough that a QoS 1 subscriber falling behind during
+// the 1,000,000-message drain loses nothing.
+constexpr long kDeepQueue = 2'000'000;
 
 struct Settings {
     std::uint64_t raw = 1'000'000;      // records appended and read back in (a)
@@ -170,40 +176,6 @@ RawResult run_raw(const Settings& settings, const std::string& dir) {
 
 // ---- brokers and subscribers --------------------------------------------------------------
 
-// mosquitto on 127.0.0.1:`port` without persistence and with a queue deep enough that a QoS
-// 1 subscriber falling behind during the drain loses nothing.
-class BrokerProcess {
-  public:
-    BrokerProcess(const TempDir& dir, int port) : port_(port) {
-        const std::string conf =
-            dir.write("mosquitto.conf", "listener " + std::to_string(port_) +
-                                            " 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                                            "max_queued_messages 2000000\nset_tcp_nodelay true\n");
-        process_ = std::make_unique<Process>(
-            std::vector<std::string>{"/usr/sbin/mosquitto", "-c", conf}, dir.file("mosquitto.log"));
-        const bool up = test::wait_until(
-            [this] {
-                mosquitto* probe = mosquitto_new(nullptr, true, nullptr);
-                const bool ok = mosquitto_connect(probe, "127.0.0.1", port_, 5) == MOSQ_ERR_SUCCESS;
-                if (ok) mosquitto_disconnect(probe);
-                mosquitto_destroy(probe);
-                return ok;
-            },
-            10s);
-        if (!up) throw std::runtime_error("mosquitto did not start:\n" + process_->output());
-    }
-    ~BrokerProcess() {
-        process_->signal(SIGTERM);
-        process_->wait_for_exit(5s);
-    }
-    BrokerProcess(const BrokerProcess&) = delete;
-    BrokerProcess& operator=(const BrokerProcess&) = delete;
-    int port() const { return port_; }
-
-  private:
-    int port_;
-    std::unique_ptr<Process> process_;
-};
 
 // A QoS 1 subscriber on bench/# that counts messages and which sequence numbers it has seen.
 class Counter {
@@ -356,7 +328,7 @@ DrainResult run_drain(const Settings& settings, const TempDir& dir) {
 
     TempDir broker_dir;
     const auto broker_start = Steady::now();
-    BrokerProcess broker(broker_dir, port);
+    BrokerProcess broker(broker_dir, port, kDeepQueue);
     Counter counter(port, settings.backlog);
     if (!test::wait_until([&] { return publisher.stats().connected; }, 30s)) {
         throw std::runtime_error("the publisher did not reconnect");
@@ -459,7 +431,7 @@ int run(int argc, char** argv) {
 
     if (settings.run_e2e) {
         TempDir broker_dir;
-        BrokerProcess broker(broker_dir, test::free_port());
+        BrokerProcess broker(broker_dir, test::free_port(), kDeepQueue);
         std::printf(
             "#### (b) QoS 1 through a Publisher and mosquitto: %d rounds, each one "
             "window of %.0f s (after 1 s warm-up) memory only and one with the spool, "
