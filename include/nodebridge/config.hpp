@@ -46,6 +46,11 @@ enum class WordOrder { big, little };
 // The names the config file uses: "holding", "float32", "bool", ...
 std::string to_string(ModbusTable table);
 std::string to_string(ModbusType type);
+// True for int16, uint16, int32, uint32, int64 and uint64.
+bool is_integer(ModbusType type);
+// The shortest text that reads back as `value` ("0.1", "70000", "-1e+39"), for messages
+// about configured values and commands.
+std::string number_text(double value);
 
 struct ModbusAttribute {
     std::string name;                 // the key under `attributes:`

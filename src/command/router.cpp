@@ -1,38 +1,11 @@
 // CommandRouter: command topic -> target, and the checks a command passes before any write.
 
-#include <charconv>
 #include <cmath>
 
 #include "nodebridge/command.hpp"
 
 namespace nodebridge {
 namespace {
-
-// The shortest text that reads back as `value`: "150", "-1.5", "1e+20".
-std::string number_text(double value) {
-    char buffer[32];
-    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-    if (ec != std::errc()) return "?";
-    return std::string(buffer, end);
-}
-
-bool is_integer_type(ModbusType type) {
-    switch (type) {
-        case ModbusType::int16:
-        case ModbusType::uint16:
-        case ModbusType::int32:
-        case ModbusType::uint32:
-        case ModbusType::int64:
-        case ModbusType::uint64:
-            return true;
-        case ModbusType::boolean:
-        case ModbusType::float32:
-        case ModbusType::float64:
-        case ModbusType::string:
-            return false;
-    }
-    return false;
-}
 
 // The reason `value` is refused for `attribute`, or "" when it fits.
 std::string check_value(const ModbusAttribute& attribute, const std::string& node,
@@ -66,7 +39,7 @@ std::string check_value(const ModbusAttribute& attribute, const std::string& nod
         }
         if (!found) return "value " + number_text(v) + " is not one of the allowed values " + list;
     }
-    if (is_integer_type(attribute.type)) {
+    if (is_integer(attribute.type)) {
         const double raw = (v - attribute.offset) / attribute.scale;
         const double whole = std::round(raw);
         if (!std::isfinite(raw) || std::fabs(raw - whole) > 1e-9 * std::fmax(1.0, std::fabs(raw))) {

@@ -1,6 +1,5 @@
 // describe(): the summary --check-config prints for a valid config. Never prints secrets.
 
-#include <charconv>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -71,12 +70,6 @@ std::string policy_text(const MappingRule& rule) {
         policy += ", min interval " + format_duration(rule.min_interval);
     }
     return policy;
-}
-
-std::string number_text(double value) {
-    char buffer[32];
-    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-    return ec == std::errc() ? std::string(buffer, end) : std::string("?");
 }
 
 // "holding 10, uint16, 0..100, allowed 0, 50, 100" or "coil 3, bool".

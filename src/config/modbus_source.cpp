@@ -106,12 +106,6 @@ std::pair<double, double> raw_range(ModbusType type) {
     return {-std::numeric_limits<double>::max(), std::numeric_limits<double>::max()};
 }
 
-std::string number_text(double value) {
-    char buffer[32];
-    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-    return ec == std::errc() ? std::string(buffer, end) : std::string("?");
-}
-
 // Reports at `key` when `value` (in published units) gives a register value the type
 // cannot hold once scale and offset are undone.
 void check_representable(MapReader& map, const ModbusAttribute& attribute, std::string_view key,
@@ -485,6 +479,17 @@ std::string to_string(ModbusType type) {
             return "string";
     }
     return "?";
+}
+
+bool is_integer(ModbusType type) {
+    return type == ModbusType::int16 || type == ModbusType::uint16 || type == ModbusType::int32 ||
+           type == ModbusType::uint32 || type == ModbusType::int64 || type == ModbusType::uint64;
+}
+
+std::string number_text(double value) {
+    char buffer[32];
+    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+    return ec == std::errc() ? std::string(buffer, end) : std::string("?");
 }
 
 }  // namespace nodebridge

@@ -1,7 +1,6 @@
 #include "encode.hpp"
 
 #include <bit>
-#include <charconv>
 #include <cmath>
 #include <limits>
 
@@ -52,11 +51,6 @@ bool fits(ModbusType type, double raw) {
     }
 }
 
-bool is_integer_type(ModbusType type) {
-    return type == ModbusType::int16 || type == ModbusType::uint16 || type == ModbusType::int32 ||
-           type == ModbusType::uint32 || type == ModbusType::int64 || type == ModbusType::uint64;
-}
-
 // The low `count` 16-bit words of `raw`, most significant first, then put in the
 // attribute's word order and byte order: the inverse of decode's assemble().
 std::vector<std::uint16_t> split(const ModbusAttribute& attribute, std::uint64_t raw,
@@ -77,13 +71,6 @@ bool plain_integer(const ModbusAttribute& attribute) {
 }
 
 }  // namespace
-
-std::string format_number(double number) {
-    char buffer[64];
-    const auto result = std::to_chars(buffer, buffer + sizeof buffer, number);
-    if (result.ec != std::errc()) return "?";
-    return std::string(buffer, result.ptr);
-}
 
 std::variant<WriteData, std::string> encode_value(const ModbusAttribute& attribute,
                                                   const Value& value) {
@@ -112,7 +99,7 @@ std::variant<WriteData, std::string> encode_value(const ModbusAttribute& attribu
             const double number = std::holds_alternative<double>(value)
                                       ? std::get<double>(value)
                                       : static_cast<double>(std::get<std::int64_t>(value));
-            if (!std::isfinite(number)) return "value " + format_number(number) + " is not finite";
+            if (!std::isfinite(number)) return "value " + number_text(number) + " is not finite";
             double raw = number;
             if (attribute.type != ModbusType::boolean) {
                 if (attribute.scale == 0.0) return std::string("scale 0 cannot be inverted");
@@ -123,7 +110,7 @@ std::variant<WriteData, std::string> encode_value(const ModbusAttribute& attribu
                 if (std::fabs(raw - 1.0) < 1e-9) raw = 1.0;
             }
             if (raw != 0.0 && raw != 1.0) {
-                return "value " + format_number(number) + " is not 0 or 1 on a " +
+                return "value " + number_text(number) + " is not 0 or 1 on a " +
                        (attribute.table == ModbusTable::coil ? "coil" : "bool register");
             }
             on = raw == 1.0;
@@ -143,7 +130,7 @@ std::variant<WriteData, std::string> encode_value(const ModbusAttribute& attribu
 
     // An int64 on a plain integer attribute is encoded exactly (beyond 2^53 a double is not).
     if (const auto* integer = std::get_if<std::int64_t>(&value);
-        integer != nullptr && plain_integer(attribute) && is_integer_type(attribute.type)) {
+        integer != nullptr && plain_integer(attribute) && is_integer(attribute.type)) {
         const std::int64_t raw = *integer;
         bool ok = false;
         switch (attribute.type) {
@@ -180,11 +167,11 @@ std::variant<WriteData, std::string> encode_value(const ModbusAttribute& attribu
     const double number = std::holds_alternative<double>(value)
                               ? std::get<double>(value)
                               : static_cast<double>(std::get<std::int64_t>(value));
-    if (!std::isfinite(number)) return "value " + format_number(number) + " is not finite";
+    if (!std::isfinite(number)) return "value " + number_text(number) + " is not finite";
     if (attribute.scale == 0.0) return std::string("scale 0 cannot be inverted");
     const double unscaled = (number - attribute.offset) / attribute.scale;
     const std::string from =
-        plain_integer(attribute) ? std::string() : " (from " + format_number(number) + ")";
+        plain_integer(attribute) ? std::string() : " (from " + number_text(number) + ")";
     if (!std::isfinite(unscaled)) {
         return "raw value" + from + " is not finite after scale and offset";
     }
@@ -192,7 +179,7 @@ std::variant<WriteData, std::string> encode_value(const ModbusAttribute& attribu
     switch (attribute.type) {
         case ModbusType::float32: {
             if (std::fabs(unscaled) > std::numeric_limits<float>::max()) {
-                return "raw value " + format_number(unscaled) + from + " does not fit float32";
+                return "raw value " + number_text(unscaled) + from + " does not fit float32";
             }
             const auto bits = std::bit_cast<std::uint32_t>(static_cast<float>(unscaled));
             data.registers = split(attribute, bits, width);
@@ -207,7 +194,7 @@ std::variant<WriteData, std::string> encode_value(const ModbusAttribute& attribu
 
     const double raw = std::round(unscaled);
     if (!fits(attribute.type, raw)) {
-        return "raw value " + format_number(raw) + from + " does not fit " +
+        return "raw value " + number_text(raw) + from + " does not fit " +
                to_string(attribute.type) + " (" + std::string(range_text(attribute.type)) + ")";
     }
     std::uint64_t bits = 0;

@@ -37,7 +37,4 @@ struct WriteData {
 std::variant<WriteData, std::string> encode_value(const ModbusAttribute& attribute,
                                                   const Value& value);
 
-// The shortest text that reads back as `number` ("0.1", "70000", "-1e+39"), for messages.
-std::string format_number(double number);
-
 }  // namespace nodebridge::modbus

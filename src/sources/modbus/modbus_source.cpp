@@ -90,7 +90,7 @@ std::string lowercase(std::string text) {
 
 // A command's value as the log shows it: "42.5", "-3", "true".
 std::string describe_value(const Value& value) {
-    if (const double* number = std::get_if<double>(&value)) return modbus::format_number(*number);
+    if (const double* number = std::get_if<double>(&value)) return number_text(*number);
     if (const auto* integer = std::get_if<std::int64_t>(&value)) return std::to_string(*integer);
     if (const bool* flag = std::get_if<bool>(&value)) return *flag ? "true" : "false";
     return "\"" + modbus::sanitize_text(std::get<std::string>(value)) + "\"";
@@ -624,12 +624,12 @@ void ModbusSource::write(WriteCommand command, WriteDone done) {
     if (!attribute->writable) return refuse(command.attribute + " is not writable");
     if (const double* number = std::get_if<double>(&command.value)) {
         if (attribute->min && *number < *attribute->min) {
-            return refuse("value " + modbus::format_number(*number) + " is below min " +
-                          modbus::format_number(*attribute->min));
+            return refuse("value " + number_text(*number) + " is below min " +
+                          number_text(*attribute->min));
         }
         if (attribute->max && *number > *attribute->max) {
-            return refuse("value " + modbus::format_number(*number) + " is above max " +
-                          modbus::format_number(*attribute->max));
+            return refuse("value " + number_text(*number) + " is above max " +
+                          number_text(*attribute->max));
         }
     }
     auto encoded = modbus::encode_value(*attribute, command.value);
