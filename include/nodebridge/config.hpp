@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -52,6 +54,39 @@ bool is_integer(ModbusType type);
 // about configured values and commands.
 std::string number_text(double value);
 
+// ---- what a reading is (models, dashboards, discovery) ------------------------------------
+
+// The kinds of physical quantity an attribute may declare with `quantity:` ("voltage",
+// "current", "power", "apparent_power", "reactive_power", "energy", "reactive_energy",
+// "apparent_energy", "power_factor", "frequency", "temperature", "humidity", ...), in the
+// order docs/models.md lists them. Home Assistant discovery and Sparkplug derive their
+// classes from it; the loader refuses any other name.
+const std::vector<std::string_view>& known_quantities();
+
+// `homeassistant:` on an attribute: overrides of what discovery derives. Empty strings and
+// an unset `enabled` mean "derive it" (docs/homeassistant.md).
+struct HomeAssistantHints {
+    std::string name;                 // entity name; default the attribute name
+    std::string device_class;         // default from quantity or unit
+    std::string state_class;          // default from quantity/counter: measurement, total_increasing
+    std::string icon;                 // e.g. "mdi:flash"
+    std::string entity_category;      // "diagnostic" or "config"; empty = a primary entity
+    std::optional<bool> enabled;      // false: announced disabled by default
+    Position where;
+
+    friend bool operator==(const HomeAssistantHints&, const HomeAssistantHints&) = default;
+};
+
+// What describes a reading beyond its value; shared by Modbus and received attributes.
+struct AttributeMeaning {
+    std::string quantity;             // empty = none; else one of known_quantities()
+    bool counter = false;             // `counter: true`: an ever-increasing total (an energy
+                                      // meter's register); it only falls when the device resets
+    std::optional<HomeAssistantHints> homeassistant;
+
+    friend bool operator==(const AttributeMeaning&, const AttributeMeaning&) = default;
+};
+
 struct ModbusAttribute {
     std::string name;                 // the key under `attributes:`
     ModbusTable table = ModbusTable::holding;
@@ -64,6 +99,7 @@ struct ModbusAttribute {
     double offset = 0.0;
     std::optional<int> round;         // decimals to round to after scaling
     std::string unit;                 // e.g. "V"; empty for none
+    AttributeMeaning meaning;         // quantity, counter, Home Assistant overrides
 
     // Write-back (docs/write-back.md). Off unless `writable: true`, which only coils and
     // holding registers of a non-string type may set. Limits are in published units (after
@@ -80,12 +116,115 @@ struct ModbusAttribute {
     friend bool operator==(const ModbusAttribute&, const ModbusAttribute&) = default;
 };
 
+// Optional per-source schema for a received key (`attributes:` of a serial-nodes source).
+struct ReceivedAttribute {
+    std::string key;                  // the key as received, e.g. "temp"
+    std::string name;                 // published attribute name; defaults to `key`
+    double scale = 1.0;
+    double offset = 0.0;
+    std::optional<int> round;
+    std::string unit;
+    AttributeMeaning meaning;         // quantity, counter, Home Assistant overrides
+    bool ignore = false;              // drop this key
+    Position where;
+
+    friend bool operator==(const ReceivedAttribute&, const ReceivedAttribute&) = default;
+};
+
+// A node's attributes: an immutable list shared by every node that has the same one (all the
+// nodes of a model without overrides share their model's), copied only when changed. Reads
+// like a const std::vector; the non-const accessors copy first when the list is shared.
+class ModbusAttributeTable {
+  public:
+    using const_iterator = std::vector<ModbusAttribute>::const_iterator;
+
+    ModbusAttributeTable() = default;
+    ModbusAttributeTable(std::vector<ModbusAttribute> attributes);  // NOLINT: a list is a table
+    ModbusAttributeTable(std::initializer_list<ModbusAttribute> attributes);
+
+    const_iterator begin() const { return list().begin(); }
+    const_iterator end() const { return list().end(); }
+    std::size_t size() const { return items_ ? items_->size() : 0; }
+    bool empty() const { return size() == 0; }
+    const ModbusAttribute& operator[](std::size_t i) const { return list()[i]; }
+    const ModbusAttribute& at(std::size_t i) const { return list().at(i); }
+    const ModbusAttribute& front() const { return list().front(); }
+    const ModbusAttribute& back() const { return list().back(); }
+    const std::vector<ModbusAttribute>& list() const;
+
+    // Copy-on-write access: copies the list first when another table shares it.
+    ModbusAttribute& operator[](std::size_t i) { return edit()[i]; }
+    ModbusAttribute& back() { return edit().back(); }
+    void push_back(ModbusAttribute attribute) { edit().push_back(std::move(attribute)); }
+    std::vector<ModbusAttribute>& edit();
+
+    // True when both tables are the very same shared list (not merely equal).
+    bool shares_with(const ModbusAttributeTable& other) const { return items_ == other.items_; }
+
+    friend bool operator==(const ModbusAttributeTable& a, const ModbusAttributeTable& b) {
+        return a.items_ == b.items_ || a.list() == b.list();
+    }
+
+  private:
+    std::shared_ptr<const std::vector<ModbusAttribute>> items_;
+};
+
+// A device model's document: where its register map was taken from.
+struct Datasheet {
+    std::string title;                // e.g. "SDM630-Modbus V2 user manual"
+    std::string version;              // the document's version or date
+    std::string url;
+
+    friend bool operator==(const Datasheet&, const Datasheet&) = default;
+};
+
+// `models:` (docs/models.md): a named register map with what describes the device. Nodes
+// built from a model share its attribute table.
+struct DeviceModel {
+    std::string name;                 // the key under `models:`, e.g. "eastron-sdm630"
+    std::string manufacturer;         // e.g. "Eastron"
+    std::string model;                // the device, e.g. "SDM630-Modbus V2"
+    std::string description;
+    Datasheet datasheet;
+    // Source-level hints the device needs (unset = the source's own setting).
+    std::optional<std::uint16_t> max_registers;  // largest registers per read request
+    std::optional<std::uint16_t> max_gap;        // unmapped registers one request may span
+    std::optional<Millis> request_gap;           // pause the device needs between requests
+    ModbusAttributeTable attributes;  // for Modbus nodes; may be empty for a receiver's model
+    std::vector<ReceivedAttribute> received;       // schema for serial-nodes sources
+    Position where;                   // the model's key in its file
+    std::vector<Position> replaced;   // earlier definitions of the same name it overrides
+
+    friend bool operator==(const DeviceModel&, const DeviceModel&) = default;
+};
+
+// A shared, immutable DeviceModel that compares by value (a reload that reads the same model
+// again changes nothing).
+class ModelRef {
+  public:
+    ModelRef() = default;
+    explicit ModelRef(std::shared_ptr<const DeviceModel> model) : model_(std::move(model)) {}
+    explicit operator bool() const { return model_ != nullptr; }
+    const DeviceModel& operator*() const { return *model_; }
+    const DeviceModel* operator->() const { return model_.get(); }
+    const std::shared_ptr<const DeviceModel>& shared() const { return model_; }
+
+    friend bool operator==(const ModelRef& a, const ModelRef& b) {
+        return a.model_ == b.model_ || (a.model_ && b.model_ && *a.model_ == *b.model_);
+    }
+
+  private:
+    std::shared_ptr<const DeviceModel> model_;
+};
+
 struct ModbusNode {
     std::string id;                   // node id used in topics, e.g. "pdu-1"
     int unit = 1;                     // Modbus unit (slave) id, 0..247 (255 allowed for TCP)
     Millis poll{1000};                // poll interval
     std::optional<Millis> offline_after;  // overrides the source's; longer than `poll`
-    std::vector<ModbusAttribute> attributes;
+    ModbusAttributeTable attributes;  // the model's (shared) plus the node's own, less `without`
+    ModelRef model;                   // `model:`; unset when the node names none
+    bool from_range = false;          // expanded from a `units:` range entry at `where`
     Position where;
 
     friend bool operator==(const ModbusNode&, const ModbusNode&) = default;
@@ -127,19 +266,6 @@ struct ModbusSourceConfig {
 // How a `serial-nodes` receiver's line becomes node id + attributes.
 enum class LineFormat { kv, json, csv, regex };
 
-// Optional per-source schema for a received key (`attributes:` of a serial-nodes source).
-struct ReceivedAttribute {
-    std::string key;                  // the key as received, e.g. "temp"
-    std::string name;                 // published attribute name; defaults to `key`
-    double scale = 1.0;
-    double offset = 0.0;
-    std::optional<int> round;
-    std::string unit;
-    bool ignore = false;              // drop this key
-    Position where;
-
-    friend bool operator==(const ReceivedAttribute&, const ReceivedAttribute&) = default;
-};
 
 // A polled receiver: `send` is written on the line every `every`.
 struct LinePoll {
@@ -305,8 +431,24 @@ struct Config {
     StatsConfig stats;
     std::vector<SourceConfig> sources;
     std::vector<MappingRule> mappings;
-    std::vector<std::string> files;   // the main file and every included file, in load order
+    // Every model known after precedence (library dir, site dir, then `models:` in config
+    // files; a later one of the same name replaces an earlier one), sorted by name.
+    std::vector<ModelRef> models;
+    std::vector<std::string> files;   // the main file, every included file and every model
+                                      // file read, in load order
 };
+
+// Where models come from besides the config's own `models:`.
+struct LoadOptions {
+    // Directories whose *.yaml files (each a `models:` map) are read, in this order, before
+    // the config; a later definition of a name replaces an earlier one. Empty: none (what
+    // tests use); nodebridged passes default_model_dirs() unless given --model-dir.
+    std::vector<std::string> model_dirs;
+};
+
+// The shipped library then the site's own: {"<datadir>/nodebridge/models",
+// "/etc/nodebridge/models"}, datadir being the install prefix's (e.g. /usr/share).
+std::vector<std::string> default_model_dirs();
 
 struct LoadResult {
     std::optional<Config> config;     // set when errors is empty
@@ -314,8 +456,9 @@ struct LoadResult {
     std::vector<ConfigError> warnings;  // accepted but unwise (e.g. an inline password)
 };
 
-// Reads `path` and its includes and validates everything. Never throws.
-LoadResult load_config(const std::string& path);
+// Reads the model files of `options`, then `path` and its includes, and validates
+// everything. Never throws.
+LoadResult load_config(const std::string& path, const LoadOptions& options = {});
 
 // Parses "250ms", "1s", "5m", "1h" (a positive whole number and a unit).
 std::optional<Millis> parse_duration(std::string_view text);

@@ -90,6 +90,8 @@ class StrayTokenCheck final : public YAML::EventHandler {
 
 class Loader {
   public:
+    explicit Loader(const LoadOptions& options) : options_(options) {}
+
     LoadResult load(const std::string& path) {
         const std::string canonical = canonical_of(path);
         if (auto text = read_file(path, std::nullopt)) {
@@ -283,6 +285,7 @@ class Loader {
         stack_.pop_back();
     }
 
+    [[maybe_unused]] const LoadOptions& options_;  // model_dirs: read by the models reader
     Diagnostics diag_;
     Config config_;
     std::vector<std::string> order_;  // files in load order (the order errors are sorted in)
@@ -293,9 +296,9 @@ class Loader {
 }  // namespace
 }  // namespace config_detail
 
-LoadResult load_config(const std::string& path) {
+LoadResult load_config(const std::string& path, const LoadOptions& options) {
     try {
-        return config_detail::Loader().load(path);
+        return config_detail::Loader(options).load(path);
     } catch (const std::exception& e) {
         LoadResult result;
         result.errors.push_back({{path, 0, 0}, std::string("cannot load: ") + e.what()});
