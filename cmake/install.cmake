@@ -4,6 +4,7 @@
 #   /etc/nodebridge/nodebridge.yaml, /etc/nodebridge/conf.d/
 #   <systemd unit dir>/nodebridge.service
 #   /usr/share/doc/nodebridge/{*.md,examples/}, /usr/share/man/man{1,5,8}/
+#   /usr/share/nodebridge/models/*.yaml (the library of device models, docs/models.md)
 
 include(GNUInstallDirs)
 
@@ -19,6 +20,11 @@ set(NODEBRIDGE_CONFDIR ${CMAKE_INSTALL_FULL_SYSCONFDIR}/nodebridge)
 install(FILES config/nodebridge.yaml DESTINATION ${NODEBRIDGE_CONFDIR})
 install(DIRECTORY DESTINATION ${NODEBRIDGE_CONFDIR}/conf.d)
 install(DIRECTORY config/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
+        FILES_MATCHING PATTERN "*.yaml")
+
+# The shipped library of device models, where default_model_dirs() looks first
+# (kModelLibraryDir); package-owned, the site's own go to /etc/nodebridge/models.
+install(DIRECTORY models/ DESTINATION ${CMAKE_INSTALL_DATADIR}/nodebridge/models
         FILES_MATCHING PATTERN "*.yaml")
 
 # Where systemd looks for system units: systemd.pc says (/lib/systemd/system on Debian 12).

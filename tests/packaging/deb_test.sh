@@ -107,6 +107,10 @@ touch "$marker"
 dpkg-query -W -f='${Conffiles}\n' nodebridge | grep -q '/etc/nodebridge/nodebridge.yaml' ||
     fail "/etc/nodebridge/nodebridge.yaml is not a conffile"
 ls /usr/share/doc/nodebridge/examples/*.yaml >/dev/null || fail "no examples"
+for model in "$source_dir"/models/*.yaml; do
+    cmp -s "$model" "/usr/share/nodebridge/models/$(basename "$model")" ||
+        fail "the library model $(basename "$model") is not installed in /usr/share/nodebridge/models"
+done
 for page in man8/nodebridged.8.gz man5/nodebridge.yaml.5.gz man1/nodebridge-sim.1.gz; do
     [[ -f /usr/share/man/$page ]] || fail "no man page $page"
 done
