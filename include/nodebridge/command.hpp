@@ -77,6 +77,13 @@ inline constexpr std::size_t kMaxCommandPayload = 256;
 // error. Returns the value (bool, or double for every number) or the reason it is refused.
 std::variant<Value, std::string> parse_command_payload(std::string_view payload);
 
+// The reason `value` (bool, or a double in published units) is refused for `attribute` of
+// `node`: its type, min, max, allowed values and, for integers, whole steps of scale from
+// offset. "" when it fits. The checks every write passes, whichever way it came (command
+// topics, Sparkplug DCMD).
+std::string check_command_value(const ModbusAttribute& attribute, const std::string& node,
+                                const Value& value);
+
 class CommandRouter {
   public:
     // Expands every rule's command_topic for each attribute the rule selects on every node

@@ -324,6 +324,8 @@ struct MappingRule {
                                       // attributes of Modbus nodes arrive there; only
                                       // `writable` attributes accept them. Results go to
                                       // "<command topic>/result"
+    bool sparkplug = false;           // `sparkplug: true`: the rule feeds the Sparkplug edge
+                                      // node (docs/sparkplug.md); see SparkplugConfig::all_rules
     Position where;
 
     // True when the topic template holds {attribute}: one message per attribute.
@@ -423,6 +425,18 @@ struct StatsConfig {
     friend bool operator==(const StatsConfig&, const StatsConfig&) = default;
 };
 
+// ---- sparkplug (docs/sparkplug.md) ---------------------------------------------------------
+// The top-level `sparkplug:` section: a Sparkplug B 3.0 edge node beside the rules' topics.
+struct SparkplugConfig {
+    std::string group_id;             // required; no '/', '+', '#'
+    std::string edge_node_id;         // default the gateway name; no '/', '+', '#'
+    std::string primary_host_id;      // empty = none; else wait for its STATE before births
+    bool all_rules = false;           // `rules: all`: every rule feeds it; default only the
+                                      // rules with `sparkplug: true`
+    Position where;                   // the `sparkplug:` key
+    friend bool operator==(const SparkplugConfig&, const SparkplugConfig&) = default;
+};
+
 // ---- the whole file ------------------------------------------------------------------
 
 struct Config {
@@ -431,6 +445,7 @@ struct Config {
     StatsConfig stats;
     std::vector<SourceConfig> sources;
     std::vector<MappingRule> mappings;
+    std::optional<SparkplugConfig> sparkplug;  // absent = no Sparkplug
     // Every model known after precedence (library dir, site dir, then `models:` in config
     // files; a later one of the same name replaces an earlier one), sorted by name.
     std::vector<ModelRef> models;

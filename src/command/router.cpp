@@ -5,10 +5,8 @@
 #include "nodebridge/command.hpp"
 
 namespace nodebridge {
-namespace {
 
-// The reason `value` is refused for `attribute`, or "" when it fits.
-std::string check_value(const ModbusAttribute& attribute, const std::string& node,
+std::string check_command_value(const ModbusAttribute& attribute, const std::string& node,
                         const Value& value) {
     const std::string name = "attribute " + attribute.name + " of node " + node;
     if (attribute.type == ModbusType::boolean) {
@@ -53,8 +51,6 @@ std::string check_value(const ModbusAttribute& attribute, const std::string& nod
     return "";
 }
 
-}  // namespace
-
 CommandRouter::CommandRouter(const Config& config) : targets_(command_targets(config)) {
     index_.reserve(targets_.size());
     for (std::size_t i = 0; i < targets_.size(); ++i) index_.emplace(targets_[i].topic, i);
@@ -84,7 +80,7 @@ std::variant<WriteCommand, CommandRejection> CommandRouter::route(std::string_vi
         return CommandRejection{target.reply_topic, std::move(*reason)};
     }
     Value value = std::get<Value>(std::move(parsed));
-    if (std::string reason = check_value(target.attribute, target.node, value); !reason.empty()) {
+    if (std::string reason = check_command_value(target.attribute, target.node, value); !reason.empty()) {
         return CommandRejection{target.reply_topic, std::move(reason)};
     }
     return WriteCommand{

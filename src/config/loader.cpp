@@ -102,6 +102,7 @@ class Loader {
         }
         check_sources_across_files(config_.sources, diag_);
         check_mappings_across_files(config_.mappings, diag_);
+        check_sparkplug_devices(config_, diag_);
 
         LoadResult result;
         result.errors = diag_.sorted(order_);
@@ -199,8 +200,11 @@ class Loader {
                       config_.gateway, config_.mqtt);
             read_stats(top.find("stats").value_or(YAML::Node(YAML::NodeType::Undefined)), ctx,
                        config_.gateway, config_.stats);
+            if (auto sparkplug = top.find("sparkplug")) {
+                read_sparkplug(*sparkplug, ctx, config_.gateway, config_.sparkplug);
+            }
         } else {
-            for (const char* key : {"gateway", "mqtt", "stats"}) {
+            for (const char* key : {"gateway", "mqtt", "stats", "sparkplug"}) {
                 if (top.find(key)) {
                     ctx.error(top.key_position(key),
                               std::string(key) + ": can only be set in the main config file");

@@ -149,6 +149,7 @@ std::optional<MappingRule> read_rule(const YAML::Node& item, std::size_t index,
                             rule.payload);
     map.integer("qos", 0, 2, rule.qos);
     map.boolean("retain", rule.retain);
+    map.boolean("sparkplug", rule.sparkplug);
     read_on_change(map, rule);
     map.duration("heartbeat", rule.heartbeat);
     map.duration("min_interval", rule.min_interval);

@@ -27,6 +27,11 @@ std::string describe_mqtt_security(const MqttConfig& mqtt);
 void read_stats(const YAML::Node& node, const Context& ctx, const std::string& gateway,
                 StatsConfig& out);
 
+// `sparkplug:` (docs/sparkplug.md); edge_node_id defaults to `gateway`. Sets `out` unless
+// the section is `false`/null.
+void read_sparkplug(const YAML::Node& node, const Context& ctx, const std::string& gateway,
+                    std::optional<SparkplugConfig>& out);
+
 // `sources:` (a list); appends every source that could be read to `out`.
 void read_sources(const YAML::Node& node, const Context& ctx, std::vector<SourceConfig>& out);
 
@@ -45,6 +50,8 @@ void read_mappings(const YAML::Node& node, const Context& ctx, std::vector<Mappi
 // Checks that need every file loaded: unique source names, default and unique rule names.
 void check_sources_across_files(const std::vector<SourceConfig>& sources, Diagnostics& diag);
 void check_mappings_across_files(std::vector<MappingRule>& rules, Diagnostics& diag);
+// Node ids that rules feeding Sparkplug make device ids: no '/', '+' or '#'.
+void check_sparkplug_devices(const Config& config, Diagnostics& diag);
 
 // Names (source, node, attribute, rule): at most this long, no control characters.
 constexpr std::size_t kMaxNameBytes = 128;
