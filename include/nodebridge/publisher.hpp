@@ -120,6 +120,31 @@ class Publisher {
     // refuses to subscribe is logged (rate-limited) and not retried until the next connect.
     void set_subscriptions(std::vector<std::string> topics, IncomingHandler handler);
 
+    // Hooks for a protocol that owns its session's Will and first messages (Sparkplug B:
+    // docs/sparkplug.md). Each runs on the network thread and must return quickly; none may
+    // call stop() or set_session_hooks(). Unset hooks do nothing.
+    struct SessionHooks {
+        // Before every connection attempt: the Last Will of that CONNECT. It replaces the
+        // health topic's Will (the health online/offline messages are still published).
+        std::function<Message()> will;
+        // Once the broker accepted a connection, before the health birth and before anything
+        // queued: the messages to publish first, in this order.
+        std::function<std::vector<Message>()> connected;
+        // When an accepted connection has ended (lost, or closed by stop() or end_session()).
+        std::function<void()> disconnected;
+    };
+
+    // Sets the hooks; call it before start() (later calls are ignored). With a `will` hook,
+    // stop() and end_session() leave so that the Will is delivered: MQTT 5 disconnects with
+    // reason 0x04 (Disconnect with Will Message), MQTT 3.1.1 publishes the Will itself just
+    // before DISCONNECT.
+    void set_session_hooks(SessionHooks hooks);
+
+    // Ends the current connection as stop() would (delivering the Will as above) and
+    // reconnects with backoff, to the next broker of mqtt.hosts. Thread-safe; does nothing
+    // while not connected.
+    void end_session();
+
   private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

@@ -7,7 +7,7 @@
 namespace nodebridge {
 
 std::string check_command_value(const ModbusAttribute& attribute, const std::string& node,
-                        const Value& value) {
+                                const Value& value) {
     const std::string name = "attribute " + attribute.name + " of node " + node;
     if (attribute.type == ModbusType::boolean) {
         if (!std::holds_alternative<bool>(value))
@@ -80,7 +80,8 @@ std::variant<WriteCommand, CommandRejection> CommandRouter::route(std::string_vi
         return CommandRejection{target.reply_topic, std::move(*reason)};
     }
     Value value = std::get<Value>(std::move(parsed));
-    if (std::string reason = check_command_value(target.attribute, target.node, value); !reason.empty()) {
+    if (std::string reason = check_command_value(target.attribute, target.node, value);
+        !reason.empty()) {
         return CommandRejection{target.reply_topic, std::move(reason)};
     }
     return WriteCommand{

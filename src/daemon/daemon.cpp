@@ -13,7 +13,9 @@
 #include "nodebridge/command.hpp"
 #include "nodebridge/mapping.hpp"
 #include "nodebridge/publisher.hpp"
+#include "nodebridge/version.hpp"
 #include "pipeline.hpp"
+#include "sparkplug_link.hpp"
 #include "stats.hpp"
 #include "systemd/notifier.hpp"
 #include "write_back.hpp"
@@ -80,6 +82,32 @@ struct Daemon::Impl {
     SteadyClock::time_point started = SteadyClock::now();
     std::optional<StatsSnapshot> last_stats;
     std::optional<StatsSnapshot> last_status;
+    // ---- Sparkplug B edge node (docs/sparkplug.md): null unless `sparkplug:` is set ----
+    std::unique_ptr<SparkplugLink> sparkplug = make_sparkplug();
+
+    std::unique_ptr<SparkplugLink> make_sparkplug() {
+        if (!config.sparkplug) return nullptr;
+        return std::make_unique<SparkplugLink>(
+            config, log, [this](Message&& message) { publish(std::move(message)); },
+            [this](WriteCommand&& command) { write_back.submit(std::move(command)); },
+            [this] { return sparkplug_metrics(); },
+            [this] {
+                std::lock_guard lock(publisher_mutex);
+                if (publisher) publisher->end_session();
+            });
+    }
+
+    // The gateway's own metrics in NBIRTH/NDATA; never takes publisher_mutex.
+    sparkplug::NodeMetrics sparkplug_metrics() const {
+        const CommandStats commands = write_back.stats();
+        return {.version = kVersion,
+                .counters = {{"samples", pipeline.samples_mapped()},
+                             {"messages", pipeline.messages_out()},
+                             {"samples_dropped", samples.dropped()},
+                             {"commands_written", commands.written},
+                             {"commands_rejected", commands.rejected}}};
+    }
+    // ---- end Sparkplug ----
 
     void publish(Message&& message) {
         std::lock_guard lock(publisher_mutex);
@@ -119,7 +147,21 @@ struct Daemon::Impl {
 
     // Caller holds publisher_mutex.
     void subscribe_commands() {
-        publisher->set_subscriptions(commands->topics(), write_back.handler(commands));
+        std::vector<std::string> topics = commands->topics();
+        Publisher::IncomingHandler handler = write_back.handler(commands);
+        if (sparkplug) {  // Sparkplug's NCMD, DCMD and STATE beside the command topics
+            topics.insert(topics.end(), sparkplug->topics().begin(), sparkplug->topics().end());
+            handler = [handler, link = sparkplug.get()](std::string_view topic,
+                                                        std::string_view payload, bool retained) {
+                if (link->owns(topic)) {
+                    link->receive(topic, payload, retained);
+                } else {
+                    handler(topic, payload, retained);
+                }
+            };
+        }
+        publisher->set_subscriptions(std::move(topics), std::move(handler));
+        if (sparkplug) publisher->set_session_hooks(sparkplug->hooks());
     }
 
     StatsSnapshot snapshot() const {
@@ -146,6 +188,7 @@ struct Daemon::Impl {
         publish(Message{config.stats.topic, stats_json(snap, last_stats ? &*last_stats : nullptr),
                         0, true});
         last_stats = std::move(snap);
+        if (sparkplug) sparkplug->publish_node_data();
     }
 
     void update_status() {
@@ -265,6 +308,7 @@ int Daemon::run() {
 
     d.subscribe_commands();
     d.publisher->start();
+    if (d.sparkplug) d.pipeline.set_observer(d.sparkplug.get());
     d.pipeline.start();
     d.start_sources();
     d.log.log(LogLevel::notice,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "daemon.hpp"
+#include "edge_node.hpp"
 #include "nodebridge/config.hpp"
 #include "nodebridge/version.hpp"
 #include "options.hpp"
@@ -48,6 +49,14 @@ int main(int argc, char** argv) {
             std::cerr << "warning: " << warning.to_string() << "\n";
         }
         std::cout << describe(*loaded.config);
+        if (const auto& sp = loaded.config->sparkplug) {
+            const sparkplug::SparkplugSummary summary = sparkplug::summarize(*loaded.config);
+            std::cout << "sparkplug: group " << sp->group_id << ", edge node " << sp->edge_node_id
+                      << (sp->primary_host_id.empty() ? ""
+                                                      : ", primary host " + sp->primary_host_id)
+                      << ", " << summary.devices << " devices with " << summary.metrics
+                      << " metrics (serial-nodes devices are learned when heard)\n";
+        }
         return 0;
     }
 

@@ -45,6 +45,7 @@ void Pipeline::run() {
             std::lock_guard lock(mapper_mutex_);
             deadline = std::min(mapper_.next_due(), SteadyClock::now() + kMaxIdle);
         }
+        if (observer_ != nullptr) deadline = std::min(deadline, observer_->next_due());
         std::optional<Sample> sample = queue_.pop_until(deadline);
         const auto now = SteadyClock::now();
         alive_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
@@ -59,6 +60,10 @@ void Pipeline::run() {
         messages_.fetch_add(out.size(), std::memory_order_relaxed);
         for (Message& message : out) deliver_(std::move(message));
         out.clear();
+        if (observer_ != nullptr) {
+            if (sample) observer_->observe(*sample, now);
+            observer_->tick(now);
+        }
         if (!sample && stopping_ && queue_.size() == 0) break;
     }
 }

@@ -14,6 +14,17 @@
 
 namespace nodebridge {
 
+// A consumer of the samples besides the Mapper (the Sparkplug edge node). Called on the
+// mapping thread after the Mapper, in sample order; it publishes what it makes itself.
+class SampleObserver {
+  public:
+    virtual ~SampleObserver() = default;
+    virtual void observe(const Sample& sample, SteadyClock::time_point now) = 0;
+    // Called every time round the loop; next_due() is when it next has something to do.
+    virtual void tick(SteadyClock::time_point now) = 0;
+    virtual SteadyClock::time_point next_due() const = 0;
+};
+
 class Pipeline {
   public:
     using Deliver = std::function<void(Message&&)>;
@@ -25,6 +36,9 @@ class Pipeline {
     Pipeline& operator=(const Pipeline&) = delete;
 
     void start();
+
+    // Adds `observer` (null: none), which must outlive the pipeline. Call before start().
+    void set_observer(SampleObserver* observer) { observer_ = observer; }
 
     // Closes the sample queue, maps every sample already in it, and joins the thread.
     void stop();
@@ -48,6 +62,7 @@ class Pipeline {
     Mapper mapper_;
     SampleQueue& queue_;
     Deliver deliver_;
+    SampleObserver* observer_ = nullptr;
     std::thread thread_;
     std::atomic<bool> stopping_{false};
     std::atomic<std::uint64_t> samples_{0};

@@ -63,10 +63,19 @@ void WriteBack::receive(const CommandRouter& router, std::string_view topic,
         answer(rejection->reply_topic, "", "error: " + rejection->reason);
         return;
     }
-    WriteCommand command = std::move(std::get<WriteCommand>(routed));
+    submit(std::move(std::get<WriteCommand>(routed)), std::string(topic));
+}
+
+void WriteBack::submit(WriteCommand command) {
+    ++received_;
+    const std::string from = "sparkplug:" + command.source + "/" + command.node;
+    submit(std::move(command), from);
+}
+
+void WriteBack::submit(WriteCommand command, const std::string& topic) {
     const std::string what = command.source + "/" + command.node + "/" + command.attribute + " = " +
                              value_text(command.value);
-    auto done = [this, what, topic = std::string(topic), reply_topic = command.reply_topic,
+    auto done = [this, what, topic, reply_topic = command.reply_topic,
                  rule = command.rule](std::string error) {
         if (error.empty()) {
             ++written_;

@@ -48,9 +48,14 @@ class WriteBack {
 
     CommandStats stats() const;
 
+    // Hands an already checked command (a Sparkplug DCMD write) to its source and logs and
+    // counts the outcome like a command topic's; it has no result topic.
+    void submit(WriteCommand command);
+
   private:
     void receive(const CommandRouter& router, std::string_view topic, std::string_view payload,
                  bool retained);
+    void submit(WriteCommand command, const std::string& topic);
     void answer(const std::string& reply_topic, const std::string& rule, std::string payload);
 
     Logger& log_;

@@ -150,6 +150,8 @@ struct Publisher::Impl {
     void stop(milliseconds grace);
     PublisherStats stats() const;
     void set_subscriptions(std::vector<std::string> topics, IncomingHandler handler);
+    void set_session_hooks(SessionHooks hooks);
+    void end_session();
     void wake();
 
     // ---- network thread ---------------------------------------------------------------
@@ -170,6 +172,8 @@ struct Publisher::Impl {
     std::optional<Message> take_next(std::optional<std::uint64_t>& spool_sequence);
     void spool_upkeep(Clock::time_point now);
     void publish_health(const std::string& payload);
+    void publish_first(const Message& message);
+    void disconnect_leaving_will();
     void poll_once(milliseconds timeout);
     void close_session();
     void sync_subscriptions();
@@ -204,6 +208,7 @@ struct Publisher::Impl {
     std::optional<std::pair<std::vector<std::string>, IncomingHandler>> new_subscriptions_;
 
     std::atomic<bool> wake_pending_{false};
+    std::atomic<bool> end_session_requested_{false};
     std::atomic<bool> subscriptions_changed_{false};  // new_subscriptions_ is set
 
     // start()/stop() serialization.
@@ -211,12 +216,15 @@ struct Publisher::Impl {
     std::thread thread_;
     bool started_ = false;
     bool stopped_ = false;
+    SessionHooks hooks_;  // set before start(), then read by the network thread only
 
     // Network thread only.
     Link link_ = Link::idle;
-    bool closing_ = false;        // our own DISCONNECT is under way
-    bool birth_pending_ = false;  // CONNACK accepted, birth not yet published
-    std::string pending_reason_;  // why the current attempt failed, when known before the drop
+    bool closing_ = false;         // our own DISCONNECT is under way
+    bool birth_pending_ = false;   // CONNACK accepted, birth not yet published
+    bool session_up_ = false;      // a connection was accepted and has not ended yet
+    std::optional<Message> will_;  // the hooks' Will of the current connection
+    std::string pending_reason_;   // why the current attempt failed, when known before the drop
     Clock::time_point next_attempt_{};
     Clock::time_point connect_deadline_{};
     unsigned failed_attempts_ = 0;
@@ -389,6 +397,17 @@ void Publisher::Impl::stop(milliseconds grace) {
     if (spool_) spool_->sync();
 }
 
+void Publisher::Impl::set_session_hooks(SessionHooks hooks) {
+    std::lock_guard lifecycle(lifecycle_mutex_);
+    if (started_ || stopped_) return;
+    hooks_ = std::move(hooks);
+}
+
+void Publisher::Impl::end_session() {
+    end_session_requested_ = true;
+    wake();
+}
+
 void Publisher::Impl::set_subscriptions(std::vector<std::string> topics, IncomingHandler handler) {
     {
         std::lock_guard lock(mutex_);
@@ -435,6 +454,7 @@ void Publisher::Impl::on_connect(mosquitto*, void* self, int rc, int, const mosq
         return;
     }
     impl.link_ = Link::connected;
+    impl.session_up_ = true;
     impl.failed_attempts_ = 0;
     impl.birth_pending_ = true;
     impl.subscriptions_stale_ = true;
@@ -540,6 +560,10 @@ void Publisher::Impl::on_subscribe(mosquitto*, void* self, int mid, int count, c
 
 void Publisher::Impl::link_down(std::string reason) {
     link_ = Link::idle;
+    if (session_up_) {
+        session_up_ = false;
+        if (hooks_.disconnected) hooks_.disconnected();
+    }
     birth_pending_ = false;
     subscribed_.clear();  // a clean session: the next connection subscribes afresh
     subscribing_.clear();
@@ -598,6 +622,18 @@ void Publisher::Impl::note_state(bool connected, const std::string& reason) {
 
 void Publisher::Impl::start_attempt(Clock::time_point now) {
     pending_reason_.clear();
+    if (hooks_.will) {
+        will_ = hooks_.will();
+        const int rc =
+            mosquitto_will_set(mosq_, will_->topic.c_str(), static_cast<int>(will_->payload.size()),
+                               will_->payload.data(), will_->qos, will_->retain);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            log_.log_limited("mqtt-will", LogLevel::error,
+                             "MQTT: cannot set the Last Will on '" + will_->topic +
+                                 "': " + mosquitto_strerror(rc),
+                             {.topic = will_->topic, .event = "mqtt-will"});
+        }
+    }
     const BrokerAddress& broker = brokers_[broker_index_];
     const int rc = mosquitto_connect_async(mosq_, broker.host.c_str(), broker.port,
                                            keepalive_seconds(config_.keepalive));
@@ -627,6 +663,36 @@ void Publisher::Impl::publish_health(const std::string& payload) {
                              "': " + mosquitto_strerror(rc),
                          {.topic = health.topic, .event = "mqtt-health"});
     }
+}
+
+void Publisher::Impl::publish_first(const Message& message) {
+    int mid = 0;
+    const int rc = mosquitto_publish(mosq_, &mid, message.topic.c_str(),
+                                     static_cast<int>(message.payload.size()),
+                                     message.payload.data(), message.qos, message.retain);
+    if (message.qos > 0 && !is_refusal(rc)) {
+        in_flight_[mid] = InFlight{.health = true};
+    } else if (rc != MOSQ_ERR_SUCCESS) {
+        log_.log_limited(
+            "mqtt-session", LogLevel::warning,
+            "MQTT: cannot publish on '" + message.topic + "': " + mosquitto_strerror(rc),
+            {.topic = message.topic, .event = "mqtt-session"});
+        return;
+    }
+    std::lock_guard lock(mutex_);
+    ++stats_.published;
+}
+
+void Publisher::Impl::disconnect_leaving_will() {
+    if (will_) {
+        if (config_.protocol == 5) {
+            // MQTT 5: reason 0x04 "Disconnect with Will Message": the broker sends the Will.
+            mosquitto_disconnect_v5(mosq_, 0x04, nullptr);
+            return;
+        }
+        publish_first(*will_);  // MQTT 3.1.1: the Will, published before DISCONNECT
+    }
+    mosquitto_disconnect(mosq_);
 }
 
 std::optional<Message> Publisher::Impl::take_next(std::optional<std::uint64_t>& spool_sequence) {
@@ -805,7 +871,15 @@ void Publisher::Impl::run() {
         if (link_ == Link::connected) {
             if (birth_pending_) {
                 birth_pending_ = false;
+                if (!stopping && hooks_.connected) {
+                    for (const Message& message : hooks_.connected()) publish_first(message);
+                }
                 if (!stopping) publish_health(config_.health.online);
+            }
+            if (end_session_requested_.exchange(false) && !stopping) {
+                log_.log(LogLevel::notice, "MQTT: ending the session with " + endpoint_,
+                         {.event = "mqtt-connection"});
+                disconnect_leaving_will();
             }
             if (!stopping) sync_subscriptions();
             drain();
@@ -853,9 +927,10 @@ void Publisher::Impl::run() {
 void Publisher::Impl::close_session() {
     closing_ = true;
     if (link_ == Link::connected) {
-        // A normal DISCONNECT: the broker discards the Will. Anything queued in the client,
-        // such as the offline message, is written before it.
-        mosquitto_disconnect(mosq_);
+        // A normal DISCONNECT: the broker discards the Will (unless the hooks' Will is to be
+        // delivered). Anything queued in the client, such as the offline message, is
+        // written before it.
+        disconnect_leaving_will();
         const auto flush_deadline = Clock::now() + milliseconds(1000);
         while (mosquitto_socket(mosq_) >= 0 && Clock::now() < flush_deadline) {
             poll_once(milliseconds(50));
@@ -913,5 +988,11 @@ PublisherStats Publisher::stats() const { return impl_->stats(); }
 void Publisher::set_subscriptions(std::vector<std::string> topics, IncomingHandler handler) {
     impl_->set_subscriptions(std::move(topics), std::move(handler));
 }
+
+void Publisher::set_session_hooks(SessionHooks hooks) {
+    impl_->set_session_hooks(std::move(hooks));
+}
+
+void Publisher::end_session() { impl_->end_session(); }
 
 }  // namespace nodebridge

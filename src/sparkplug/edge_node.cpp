@@ -121,6 +121,7 @@ struct HeldMetric {
 struct EdgeNode::Impl {
     SparkplugConfig config;
     std::vector<MappingRule> rules;  // the rules that feed Sparkplug, in config order
+    bool timed = false;              // some rule has a heartbeat or min_interval: tick() has work
     std::map<std::string, ModbusNode> modbus_nodes;  // "source\nnode" -> its config
     std::vector<std::unique_ptr<Device>> devices;
     std::unordered_map<std::string, std::size_t> device_index;  // node id -> index
@@ -139,7 +140,10 @@ struct EdgeNode::Impl {
 
     explicit Impl(const Config& full) : config(*full.sparkplug) {
         for (const MappingRule& rule : full.mappings) {
-            if (rule.sparkplug || config.all_rules) rules.push_back(rule);
+            if (rule.sparkplug || config.all_rules) {
+                rules.push_back(rule);
+                timed |= policy_of(rule).keeps_latest();
+            }
         }
         // Aliases 1..n are the gateway's counters (assigned at the first NBIRTH); devices
         // take theirs after a reserve, so the two never meet.
@@ -431,6 +435,7 @@ struct EdgeNode::Impl {
 
     std::vector<Message> tick(SteadyClock::time_point steady, WallClock::time_point now) {
         std::vector<Message> out;
+        if (!timed) return out;
         for (std::size_t index = 0; index < devices.size(); ++index) {
             Device& device = *devices[index];
             std::vector<std::size_t> due;
@@ -459,6 +464,7 @@ struct EdgeNode::Impl {
 
     SteadyClock::time_point next_due() const {
         auto due = SteadyClock::time_point::max();
+        if (!timed) return due;
         for (const auto& device : devices) {
             for (const DeviceMetric& metric : device->metrics) {
                 if (metric.latest)

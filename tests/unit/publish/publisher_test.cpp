@@ -471,8 +471,8 @@ TEST(PublisherRefusals, DeniedTopicIsCountedPerRuleDroppedFromTheSpoolAndOthersF
         return s.refused == kDenied && s.delivered == 5 && s.spooled_records == 0;
     })) << ::testing::PrintToString(log.lines());
     // Acknowledged by the broker does not mean passed on yet: wait for the reader.
-    EXPECT_TRUE(subscriber.wait_for(
-        [](const std::vector<Received>& got) { return got.size() >= 5; }, 10s));
+    EXPECT_TRUE(
+        subscriber.wait_for([](const std::vector<Received>& got) { return got.size() >= 5; }, 10s));
     EXPECT_EQ(payloads(subscriber.on_topic("allowed/x")), numbered("a", 0, 5));
     EXPECT_TRUE(subscriber.on_topic("denied/x").empty());
     const PublisherStats stats = publisher.stats();
@@ -608,6 +608,74 @@ TEST_P(PublisherProtocolTest, SubscribedTopicsReachTheHandlerAcrossReconnectsAnd
             return inbox.wait_for("cmd/b", "after-restart", 500ms);
         },
         15s));
+}
+
+}  // namespace
+}  // namespace nodebridge
+
+namespace nodebridge {
+namespace {
+
+// Session hooks (Sparkplug's Will and births): a fresh Will per connect, the connected
+// messages before anything queued, end_session() delivering the Will and reconnecting.
+TEST(PublisherSessionHooks, WillPerConnectFirstMessagesAndEndSession) {
+    Broker broker(Broker::Options{.persistence = false});
+    broker.start();
+    Subscriber reader(broker.port(), {"hooks/#"});
+    CapturingLogger log;
+    MqttConfig config = config_for(broker.port(), "hooks-client");
+    config.buffer.dir.clear();
+    config.health.topic = "hooks/status";
+    Publisher publisher(config, log);
+    std::mutex mutex;
+    int wills = 0;
+    int ups = 0;
+    int downs = 0;
+    publisher.set_session_hooks(Publisher::SessionHooks{
+        .will =
+            [&] {
+                std::lock_guard lock(mutex);
+                return message("hooks/will", "will-" + std::to_string(wills++), 1);
+            },
+        .connected =
+            [&] {
+                std::lock_guard lock(mutex);
+                ++ups;
+                return std::vector<Message>{
+                    message("hooks/first", "first-" + std::to_string(ups), 0)};
+            },
+        .disconnected =
+            [&] {
+                std::lock_guard lock(mutex);
+                ++downs;
+            },
+    });
+    publisher.publish(message("hooks/data", "queued", 0));  // queued before any connection
+    publisher.start();
+    ASSERT_TRUE(reader.wait_for_message("hooks/data", 10s, "queued"));
+    auto all = reader.messages();
+    const auto first = std::find_if(all.begin(), all.end(),
+                                    [](const Received& r) { return r.topic == "hooks/first"; });
+    const auto data = std::find_if(all.begin(), all.end(),
+                                   [](const Received& r) { return r.topic == "hooks/data"; });
+    ASSERT_NE(first, all.end());
+    EXPECT_LT(first - all.begin(), data - all.begin()) << "connected messages go first";
+
+    // end_session(): the Will of this connection is delivered, and the next connection
+    // registers the next Will and sends its first messages again.
+    publisher.end_session();
+    EXPECT_TRUE(reader.wait_for_message("hooks/will", 10s, "will-0"));
+    EXPECT_TRUE(reader.wait_for_message("hooks/first", 15s, "first-2"));
+    {
+        std::lock_guard lock(mutex);
+        EXPECT_EQ(wills, 2);
+        EXPECT_EQ(downs, 1);
+    }
+    // A stop delivers the current Will (will-1), since the hooks set one.
+    publisher.stop(2s);
+    EXPECT_TRUE(reader.wait_for_message("hooks/will", 10s, "will-1"));
+    // The health topic's offline message is still published at a clean stop.
+    EXPECT_TRUE(reader.wait_for_message("hooks/status", 5s, "offline"));
 }
 
 }  // namespace

@@ -1,0 +1,297 @@
+// Sparkplug B end to end: mosquitto, the Modbus simulator and nodebridged, every message
+// decoded with the project's schema (src/sparkplug/sparkplug_b.proto), checked as a host
+// application sees the session (docs/sparkplug.md).
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+#include "codec.hpp"
+#include "support/support.hpp"
+
+namespace nodebridge::test {
+namespace {
+
+using sparkplug::DataType;
+using sparkplug::Metric;
+using sparkplug::MetricValue;
+using sparkplug::Payload;
+
+constexpr const char* kConfig = R"(gateway: gw-sp
+mqtt:
+  host: 127.0.0.1
+  port: @MQTT@
+  keepalive: 5s
+  protocol: "@PROTOCOL@"
+  buffer: { dir: "" }
+stats:
+  interval: 1s
+sparkplug:
+  group_id: plant
+sources:
+  - name: pdu-bus
+    type: modbus-tcp
+    host: 127.0.0.1
+    port: @MODBUS@
+    timeout: 200ms
+    offline_after: 1s
+    nodes:
+      - id: pdu-1
+        unit: 1
+        poll: 200ms
+        attributes:
+          voltage:  { table: input, address: 0, type: float32, unit: V }
+          breaker:  { table: coil, address: 0, type: bool, writable: true }
+          setpoint: { table: holding, address: 20, type: int16, writable: true, min: -50, max: 50 }
+mappings:
+  - name: sp
+    match: { node: "pdu-*" }
+    topic: dc1/{node}/{attribute}
+    on_change: true
+    sparkplug: true
+)";
+
+struct Seen {
+    std::string type;    // NBIRTH, DDATA, ...
+    std::string device;  // "" for node messages
+    Payload payload;
+    bool retain = false;
+};
+
+class Sparkplug : public ::testing::TestWithParam<const char*> {
+  protected:
+    void SetUp() override {
+        broker_.start();
+        modbus_port_ = free_port();
+        start_sim();
+        config_path_ = dir_.write(
+            "nodebridge.yaml",
+            replace_all(replace_all(replace_all(kConfig, "@MQTT@", std::to_string(broker_.port())),
+                                    "@MODBUS@", std::to_string(modbus_port_)),
+                        "@PROTOCOL@", GetParam()));
+        subscriber_ =
+            std::make_unique<Subscriber>(broker_.port(), std::vector<std::string>{"spBv1.0/#"});
+    }
+
+    void start_sim() {
+        sim_ = std::make_unique<Process>(std::vector<std::string>{SIM_PATH, "modbus-tcp", "--port",
+                                                                  std::to_string(modbus_port_)},
+                                         dir_.file("sim-" + std::to_string(++sims_) + ".log"));
+        ASSERT_TRUE(sim_->wait_for_output("ready", 10s)) << sim_->output();
+    }
+
+    void start_daemon() {
+        daemon_ = std::make_unique<Process>(
+            std::vector<std::string>{NODEBRIDGED_PATH, "-c", config_path_, "--log-level", "debug"},
+            dir_.file("daemon-" + std::to_string(++daemons_) + ".log"));
+    }
+
+    // Every Sparkplug message so far, decoded; a payload that does not decode fails.
+    std::vector<Seen> seen() const {
+        std::vector<Seen> out;
+        for (const Received& r : subscriber_->messages()) {
+            // spBv1.0/plant/<type>/gw-sp[/<device>]
+            std::vector<std::string> parts;
+            std::size_t start = 0;
+            for (std::size_t at; (at = r.topic.find('/', start)) != std::string::npos;
+                 start = at + 1) {
+                parts.push_back(r.topic.substr(start, at - start));
+            }
+            parts.push_back(r.topic.substr(start));
+            if (parts.size() < 4 || parts[1] != "plant") continue;   // STATE and others
+            if (parts[2] == "NCMD" || parts[2] == "DCMD") continue;  // the test's own
+            auto payload = sparkplug::decode(r.payload);
+            EXPECT_TRUE(payload.has_value()) << r.topic;
+            EXPECT_EQ(parts[3], "gw-sp") << r.topic;
+            if (!payload) continue;
+            EXPECT_EQ(r.qos, parts[2] == "NDEATH" ? 1 : 0) << r.topic;
+            EXPECT_FALSE(r.retain) << r.topic;
+            out.push_back(
+                Seen{parts[2], parts.size() > 4 ? parts[4] : "", std::move(*payload), r.retain});
+        }
+        return out;
+    }
+
+    bool wait_for(const std::function<bool(const std::vector<Seen>&)>& condition, Millis timeout) {
+        return wait_until([&] { return condition(seen()); }, timeout);
+    }
+
+    static bool has(const std::vector<Seen>& all, std::string_view type, std::size_t from = 0) {
+        for (std::size_t i = from; i < all.size(); ++i) {
+            if (all[i].type == type) return true;
+        }
+        return false;
+    }
+
+    void send(const std::string& topic, const Payload& payload) {
+        const std::string file =
+            dir_.write("cmd-" + std::to_string(++sent_) + ".bin", sparkplug::encode(payload));
+        Process pub({"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p",
+                     std::to_string(broker_.port()), "-q", "0", "-t", topic, "-f", file},
+                    dir_.file("pub-" + std::to_string(sent_) + ".log"));
+        ASSERT_EQ(pub.wait_for_exit(10s), 0) << pub.output();
+    }
+
+    static const Metric* metric(const Payload& payload, std::string_view name) {
+        for (const Metric& m : payload.metrics) {
+            if (m.name == name) return &m;
+        }
+        return nullptr;
+    }
+
+    std::string log() const { return daemon_ ? daemon_->output() : ""; }
+
+    TempDir dir_;
+    Broker broker_{Broker::Options{.persistence = false}};
+    int modbus_port_ = 0;
+    int sims_ = 0;
+    int daemons_ = 0;
+    int sent_ = 0;
+    std::string config_path_;
+    std::unique_ptr<Process> sim_;
+    std::unique_ptr<Subscriber> subscriber_;
+    std::unique_ptr<Process> daemon_;
+};
+
+// seq must go up by one (mod 256) from the last NBIRTH on, in arrival order.
+void expect_seq_order(const std::vector<Seen>& all) {
+    std::optional<std::uint64_t> last;
+    for (const Seen& s : all) {
+        if (s.type == "NDEATH") {
+            EXPECT_FALSE(s.payload.seq) << "NDEATH carries no seq";
+            continue;
+        }
+        ASSERT_TRUE(s.payload.seq) << s.type;
+        if (s.type == "NBIRTH") {
+            EXPECT_EQ(*s.payload.seq, 0u);
+        } else if (last) {
+            EXPECT_EQ(*s.payload.seq, (*last + 1) % 256) << s.type << " " << s.device;
+        }
+        EXPECT_TRUE(s.payload.timestamp) << s.type;
+        last = s.payload.seq;
+    }
+}
+
+TEST_P(Sparkplug, AHostSeesTheWholeSession) {
+    start_daemon();
+    // NBIRTH seq 0 with bdSeq 0 and Rebirth, then DBIRTH, then DDATA by alias.
+    ASSERT_TRUE(wait_for([](const auto& all) { return has(all, "DDATA"); }, 15s)) << log();
+    std::vector<Seen> all = seen();
+    ASSERT_GE(all.size(), 3u);
+    EXPECT_EQ(all[0].type, "NBIRTH");
+    EXPECT_EQ(all[0].payload.seq, 0u);
+    ASSERT_NE(metric(all[0].payload, "bdSeq"), nullptr);
+    EXPECT_EQ(metric(all[0].payload, "bdSeq")->value, MetricValue(std::int64_t(0)));
+    ASSERT_NE(metric(all[0].payload, "Node Control/Rebirth"), nullptr);
+    EXPECT_EQ(all[1].type, "DBIRTH");
+    EXPECT_EQ(all[1].device, "pdu-1");
+    const Metric* setpoint = metric(all[1].payload, "setpoint");
+    ASSERT_NE(setpoint, nullptr);
+    EXPECT_EQ(setpoint->type, DataType::int16);
+    ASSERT_NE(metric(all[1].payload, "voltage"), nullptr);
+    EXPECT_EQ(metric(all[1].payload, "voltage")->type, DataType::float32);
+    for (const Seen& s : all) {
+        if (s.type != "DDATA") continue;
+        for (const Metric& m : s.payload.metrics) {
+            EXPECT_TRUE(m.name.empty());
+            EXPECT_TRUE(m.alias);
+        }
+    }
+    expect_seq_order(all);
+
+    // DCMD: a write through the write-back checks, read back in DDATA by the alias.
+    const std::uint64_t alias = *setpoint->alias;
+    send("spBv1.0/plant/DCMD/gw-sp/pdu-1", Payload{.timestamp = 1,
+                                                   .metrics = {Metric{.name = "setpoint",
+                                                                      .type = DataType::int16,
+                                                                      .send_datatype = true,
+                                                                      .value = std::int64_t(-7)}}});
+    EXPECT_TRUE(wait_for(
+        [&](const auto& all) {
+            for (const Seen& s : all) {
+                if (s.type != "DDATA") continue;
+                for (const Metric& m : s.payload.metrics) {
+                    if (m.alias == alias && sparkplug::value_as(m.value, DataType::int16) ==
+                                                MetricValue(std::int64_t(-7))) {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        },
+        10s))
+        << log();
+    // Out of range: refused, counted, never written.
+    send("spBv1.0/plant/DCMD/gw-sp/pdu-1", Payload{.metrics = {Metric{.name = "setpoint",
+                                                                      .type = DataType::int16,
+                                                                      .send_datatype = true,
+                                                                      .value = std::int64_t(99)}}});
+    EXPECT_TRUE(daemon_->wait_for_output("refused", 10s)) << log();
+
+    // NCMD Rebirth: a fresh NBIRTH (seq 0, same bdSeq) and DBIRTH.
+    std::size_t mark = seen().size();
+    send("spBv1.0/plant/NCMD/gw-sp", Payload{.timestamp = 1,
+                                             .metrics = {Metric{.name = "Node Control/Rebirth",
+                                                                .type = DataType::boolean,
+                                                                .send_datatype = true,
+                                                                .value = true}}});
+    ASSERT_TRUE(wait_for([&](const auto& all) { return has(all, "NBIRTH", mark); }, 10s)) << log();
+    all = seen();
+    for (std::size_t i = mark; i < all.size(); ++i) {
+        if (all[i].type != "NBIRTH") continue;
+        EXPECT_EQ(all[i].payload.seq, 0u);
+        EXPECT_EQ(metric(all[i].payload, "bdSeq")->value, MetricValue(std::int64_t(0)));
+    }
+    EXPECT_TRUE(wait_for([&](const auto& all) { return has(all, "DBIRTH", mark); }, 10s));
+
+    // The device dies (the simulator stops): DDEATH; it returns: DBIRTH.
+    mark = seen().size();
+    sim_->signal(SIGTERM);
+    ASSERT_TRUE(sim_->wait_for_exit(10s).has_value());
+    ASSERT_TRUE(wait_for([&](const auto& all) { return has(all, "DDEATH", mark); }, 15s)) << log();
+    mark = seen().size();
+    start_sim();
+    ASSERT_TRUE(wait_for([&](const auto& all) { return has(all, "DBIRTH", mark); }, 15s)) << log();
+    expect_seq_order(seen());
+
+    // The daemon is killed: the broker sends the Will, NDEATH with the NBIRTH's bdSeq.
+    mark = seen().size();
+    daemon_->signal(SIGKILL);
+    ASSERT_TRUE(daemon_->wait_for_exit(10s).has_value());
+    ASSERT_TRUE(wait_for([&](const auto& all) { return has(all, "NDEATH", mark); }, 20s));
+    all = seen();
+    for (std::size_t i = mark; i < all.size(); ++i) {
+        if (all[i].type != "NDEATH") continue;
+        ASSERT_EQ(all[i].payload.metrics.size(), 1u);
+        EXPECT_EQ(all[i].payload.metrics[0].name, "bdSeq");
+        EXPECT_EQ(all[i].payload.metrics[0].value, MetricValue(std::int64_t(0)));
+    }
+    // MQTT has one Will and it is the NDEATH: the health topic keeps its retained "online"
+    // after a crash (docs/sparkplug.md, "The health topic").
+    Subscriber health(broker_.port(), {"nodebridge/gw-sp/status"});
+    const auto status = health.wait_for_message("nodebridge/gw-sp/status", 5s);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(status->payload, "online");
+}
+
+TEST_P(Sparkplug, ACleanStopSendsNdeathAndARestartBirthsAgain) {
+    start_daemon();
+    ASSERT_TRUE(wait_for([](const auto& all) { return has(all, "DBIRTH"); }, 15s)) << log();
+    daemon_->signal(SIGTERM);
+    ASSERT_EQ(daemon_->wait_for_exit(15s), 0) << log();
+    ASSERT_TRUE(wait_for([](const auto& all) { return has(all, "NDEATH"); }, 10s)) << log();
+    const std::size_t mark = seen().size();
+    start_daemon();
+    ASSERT_TRUE(wait_for([&](const auto& all) { return has(all, "DBIRTH", mark); }, 15s)) << log();
+    const auto all = seen();
+    EXPECT_EQ(all[mark].type, "NBIRTH");
+    EXPECT_EQ(all[mark].payload.seq, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Protocols, Sparkplug, ::testing::Values("3.1.1", "5"),
+                         [](const auto& info) {
+                             return std::string(info.param) == "5" ? "Mqtt5" : "Mqtt311";
+                         });
+
+}  // namespace
+}  // namespace nodebridge::test
