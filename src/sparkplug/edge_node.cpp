@@ -243,6 +243,11 @@ struct EdgeNode::Impl {
         return m;
     }
 
+    // The gateway metrics' aliases, 1 up, stable for the node's life.
+    std::uint64_t node_alias(const std::string& name) {
+        return counter_alias.try_emplace(name, 1 + counter_alias.size()).first->second;
+    }
+
     Metric node_metric(const std::string& name, std::uint64_t value, WallClock::time_point now,
                        bool birth) {
         auto [it, added] = counter_alias.try_emplace(name, 1 + counter_alias.size());
@@ -260,7 +265,10 @@ struct EdgeNode::Impl {
         std::vector<Message> out;
         seq = 0;
         Payload nbirth{.timestamp = ms(now), .seq = next_seq()};
+        // Every birth metric has a name and an alias (6.4.2), but Rebirth, which must not
+        // have one (5.x "Commands").
         nbirth.metrics.push_back(Metric{.name = "bdSeq",
+                                        .alias = node_alias("bdSeq"),
                                         .timestamp = ms(now),
                                         .type = DataType::int64,
                                         .send_datatype = true,
@@ -271,6 +279,7 @@ struct EdgeNode::Impl {
                                         .send_datatype = true,
                                         .value = false});
         nbirth.metrics.push_back(Metric{.name = "Node Info/Version",
+                                        .alias = node_alias("Version"),
                                         .timestamp = ms(now),
                                         .type = DataType::string,
                                         .send_datatype = true,

@@ -125,6 +125,10 @@ TEST(EdgeNode, BirthsCarryBdSeqRebirthDevicesAliasesTypesAndUnits) {
     ASSERT_NE(find(nbirth, "Node Info/samples"), nullptr);
     EXPECT_EQ(find(nbirth, "Node Info/samples")->value, MetricValue(std::uint64_t(10)));
     EXPECT_EQ(find(nbirth, "Node Info/Version")->value, MetricValue(std::string("1.0")));
+    for (const Metric& m : nbirth.metrics) {
+        EXPECT_EQ(m.alias.has_value(), m.name != "Node Control/Rebirth") << m.name;
+        EXPECT_TRUE(m.send_datatype) << m.name;
+    }
 
     EXPECT_EQ(out[1].topic, "spBv1.0/plant/DBIRTH/gw/pdu-1");
     const Payload dbirth = payload_of(out[1]);
@@ -354,6 +358,26 @@ TEST(EdgeNode, PrimaryHostStateGatesBirthsAndOfflineEndsTheSession) {
         edge.receive(state_topic, R"({"online":false,"timestamp":101})", false, kWall, kNode)
             .disconnect);
     EXPECT_EQ(edge.receive(state_topic, "online", false, kWall, kNode).refusals.size(), 1u);
+}
+
+TEST(EdgeNode, NodeDataCarriesOnlyChangedCountersByAlias) {
+    EdgeNode edge(make_config());
+    edge.will();
+    EXPECT_TRUE(edge.node_data(kNode, kWall).empty()) << "no session yet";
+    const auto births = edge.connected(kWall, kNode);
+    const std::uint64_t samples_alias = *find(payload_of(births[0]), "Node Info/samples")->alias;
+    EXPECT_TRUE(edge.node_data(kNode, kWall).empty()) << "nothing changed";
+    NodeMetrics changed = kNode;
+    changed.counters[0].second = 11;
+    const auto out = edge.node_data(changed, kWall);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].topic, "spBv1.0/plant/NDATA/gw");
+    const Payload ndata = payload_of(out[0]);
+    EXPECT_EQ(ndata.seq, 2u);
+    ASSERT_EQ(ndata.metrics.size(), 1u);
+    EXPECT_TRUE(ndata.metrics[0].name.empty());
+    EXPECT_EQ(ndata.metrics[0].alias, samples_alias);
+    EXPECT_EQ(ndata.metrics[0].value, MetricValue(std::uint64_t(11)));
 }
 
 TEST(State, ParsesOnlyTheSpecifiedShape) {
