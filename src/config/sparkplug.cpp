@@ -1,5 +1,5 @@
 // `sparkplug:`: the Sparkplug B edge node's identity (docs/sparkplug.md). The ids become
-// topic levels (Sparkplug 3.0.0, 4.1.1 "Topic Namespace Elements": group_id, edge_node_id
+// topic levels (Sparkplug 3.0.0, chapter 4, "Topic Namespace Elements": group_id, edge_node_id
 // and device_id are UTF-8 strings without '+', '/' or '#').
 
 #include "glob.hpp"

@@ -1,8 +1,8 @@
 #pragma once
 // Sparkplug B payloads in plain C++ types, and their protobuf encoding (sparkplug_b.proto,
-// the Sparkplug 3.0.0 specification's schema, section 6.4.1). Pure: no I/O. Only the parts
+// the Sparkplug 3.0.0 specification's schema, chapter 6, "Google Protocol Buffer Schema"). Pure: no I/O. Only the parts
 // of the schema an edge node of nodebridge sends or accepts have a C++ form here: scalar
-// metrics (6.4.16 basic types Int8..Text) with string properties. Decoding keeps every
+// metrics (the basic types Int8..Text of chapter 6, "Data Types") with string properties. Decoding keeps every
 // metric, marking values of other kinds (DataSet, Template, Bytes, ...) as `unsupported`.
 
 #include <cstddef>
@@ -16,7 +16,7 @@
 
 namespace nodebridge::sparkplug {
 
-// 6.4.16 Data Types: the scalar ones, with the specification's numbers.
+// Chapter 6, "Data Types": the scalar ones, with the specification's numbers.
 enum class DataType : std::uint32_t {
     unknown = 0,
     int8 = 1,
@@ -69,8 +69,8 @@ struct Payload {
     friend bool operator==(const Payload&, const Payload&) = default;
 };
 
-// Encodes `payload`. A value is written in the field its type takes (6.4.16 and the
-// value oneof of 6.4.1): Int8..Int32 and UInt8..UInt32 in int_value (signed ones as two's
+// Encodes `payload`. A value is written in the field its type takes (chapter 6, "Data
+// Types", and the value oneof of the schema): Int8..Int32 and UInt8..UInt32 in int_value (signed ones as two's
 // complement of their width), Int64/UInt64/DateTime in long_value, Float in float_value,
 // Double in double_value, Boolean, and String/Text in string_value. A value of another
 // C++ kind than its type is converted (a double for an Int16 is rounded and clamped to

@@ -25,7 +25,7 @@ std::uint64_t ms(WallClock::time_point time) {
     return count < 0 ? 0 : static_cast<std::uint64_t>(count);
 }
 
-// 6.4.16: the datatype an attribute's readings are published as. Modbus integers keep their
+// Chapter 6, "Data Types": the datatype an attribute's readings are published as. Modbus integers keep their
 // type unless scale, offset or round make them fractional.
 DataType type_of(const ModbusAttribute& attribute) {
     const bool exact = attribute.scale == 1.0 && attribute.offset == 0.0 && !attribute.round;
@@ -239,7 +239,7 @@ struct EdgeNode::Impl {
                                          .send_datatype = true,
                                          .value = std::int64_t(bd_seq)});
         Message m = message(topic("NDEATH"), payload);
-        m.qos = 1;  // 6.4.x NDEATH: the Will's QoS is 1, not retained
+        m.qos = 1;  // chapter 6, "NDEATH": the Will's QoS is 1, not retained
         return m;
     }
 
@@ -265,8 +265,8 @@ struct EdgeNode::Impl {
         std::vector<Message> out;
         seq = 0;
         Payload nbirth{.timestamp = ms(now), .seq = next_seq()};
-        // Every birth metric has a name and an alias (6.4.2), but Rebirth, which must not
-        // have one (5.x "Commands").
+        // Every birth metric has a name and an alias (ch. 6 "Metric"), but Rebirth, which must not
+        // have one (chapter 5 "Operational Behavior", "Commands").
         nbirth.metrics.push_back(Metric{.name = "bdSeq",
                                         .alias = node_alias("bdSeq"),
                                         .timestamp = ms(now),
@@ -549,7 +549,7 @@ struct EdgeNode::Impl {
                                " is not {\"online\":..,\"timestamp\":..}");
             return;
         }
-        // 5.x "Edge Node Session Establishment": older STATE messages are ignored.
+        // Chapter 5, "Edge Node Session Establishment": older STATE messages are ignored.
         if (state->timestamp < host_timestamp) return;
         host_timestamp = state->timestamp;
         host_online = state->online;

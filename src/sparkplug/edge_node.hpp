@@ -132,7 +132,7 @@ struct SparkplugSummary {
 };
 SparkplugSummary summarize(const Config& config);
 
-// A primary host's STATE payload (5.x "Sparkplug Host Application", JSON
+// A primary host's STATE payload (chapter 6, "STATE", JSON
 // {"online": bool, "timestamp": ms}). nullopt when it is not exactly that shape.
 struct HostState {
     bool online = false;

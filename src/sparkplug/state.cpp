@@ -1,4 +1,4 @@
-// A primary host application's STATE payload (Sparkplug 3.0.0, 6.4.x "STATE": UTF-8 JSON
+// A primary host application's STATE payload (Sparkplug 3.0.0, chapter 6 "Payloads", "STATE": UTF-8 JSON
 // with exactly the keys "online", a boolean, and "timestamp", ms since the epoch). Strict
 // and bounded: anything else is refused.
 
