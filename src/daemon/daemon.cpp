@@ -172,6 +172,7 @@ struct Daemon::Impl {
         snap.messages = pipeline.messages_out();
         snap.samples_dropped = samples.dropped();
         snap.commands = write_back.stats();
+        if (sparkplug) snap.sparkplug = sparkplug->stats();
         snap.queue_depth = samples.size();
         {
             std::lock_guard lock(publisher_mutex);

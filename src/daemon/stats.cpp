@@ -76,6 +76,18 @@ std::string stats_json(const StatsSnapshot& current, const StatsSnapshot* previo
            ",\"written\":" + std::to_string(commands.written) +
            ",\"rejected\":" + std::to_string(commands.rejected) +
            ",\"failed\":" + std::to_string(commands.failed) + "}";
+    if (const auto& sp = current.sparkplug) {
+        out += ",\"sparkplug\":{\"births\":" + std::to_string(sp->births) +
+               ",\"device_births\":" + std::to_string(sp->device_births) +
+               ",\"device_deaths\":" + std::to_string(sp->device_deaths) +
+               ",\"data\":" + std::to_string(sp->data) +
+               ",\"rebirths\":" + std::to_string(sp->rebirths) +
+               ",\"writes\":" + std::to_string(sp->writes) +
+               ",\"refused\":" + std::to_string(sp->refused) +
+               ",\"historical\":" + std::to_string(sp->historical) +
+               ",\"held_dropped\":" + std::to_string(sp->held_dropped) +
+               ",\"dropped_metrics\":" + std::to_string(sp->dropped_metrics) + "}";
+    }
     out += ",\"spool\":{\"active\":";
     out += mqtt.spooling ? "true" : "false";
     out += ",\"records\":" + std::to_string(mqtt.spooled_records) +

@@ -3,10 +3,12 @@
 // docs/topics.md documents every field.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "edge_node.hpp"
 #include "nodebridge/publisher.hpp"
 #include "nodebridge/sample.hpp"
 #include "nodebridge/source.hpp"
@@ -24,6 +26,7 @@ struct StatsSnapshot {
     PublisherStats publisher;
     CommandStats commands;
     std::vector<std::pair<std::string, SourceStats>> sources;  // by source name, config order
+    std::optional<sparkplug::EdgeNodeStats> sparkplug;         // set when `sparkplug:` is on
 };
 
 // Rates are computed between `previous` and `current` (zero on the first snapshot).

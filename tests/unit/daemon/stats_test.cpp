@@ -67,6 +67,16 @@ TEST(Stats, JsonCarriesDropReasonsAndTheSpool) {
         << json;
 }
 
+TEST(Stats, SparkplugCountersOnlyWhenItIsOn) {
+    StatsSnapshot snap = snapshot_at(10, 1, 1);
+    EXPECT_EQ(stats_json(snap, nullptr).find("sparkplug"), std::string::npos);
+    snap.sparkplug = sparkplug::EdgeNodeStats{.births = 2, .rebirths = 1, .refused = 3};
+    const std::string json = stats_json(snap, nullptr);
+    EXPECT_NE(json.find(R"("sparkplug":{"births":2,"device_births":0,"device_deaths":0,"data":0,"rebirths":1,"writes":0,"refused":3,"historical":0,"held_dropped":0,"dropped_metrics":0})"),
+              std::string::npos)
+        << json;
+}
+
 TEST(Stats, FirstSnapshotHasZeroRates) {
     const std::string json = stats_json(snapshot_at(5, 100, 200), nullptr);
     EXPECT_NE(json.find(R"("messages_per_s":0.00)"), std::string::npos) << json;
