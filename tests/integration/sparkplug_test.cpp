@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <thread>
 
 #include "codec.hpp"
 #include "support/support.hpp"
@@ -129,6 +130,17 @@ class Sparkplug : public ::testing::TestWithParam<const char*> {
         Process pub({"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p",
                      std::to_string(broker_.port()), "-q", "0", "-t", topic, "-f", file},
                     dir_.file("pub-" + std::to_string(sent_) + ".log"));
+        ASSERT_EQ(pub.wait_for_exit(10s), 0) << pub.output();
+    }
+
+    // The primary host's retained STATE.
+    void state(bool online, std::uint64_t timestamp) {
+        Process pub(
+            {"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker_.port()),
+             "-q", "1", "-r", "-t", "spBv1.0/STATE/scada", "-m",
+             std::string("{\"online\":") + (online ? "true" : "false") +
+                 ",\"timestamp\":" + std::to_string(timestamp) + "}"},
+            dir_.file("state-" + std::to_string(++sent_) + ".log"));
         ASSERT_EQ(pub.wait_for_exit(10s), 0) << pub.output();
     }
 
@@ -286,6 +298,37 @@ TEST_P(Sparkplug, ACleanStopSendsNdeathAndARestartBirthsAgain) {
     const auto all = seen();
     EXPECT_EQ(all[mark].type, "NBIRTH");
     EXPECT_EQ(all[mark].payload.seq, 0u);
+}
+
+TEST_P(Sparkplug, BirthsWaitForThePrimaryHostAndItsOfflineStateEndsTheSession) {
+    config_path_ =
+        dir_.write("nodebridge.yaml", replace_all(read_file(config_path_), "  group_id: plant\n",
+                                                  "  group_id: plant\n  primary_host_id: scada\n"));
+    start_daemon();
+    // Connected and subscribed, but no STATE yet: nothing but the (unsent) Will.
+    ASSERT_TRUE(daemon_->wait_for_output("MQTT: connected", 15s)) << log();
+    std::this_thread::sleep_for(1s);
+    EXPECT_TRUE(seen().empty());
+    state(true, 100);
+    ASSERT_TRUE(wait_for([](const auto& all) { return has(all, "DBIRTH"); }, 15s)) << log();
+    EXPECT_EQ(metric(seen()[0].payload, "bdSeq")->value, MetricValue(std::int64_t(0)));
+    // An older offline STATE is ignored; a newer one ends the session (NDEATH), and the next
+    // session waits for online again, then births with the next bdSeq.
+    state(false, 99);
+    std::this_thread::sleep_for(1s);
+    EXPECT_FALSE(has(seen(), "NDEATH"));
+    state(false, 101);
+    ASSERT_TRUE(wait_for([](const auto& all) { return has(all, "NDEATH"); }, 15s)) << log();
+    // Retained: the reconnected session takes it after subscribing, whenever that is.
+    const std::size_t mark = seen().size();
+    state(true, 102);
+    ASSERT_TRUE(wait_for([&](const auto& all) { return has(all, "NBIRTH", mark); }, 20s)) << log();
+    const auto all = seen();
+    for (std::size_t i = mark; i < all.size(); ++i) {
+        if (all[i].type == "NBIRTH") {
+            EXPECT_NE(metric(all[i].payload, "bdSeq")->value, MetricValue(std::int64_t(0)));
+        }
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Protocols, Sparkplug, ::testing::Values("3.1.1", "5"),
