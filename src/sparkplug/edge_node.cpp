@@ -1,6 +1,7 @@
 #include "edge_node.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <optional>
 #include <unordered_map>
@@ -25,8 +26,8 @@ std::uint64_t ms(WallClock::time_point time) {
     return count < 0 ? 0 : static_cast<std::uint64_t>(count);
 }
 
-// Chapter 6, "Data Types": the datatype an attribute's readings are published as. Modbus integers keep their
-// type unless scale, offset or round make them fractional.
+// Chapter 6, "Data Types": the datatype an attribute's readings are published as. Modbus integers
+// keep their type unless scale, offset or round make them fractional.
 DataType type_of(const ModbusAttribute& attribute) {
     const bool exact = attribute.scale == 1.0 && attribute.offset == 0.0 && !attribute.round;
     switch (attribute.type) {
@@ -133,7 +134,10 @@ struct EdgeNode::Impl {
     bool born = false;
     bool host_online = false;
     std::uint64_t host_timestamp = 0;
-    std::vector<HeldMetric> held;
+    std::deque<HeldMetric> held;
+    // No tick() is due before this (it may be early, never late): map() lowers it for the
+    // metrics it touches, tick() recomputes it.
+    SteadyClock::time_point due_cache = SteadyClock::time_point::max();
     std::vector<std::pair<std::string, std::uint64_t>> sent_counters;  // last NBIRTH/NDATA
     std::map<std::string, std::uint64_t> counter_alias;
     EdgeNodeStats stats;
@@ -344,7 +348,7 @@ struct EdgeNode::Impl {
 
     void hold(std::size_t device, Metric metric) {
         if (held.size() >= kMaxHeldMetrics) {
-            held.erase(held.begin());
+            held.pop_front();
             ++stats.held_dropped;
         }
         metric.is_historical = true;
@@ -421,6 +425,8 @@ struct EdgeNode::Impl {
             metric.state.latest.assign(attribute.value);
             metric.state.latest_time = sample.time;
             const auto verdict = mapping::admit(metric.policy, metric.state, changed, steady);
+            if (timed)
+                due_cache = std::min(due_cache, mapping::deadline(metric.policy, metric.state));
             if (verdict == mapping::Verdict::publish) {
                 metric.state.last_published.assign(attribute.value);
                 passed.push_back(found->second);
@@ -468,10 +474,11 @@ struct EdgeNode::Impl {
             ++stats.data;
             out.push_back(message(topic("DDATA", device.id), payload));
         }
+        due_cache = compute_due();
         return out;
     }
 
-    SteadyClock::time_point next_due() const {
+    SteadyClock::time_point compute_due() const {
         auto due = SteadyClock::time_point::max();
         if (!timed) return due;
         for (const auto& device : devices) {
@@ -694,7 +701,7 @@ std::vector<Message> EdgeNode::tick(SteadyClock::time_point steady, WallClock::t
     return impl_->tick(steady, now);
 }
 
-SteadyClock::time_point EdgeNode::next_due() const { return impl_->next_due(); }
+SteadyClock::time_point EdgeNode::next_due() const { return impl_->due_cache; }
 
 std::vector<Message> EdgeNode::node_data(const NodeMetrics& metrics, WallClock::time_point now) {
     return impl_->node_data(metrics, now);

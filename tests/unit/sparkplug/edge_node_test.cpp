@@ -186,6 +186,26 @@ TEST(EdgeNode, DataByExceptionByAliasWithIncreasingSeq) {
     EXPECT_EQ(ddata.metrics[0].value, MetricValue(std::uint64_t(3)));
 }
 
+TEST(EdgeNode, HeartbeatRepublishesAnUnchangedValueAtItsDeadline) {
+    Config config = make_config();
+    config.mappings[0].heartbeat = 5s;
+    EdgeNode edge(config);
+    edge.will();
+    edge.connected(kWall, kNode);
+    EXPECT_EQ(edge.next_due(), SteadyClock::time_point::max());
+    ASSERT_EQ(edge.map(reading({{"count", std::int64_t(4), ""}}), kT0, kWall).size(), 1u);
+    EXPECT_TRUE(edge.map(reading({{"count", std::int64_t(4), ""}}), kT0 + 1s, kWall).empty());
+    EXPECT_LE(edge.next_due(), kT0 + 5s);
+    EXPECT_TRUE(edge.tick(kT0 + 4s, kWall).empty());
+    const auto out = edge.tick(kT0 + 5s, kWall);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].topic, "spBv1.0/plant/DDATA/gw/pdu-1");
+    const Payload ddata = payload_of(out[0]);
+    ASSERT_EQ(ddata.metrics.size(), 1u);
+    EXPECT_EQ(ddata.metrics[0].value, MetricValue(std::uint64_t(4)));
+    EXPECT_GT(edge.next_due(), kT0 + 5s);
+}
+
 TEST(EdgeNode, SeqWrapsAfter255) {
     EdgeNode edge(make_config());
     edge.will();
