@@ -326,6 +326,8 @@ struct MappingRule {
                                       // "<command topic>/result"
     bool sparkplug = false;           // `sparkplug: true`: the rule feeds the Sparkplug edge
                                       // node (docs/sparkplug.md); see SparkplugConfig::all_rules
+    bool homeassistant = true;        // `homeassistant: false`: Home Assistant discovery
+                                      // announces nothing of this rule's readings
     Position where;
 
     // True when the topic template holds {attribute}: one message per attribute.
@@ -437,6 +439,27 @@ struct SparkplugConfig {
     friend bool operator==(const SparkplugConfig&, const SparkplugConfig&) = default;
 };
 
+// ---- homeassistant (docs/homeassistant.md) ------------------------------------------------
+
+// How discovery messages are laid out for Home Assistant.
+enum class DiscoveryMode {
+    device,  // one retained message per device: <prefix>/device/<id>/config (HA 2024.12+)
+    entity,  // one per entity: <prefix>/<component>/<device id>/<object id>/config (older HA,
+             // openHAB's Home Assistant binding)
+};
+
+// The top-level `homeassistant:` section: MQTT discovery, off unless the section is present.
+struct HomeAssistantConfig {
+    std::string discovery_prefix = "homeassistant";  // Home Assistant's discovery prefix
+    std::string status_topic;         // Home Assistant's birth topic; default
+                                      // "<discovery_prefix>/status", filled in at load.
+                                      // "online" there makes the bridge announce again
+    DiscoveryMode mode = DiscoveryMode::device;
+    Position where;                   // the section's key
+
+    friend bool operator==(const HomeAssistantConfig&, const HomeAssistantConfig&) = default;
+};
+
 // ---- the whole file ------------------------------------------------------------------
 
 struct Config {
@@ -446,6 +469,7 @@ struct Config {
     std::vector<SourceConfig> sources;
     std::vector<MappingRule> mappings;
     std::optional<SparkplugConfig> sparkplug;  // absent = no Sparkplug
+    std::optional<HomeAssistantConfig> homeassistant;  // unset: no discovery
     // Every model known after precedence (library dir, site dir, then `models:` in config
     // files; a later one of the same name replaces an earlier one), sorted by name.
     std::vector<ModelRef> models;

@@ -103,6 +103,7 @@ class Loader {
         check_sources_across_files(config_.sources, diag_);
         check_mappings_across_files(config_.mappings, diag_);
         check_sparkplug_devices(config_, diag_);
+        check_homeassistant(config_, diag_);
 
         LoadResult result;
         result.errors = diag_.sorted(order_);
@@ -203,8 +204,11 @@ class Loader {
             if (auto sparkplug = top.find("sparkplug")) {
                 read_sparkplug(*sparkplug, ctx, config_.gateway, config_.sparkplug);
             }
+            if (auto homeassistant = top.find("homeassistant")) {
+                read_homeassistant(*homeassistant, ctx, config_.homeassistant);
+            }
         } else {
-            for (const char* key : {"gateway", "mqtt", "stats", "sparkplug"}) {
+            for (const char* key : {"gateway", "mqtt", "stats", "sparkplug", "homeassistant"}) {
                 if (top.find(key)) {
                     ctx.error(top.key_position(key),
                               std::string(key) + ": can only be set in the main config file");

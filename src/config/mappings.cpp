@@ -166,6 +166,7 @@ std::optional<MappingRule> read_rule(const YAML::Node& item, std::size_t index,
         }
     }
     const bool command_given = map.text("command_topic", rule.command_topic);
+    map.boolean("homeassistant", rule.homeassistant);
     map.finish();
 
     if (command_given) check_command_topic(map, rule, topic);

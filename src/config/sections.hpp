@@ -32,6 +32,16 @@ void read_stats(const YAML::Node& node, const Context& ctx, const std::string& g
 void read_sparkplug(const YAML::Node& node, const Context& ctx, const std::string& gateway,
                     std::optional<SparkplugConfig>& out);
 
+// `homeassistant:` (docs/homeassistant.md): a map, empty, or true/false. Sets `out` unless
+// it is false; the status topic defaults to "<discovery_prefix>/status".
+void read_homeassistant(const YAML::Node& node, const Context& ctx,
+                        std::optional<HomeAssistantConfig>& out);
+
+// The checks of what discovery announces, once everything is loaded: device_class,
+// state_class and entity_category of attributes' `homeassistant:` hints (always), and, with
+// discovery on, the topics of rules that take part in it.
+void check_homeassistant(const Config& config, Diagnostics& diag);
+
 // `sources:` (a list); appends every source that could be read to `out`.
 void read_sources(const YAML::Node& node, const Context& ctx, std::vector<SourceConfig>& out);
 
