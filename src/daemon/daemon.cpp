@@ -10,6 +10,7 @@
 #include <optional>
 #include <utility>
 
+#include "discovery.hpp"
 #include "nodebridge/command.hpp"
 #include "nodebridge/mapping.hpp"
 #include "nodebridge/publisher.hpp"
@@ -30,6 +31,26 @@ namespace {
 constexpr std::size_t kSampleQueueCapacity = 100'000;
 constexpr Millis kStatusInterval{5000};
 constexpr Millis kShutdownGrace{5000};
+
+// Hands every sample to each of several observers (Sparkplug, Home Assistant discovery).
+class SampleObservers final : public SampleObserver {
+  public:
+    void add(SampleObserver* observer) { list_.push_back(observer); }
+    void observe(const Sample& sample, SteadyClock::time_point now) override {
+        for (SampleObserver* observer : list_) observer->observe(sample, now);
+    }
+    void tick(SteadyClock::time_point now) override {
+        for (SampleObserver* observer : list_) observer->tick(now);
+    }
+    SteadyClock::time_point next_due() const override {
+        auto due = SteadyClock::time_point::max();
+        for (const SampleObserver* observer : list_) due = std::min(due, observer->next_due());
+        return due;
+    }
+
+  private:
+    std::vector<SampleObserver*> list_;
+};
 
 }  // namespace
 
@@ -54,6 +75,7 @@ struct Daemon::Impl {
         : config(std::move(config_in)),
           config_path(std::move(path)),
           log(log_in),
+          discovery(config, log),
           samples(kSampleQueueCapacity),
           write_back(log, [this](Message&& message) { publish(std::move(message)); }),
           commands(std::make_shared<const CommandRouter>(config)),
@@ -64,6 +86,9 @@ struct Daemon::Impl {
     Config config;
     std::string config_path;
     Logger& log;
+    Discovery discovery;                   // Home Assistant discovery (docs/homeassistant.md)
+    bool discovery_fresh_session = false;  // the publisher was replaced: its connects restart
+    SampleObservers observers;             // what the pipeline shows every sample to
     SampleQueue samples;
     // Declared before the sources: their pending writes answer through it when they stop.
     WriteBack write_back;
@@ -145,7 +170,8 @@ struct Daemon::Impl {
         write_back.set_sources(running);
     }
 
-    // Caller holds publisher_mutex.
+    // The command topics, Sparkplug's and Home Assistant's status topic. Caller holds
+    // publisher_mutex.
     void subscribe_commands() {
         std::vector<std::string> topics = commands->topics();
         Publisher::IncomingHandler handler = write_back.handler(commands);
@@ -160,8 +186,23 @@ struct Daemon::Impl {
                 }
             };
         }
+        discovery.wrap(topics, handler);  // Home Assistant's status topic
         publisher->set_subscriptions(std::move(topics), std::move(handler));
         if (sparkplug) publisher->set_session_hooks(sparkplug->hooks());
+    }
+
+    // Publishes the discovery messages due now (paced: Discovery::kBatch at a time).
+    void publish_discovery() {
+        PublisherStats stats;
+        {
+            std::lock_guard lock(publisher_mutex);
+            if (!publisher) return;
+            stats = publisher->stats();
+        }
+        const bool fresh = std::exchange(discovery_fresh_session, false);
+        for (Message& message : discovery.due(stats.connected, stats.connects, fresh)) {
+            publish(std::move(message));
+        }
     }
 
     StatsSnapshot snapshot() const {
@@ -230,6 +271,8 @@ struct Daemon::Impl {
         const bool mqtt_changed = next.mqtt != config.mqtt;
         auto next_commands = std::make_shared<const CommandRouter>(next);
         const bool commands_changed = next_commands->targets() != commands->targets();
+        const bool discovery_changed = next.homeassistant != config.homeassistant;
+        discovery.reload(next);
         if (commands_changed) commands = std::move(next_commands);
         if (mqtt_changed) {
             // The old session says goodbye (offline) and closes the spool before the new
@@ -244,6 +287,7 @@ struct Daemon::Impl {
             auto fresh = std::make_unique<Publisher>(next.mqtt, log);
             std::lock_guard lock(publisher_mutex);
             publisher = std::move(fresh);
+            discovery_fresh_session = true;
             subscribe_commands();
             publisher->start();
             for (Message& message : held) publisher->publish(std::move(message));
@@ -255,7 +299,7 @@ struct Daemon::Impl {
                         {.event = "reload"});
                 held_dropped = 0;
             }
-        } else if (commands_changed) {
+        } else if (commands_changed || discovery_changed) {
             std::lock_guard lock(publisher_mutex);
             subscribe_commands();
         }
@@ -309,7 +353,10 @@ int Daemon::run() {
 
     d.subscribe_commands();
     d.publisher->start();
-    if (d.sparkplug) d.pipeline.set_observer(d.sparkplug.get());
+    // Sparkplug and Home Assistant discovery both look at every sample.
+    if (d.sparkplug) d.observers.add(d.sparkplug.get());
+    d.observers.add(&d.discovery);
+    d.pipeline.set_observer(&d.observers);
     d.pipeline.start();
     d.start_sources();
     d.log.log(LogLevel::notice,
@@ -337,8 +384,11 @@ int Daemon::run() {
             next_stats = now + d.config.stats.interval;
         }
         d.feed_watchdog();
+        d.publish_discovery();
 
-        timespec wait{tick.count() / 1000, (tick.count() % 1000) * 1'000'000};
+        // While discovery messages wait, come round every Discovery::kInterval to pace them.
+        const Millis wait_for = d.discovery.busy() ? std::min(tick, Discovery::kInterval) : tick;
+        timespec wait{wait_for.count() / 1000, (wait_for.count() % 1000) * 1'000'000};
         const int sig = sigtimedwait(&signals, nullptr, &wait);
         if (sig == SIGTERM || sig == SIGINT) {
             d.log.log(LogLevel::notice, sig == SIGTERM ? "SIGTERM: stopping" : "SIGINT: stopping",

@@ -11,6 +11,7 @@
 #include "daemon.hpp"
 #include "edge_node.hpp"
 #include "nodebridge/config.hpp"
+#include "nodebridge/homeassistant.hpp"
 #include "nodebridge/version.hpp"
 #include "options.hpp"
 #include "systemd/journal_logger.hpp"
@@ -56,6 +57,25 @@ int main(int argc, char** argv) {
                                                       : ", primary host " + sp->primary_host_id)
                       << ", " << summary.devices << " devices with " << summary.metrics
                       << " metrics (serial-nodes devices are learned when heard)\n";
+        }
+        return 0;
+    }
+
+    if (options.show_discovery) {
+        Config& config = *loaded.config;
+        if (!config.homeassistant) {
+            std::cerr << "nodebridged: discovery is off (no homeassistant: section); with "
+                         "homeassistant: true it would announce:\n";
+            config.homeassistant = HomeAssistantConfig{.status_topic = "homeassistant/status"};
+        }
+        for (const SourceConfig& source : config.sources) {
+            if (std::holds_alternative<SerialNodesSourceConfig>(source.settings)) {
+                std::cerr << "nodebridged: the nodes of serial-nodes source '" << source.name
+                          << "' are announced when first heard\n";
+            }
+        }
+        for (const Message& message : homeassistant::plan_discovery(config).messages()) {
+            std::cout << message.topic << " " << message.payload << "\n";
         }
         return 0;
     }

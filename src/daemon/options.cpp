@@ -9,6 +9,8 @@ std::string usage() {
            "  -c, --config FILE     configuration file (default /etc/nodebridge/nodebridge.yaml)\n"
            "      --check-config    validate the configuration, print a summary, and exit\n"
            "                        (exit 0 when valid, 78 with every error when not)\n"
+           "      --show-discovery  print every Home Assistant discovery message (topic and\n"
+           "                        JSON) the configuration gives, without connecting, and exit\n"
            "      --log-level LEVEL error, warning, notice, info (default) or debug\n"
            "      --version         print the version and exit\n"
            "  -h, --help            print this help and exit\n";
@@ -39,6 +41,8 @@ ParsedOptions parse_options(const std::vector<std::string>& args) {
             options.show_version = true;
         } else if (arg == "--check-config") {
             options.check_config = true;
+        } else if (arg == "--show-discovery") {
+            options.show_discovery = true;
         } else if (take_value("-c", value) || take_value("--config", value)) {
             if (value.empty()) return {std::nullopt, "--config needs a file"};
             options.config_path = value;

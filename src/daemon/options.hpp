@@ -12,6 +12,7 @@ namespace nodebridge {
 struct Options {
     std::string config_path = "/etc/nodebridge/nodebridge.yaml";
     bool check_config = false;  // validate, print the summary, exit
+    bool show_discovery = false;  // print the Home Assistant discovery messages, exit
     bool show_version = false;
     bool show_help = false;
     LogLevel log_level = LogLevel::info;

@@ -31,6 +31,12 @@ TEST(Options, ReadsEveryOptionInBothSpellings) {
     EXPECT_EQ(long_form.options->log_level, LogLevel::warning);
     EXPECT_TRUE(long_form.options->show_version);
     EXPECT_TRUE(long_form.options->show_help);
+    EXPECT_FALSE(long_form.options->show_discovery);
+
+    const auto discovery = parse({"--show-discovery", "-c", "c.yaml"});
+    ASSERT_TRUE(discovery.options) << discovery.error;
+    EXPECT_TRUE(discovery.options->show_discovery);
+    EXPECT_NE(usage().find("--show-discovery"), std::string::npos);
 }
 
 TEST(Options, RejectsWhatItDoesNotKnow) {

@@ -1,0 +1,74 @@
+#include "discovery.hpp"
+
+#include <variant>
+
+namespace nodebridge {
+namespace {
+
+std::vector<std::string> serial_sources(const Config& config) {
+    std::vector<std::string> names;
+    for (const SourceConfig& source : config.sources) {
+        if (std::holds_alternative<SerialNodesSourceConfig>(source.settings)) {
+            names.push_back(source.name);
+        }
+    }
+    return names;
+}
+
+}  // namespace
+
+Discovery::Discovery(const Config& config, Logger& log) : config_(config), log_(log) {
+    heard_.set_sources(serial_sources(config_));
+    replan();
+}
+
+void Discovery::replan() {
+    heard_generation_ = heard_.generation();
+    announcer_.update(homeassistant::plan_discovery(config_, heard_.snapshot()));
+}
+
+void Discovery::wrap(std::vector<std::string>& topics, Publisher::IncomingHandler& handler) {
+    if (!config_.homeassistant) return;
+    const std::string status = config_.homeassistant->status_topic;
+    topics.push_back(status);
+    handler = [status, online = online_, next = std::move(handler)](
+                  std::string_view topic, std::string_view payload, bool retained) {
+        if (topic != status) {
+            if (next) next(topic, payload, retained);
+            return;
+        }
+        if (payload == "online") online->store(true);
+    };
+}
+
+void Discovery::reload(const Config& config) {
+    config_ = config;
+    heard_.set_sources(serial_sources(config_));
+    replan();
+}
+
+std::vector<Message> Discovery::due(bool connected, std::uint64_t connects, bool fresh_session) {
+    if (heard_.generation() != heard_generation_) replan();  // a serial node heard or changed
+    if (fresh_session) connects_seen_ = 0;
+    bool again = false;
+    if (connects != connects_seen_) {
+        connects_seen_ = connects;
+        again = connects > 0;
+    }
+    if (online_->exchange(false)) {
+        again = true;
+        log_.log(LogLevel::info, "Home Assistant is online: announcing discovery again",
+                 {.event = "discovery"});
+    }
+    if (again && config_.homeassistant) {
+        announcer_.announce();
+        log_.log(LogLevel::info,
+                 "announcing " + std::to_string(announcer_.plan().devices.size()) +
+                     " devices to Home Assistant on " + config_.homeassistant->discovery_prefix,
+                 {.event = "discovery"});
+    }
+    if (!connected) return {};
+    return announcer_.take(kBatch);
+}
+
+}  // namespace nodebridge
