@@ -197,9 +197,18 @@ std::string describe(const Config& config) {
         if (!rule.command_topic.empty()) {
             out << ", commands " << topic_pattern(rule.command_topic, config.gateway);
         }
+        if (config.homeassistant && !rule.homeassistant) out << ", not in Home Assistant";
         out << "\n";
     }
     describe_write_back(config, out);
+    if (config.homeassistant) {
+        out << "Home Assistant discovery: " << config.homeassistant->discovery_prefix << " ("
+            << (config.homeassistant->mode == DiscoveryMode::device ? "device" : "entity")
+            << " mode), status topic " << config.homeassistant->status_topic
+            << "; --show-discovery prints the messages\n";
+    } else {
+        out << "Home Assistant discovery off\n";
+    }
     return out.str();
 }
 

@@ -63,3 +63,32 @@ TEST(Describe, ShowsSerialSourcesAndKeepsThePasswordOut) {
 
 }  // namespace
 }  // namespace nodebridge
+
+namespace nodebridge {
+namespace {
+
+TEST(Describe, ShowsHomeAssistantDiscovery) {
+    testing::TempDir dir;
+    dir.write("config.yaml",
+              "gateway: g\n"
+              "homeassistant: { mode: entity }\n"
+              "mappings:\n"
+              "  - { name: in, topic: 'x/{node}' }\n"
+              "  - { name: out, topic: 'y/{node}', homeassistant: false }\n");
+    auto loaded = testing::load_in(dir);
+    ASSERT_TRUE(loaded.config) << ::testing::PrintToString(loaded.errors);
+    const std::string text = describe(*loaded.config);
+    EXPECT_THAT(text, HasSubstr("Home Assistant discovery: homeassistant (entity mode), status "
+                                "topic homeassistant/status; --show-discovery prints the "
+                                "messages\n"));
+    EXPECT_THAT(text, HasSubstr("rule out: y/{node} (json, qos 0, every sample), not in Home "
+                                "Assistant\n"));
+    EXPECT_THAT(text, Not(HasSubstr("rule in: x/{node} (json, qos 0, every sample), not")));
+
+    dir.write("config.yaml", "gateway: g\n");
+    EXPECT_THAT(describe(*testing::load_in(dir).config),
+                HasSubstr("Home Assistant discovery off\n"));
+}
+
+}  // namespace
+}  // namespace nodebridge
