@@ -5,8 +5,11 @@
 namespace nodebridge {
 namespace {
 
+// The serial-nodes sources whose nodes discovery announces: none while it is off, so that
+// observe() costs nothing then.
 std::vector<std::string> serial_sources(const Config& config) {
     std::vector<std::string> names;
+    if (!config.homeassistant) return names;
     for (const SourceConfig& source : config.sources) {
         if (std::holds_alternative<SerialNodesSourceConfig>(source.settings)) {
             names.push_back(source.name);

@@ -1,7 +1,7 @@
 // libFuzzer target for the config loader: the input is written as config.yaml in a private
 // scratch directory and handed to load_config(), which must return (never crash, hang or
 // throw) with either a config and no errors or at least one error. A config that loads is
-// also summarised with describe().
+// also summarised with describe(), and one with `homeassistant:` is planned for discovery.
 //
 // The scratch directory holds two fixed files so that relative includes (resolved against
 // config.yaml's directory) have something to find: part.yaml (a valid source) and loop.yaml
@@ -18,6 +18,7 @@
 #include <string>
 
 #include "nodebridge/config.hpp"
+#include "nodebridge/homeassistant.hpp"
 
 namespace {
 
@@ -77,5 +78,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (error.message.empty() || error.to_string().empty()) __builtin_trap();
     }
     if (result.config && nodebridge::describe(*result.config).empty()) __builtin_trap();
+    // Discovery announces at least the gateway's own device for every config that loads.
+    if (result.config && result.config->homeassistant &&
+        nodebridge::homeassistant::plan_discovery(*result.config).messages().empty()) {
+        __builtin_trap();
+    }
     return 0;
 }
