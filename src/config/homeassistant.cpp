@@ -75,11 +75,6 @@ struct HintChecker {
                                           "total_increasing only");
                 }
             }
-            if (!hints.entity_category.empty() && hints.entity_category != "diagnostic" &&
-                hints.entity_category != "config") {
-                diag.error(where, what + "entity_category '" + shown(hints.entity_category) +
-                                      "' is not diagnostic or config");
-            }
             return;
         }
         // A class derived from the quantity that the unit contradicts: discovery leaves the

@@ -37,8 +37,9 @@ void read_sparkplug(const YAML::Node& node, const Context& ctx, const std::strin
 void read_homeassistant(const YAML::Node& node, const Context& ctx,
                         std::optional<HomeAssistantConfig>& out);
 
-// The checks of what discovery announces, once everything is loaded: device_class,
-// state_class and entity_category of attributes' `homeassistant:` hints (always), and, with
+// The checks of what discovery announces, once everything is loaded: device_class and
+// state_class of attributes' `homeassistant:` hints against Home Assistant's classes and the
+// attribute's unit (always; the hints' own keys are read with the models), and, with
 // discovery on, the topics of rules that take part in it.
 void check_homeassistant(const Config& config, Diagnostics& diag);
 

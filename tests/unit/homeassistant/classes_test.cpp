@@ -139,13 +139,6 @@ TEST(HintChecks, BooleansTakeBinarySensorClasses) {
               std::string::npos);
 }
 
-TEST(HintChecks, RefuseAnUnknownEntityCategory) {
-    const auto out = check(with_attribute(hinted("V", {.entity_category = "system"})));
-    ASSERT_EQ(out.errors.size(), 1u);
-    EXPECT_NE(out.errors[0].find("entity_category 'system' is not diagnostic or config"),
-              std::string::npos);
-}
-
 TEST(HintChecks, WarnWhenAQuantitysClassContradictsTheUnit) {
     ModbusAttribute attribute;
     attribute.name = "t";
