@@ -14,6 +14,7 @@
 
 #include "decode.hpp"
 #include "encode.hpp"
+#include "nodebridge/poll_schedule.hpp"
 #include "request_plan.hpp"
 
 namespace nodebridge {
@@ -43,8 +44,6 @@ using Steady = SteadyClock;
 struct NodeState {
     const ModbusNode* config = nullptr;
     modbus::RequestPlan plan;
-    Steady::time_point deadline;
-    Millis poll{1000};
     bool online = false;  // the last poll read every attribute
     bool ever_polled = false;
     // Availability, as published: unset until the first reading or the first offline_after.
@@ -123,7 +122,6 @@ struct ModbusSource::Impl {
             NodeState state;
             state.config = &node;
             state.plan = modbus::plan_requests(node.attributes, config.max_gap);
-            state.poll = std::max(node.poll, Millis{1});
             state.offline_after = modbus::offline_after_for(config, node);
             nodes.push_back(std::move(state));
         }
@@ -148,6 +146,7 @@ struct ModbusSource::Impl {
     std::thread thread;
 
     // Thread-only state.
+    std::optional<PollSchedule> schedule;  // the nodes' deadlines, laid out when run() starts
     modbus_t* context = nullptr;
     bool connected = false;
     Millis reconnect_delay = modbus::kFirstReconnectDelay;
@@ -493,7 +492,7 @@ struct ModbusSource::Impl {
         reconnect_delay = modbus::kFirstReconnectDelay;
         log.log(LogLevel::notice, what + ": done",
                 LogContext{.source = name, .node = config_node.id, .event = "modbus-write"});
-        node.deadline = std::min(node.deadline, Steady::now());  // read it back next
+        schedule->poll_by(write.node, Steady::now());  // read it back next
         finish_write(write.done, "");
     }
 
@@ -512,23 +511,29 @@ struct ModbusSource::Impl {
             }
         }
         const auto start = Steady::now();
-        // First polls are spread over each node's interval, so a bus of many nodes is read
-        // evenly instead of in one burst per interval (bursts are what publish latency sees).
-        for (std::size_t i = 0; i < nodes.size(); ++i) {
-            NodeState& node = nodes[i];
-            node.deadline =
-                start + node.poll * static_cast<long>(i) / static_cast<long>(nodes.size());
+        // Each node's polls are spread over its interval (PollSchedule), so a bus of many
+        // nodes is read as an even stream instead of one burst per interval.
+        std::vector<Millis> intervals;
+        for (NodeState& node : nodes) {
+            intervals.push_back(node.config->poll);
             node.last_reading = start;  // a node that never answers is offline after its allowance
         }
+        schedule.emplace(intervals, name, start);
         auto next_connect = start;
 
         while (!stopping()) {
             auto now = Steady::now();
             // Availability deadlines run whether or not the bus is connected.
             const auto availability_due = check_availability(now);
-            if (!connected && now >= next_connect && !connect()) {
-                next_connect = Steady::now() + reconnect_delay;
-                reconnect_delay = std::min(reconnect_delay * 2, modbus::kMaxReconnectDelay);
+            if (!connected && now >= next_connect) {
+                if (connect()) {
+                    // The polls missed while away are skipped, not sent in one burst.
+                    now = Steady::now();
+                    schedule->resume(now);
+                } else {
+                    next_connect = Steady::now() + reconnect_delay;
+                    reconnect_delay = std::min(reconnect_delay * 2, modbus::kMaxReconnectDelay);
+                }
             }
             if (!connected) {
                 // Writes are answered at once rather than held for a link that may not return.
@@ -547,22 +552,14 @@ struct ModbusSource::Impl {
                 if (!sleep_until(Steady::time_point::max())) break;
                 continue;
             }
-            auto next = std::min_element(
-                nodes.begin(), nodes.end(),
-                [](const NodeState& a, const NodeState& b) { return a.deadline < b.deadline; });
-            if (next->deadline > now) {
-                if (!sleep_until(std::min(next->deadline, availability_due))) break;
+            const std::size_t next = schedule->next();
+            if (schedule->deadline(next) > now) {
+                if (!sleep_until(std::min(schedule->deadline(next), availability_due))) break;
                 continue;
             }
-            poll(*next);
-
+            poll(nodes[next]);
             // The next deadline keeps the rhythm; missed ones are skipped, not bursted.
-            next->deadline += next->poll;
-            const auto after = Steady::now();
-            if (next->deadline <= after) {
-                const auto behind = (after - next->deadline) / next->poll + 1;
-                next->deadline += next->poll * behind;
-            }
+            schedule->polled(next, Steady::now());
         }
         disconnect();
         modbus_free(context);

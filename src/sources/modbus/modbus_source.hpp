@@ -2,9 +2,12 @@
 // The Modbus source: one thread that polls the nodes of one bus (a TCP endpoint or a
 // serial line) through libmodbus and pushes one Sample per node poll.
 //
-// Nodes are polled in deadline order; a node's next deadline is its previous one plus its
-// poll interval, and missed deadlines are skipped rather than caught up in a burst. A node
-// that does not answer costs one response timeout per poll and nothing more. Errors are
+// Nodes are polled in deadline order. The deadlines are a PollSchedule: each node's polls
+// keep to a grid of its poll interval, the nodes that share an interval spread evenly across
+// it (so many nodes make a steady stream, not a burst per interval), missed deadlines are
+// skipped rather than caught up in a burst, and after a reconnect every node resumes at its
+// next grid point. A node's first poll comes within one interval of start(). A node that
+// does not answer costs one response timeout per poll and nothing more. Errors are
 // counted by kind ("timeout", "exception", "crc", "protocol", "connection", "decode") and
 // logged rate-limited per node and kind. Lost connections are closed and reopened with
 // exponential backoff (0.5 s doubling up to 30 s). All libmodbus calls happen on the

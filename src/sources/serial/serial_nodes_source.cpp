@@ -8,7 +8,10 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
+#include <vector>
 
+#include "nodebridge/poll_schedule.hpp"
 #include "sources/serial/attribute_schema.hpp"
 #include "sources/serial/line_framer.hpp"
 #include "sources/serial/line_parser.hpp"
@@ -216,6 +219,12 @@ void SerialNodesSource::run() {
     auto next_open = now;
     auto next_presence_check = SteadyClock::time_point::max();
     auto next_poll_send = SteadyClock::time_point::max();
+    // A polled receiver's requests keep to a grid turned by the source's name, so that
+    // several receivers polled at the same rate do not all ask at the same instant.
+    std::optional<PollSchedule> poll_schedule;
+    if (settings->poll && settings->poll->every.count() > 0) {
+        poll_schedule.emplace(std::vector<Millis>{settings->poll->every}, name_, now);
+    }
     auto next_counters_log = now + timing_.counters_log;
     std::map<std::string, std::uint64_t> logged_errors;
     std::vector<std::string> went_offline;
@@ -237,9 +246,8 @@ void SerialNodesSource::run() {
                 loop.ever_opened = true;
                 loop.open_failure_logged = false;
                 next_presence_check = now + timing_.presence_check;
-                next_poll_send = settings->poll && settings->poll->every.count() > 0
-                                     ? now
-                                     : SteadyClock::time_point::max();
+                next_poll_send = poll_schedule ? poll_schedule->at_or_after(0, now)
+                                               : SteadyClock::time_point::max();
             } else {
                 const std::string message =
                     error + "; retrying every " + std::to_string(timing_.retry.count()) + " ms";
@@ -271,8 +279,7 @@ void SerialNodesSource::run() {
                 log_.log_limited("write:" + name_, LogLevel::warning, message, context);
                 count("write_failed", std::move(message));
             }
-            next_poll_send += settings->poll->every;
-            if (next_poll_send <= now) next_poll_send = now + settings->poll->every;
+            next_poll_send = poll_schedule->after(0, now);  // missed ones are skipped
         }
 
         if (now >= loop.availability.next_due()) {
