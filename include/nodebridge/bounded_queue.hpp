@@ -11,12 +11,13 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 namespace nodebridge {
 
 template <typename T>
 class BoundedQueue {
-public:
+  public:
     explicit BoundedQueue(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
 
     // Adds `item`. Returns false when the queue was full and the oldest item was dropped,
@@ -51,6 +52,19 @@ public:
         return item;
     }
 
+    // Waits like pop_until(), then moves every queued item, oldest first, to the back of
+    // `out` under one lock: a consumer takes a burst in one wake-up, not one per item.
+    // Returns how many items it moved (0 when the deadline passed or the queue is closed and
+    // drained).
+    std::size_t pop_all_until(std::chrono::steady_clock::time_point deadline, std::vector<T>& out) {
+        std::unique_lock lock(mutex_);
+        ready_.wait_until(lock, deadline, [&] { return !items_.empty() || closed_; });
+        const std::size_t count = items_.size();
+        for (T& item : items_) out.push_back(std::move(item));
+        items_.clear();
+        return count;
+    }
+
     std::optional<T> pop_for(std::chrono::milliseconds timeout) {
         return pop_until(std::chrono::steady_clock::now() + timeout);
     }
@@ -74,7 +88,7 @@ public:
         return dropped_;
     }
 
-private:
+  private:
     const std::size_t capacity_;
     mutable std::mutex mutex_;
     std::condition_variable ready_;

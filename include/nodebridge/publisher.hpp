@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +66,9 @@ class Publisher {
     static constexpr std::size_t kDefaultQueueCapacity = 100'000;
     // QoS>0 messages handed to the broker and not yet acknowledged, at most.
     static constexpr std::size_t kMaxInFlight = 100;
+    // The network thread takes up to this many messages off the outbox under one lock; they
+    // count as queued (and can exceed the outbox's capacity by this much) until handed over.
+    static constexpr std::size_t kTakeBatch = 256;
     // Reconnect delays grow from the first up to `mqtt.reconnect_max`, doubling, with jitter.
     static constexpr std::chrono::milliseconds kFirstRetryDelay{500};
     // The spool's writes are made durable (fdatasync) at least this often.
@@ -97,6 +101,11 @@ class Publisher {
     // dropped and counted). A message with an invalid topic or QoS is refused and counted
     // in `rejected`; after stop() messages are counted as dropped.
     void publish(Message message);
+
+    // publish() for each of `messages` in order (moving from them), queued under one lock
+    // with one wake-up of the network thread: what a producer with several messages at
+    // once (the mapping thread after a wake-up) should call.
+    void publish(std::span<Message> messages);
 
     // Hands the outbox to the broker while `grace` lasts, then publishes the offline health
     // message, waits for QoS>0 messages in flight to be acknowledged (until `grace` is

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <utility>
 
 #include "discovery.hpp"
@@ -81,7 +82,7 @@ struct Daemon::Impl {
           commands(std::make_shared<const CommandRouter>(config)),
           publisher(std::make_unique<Publisher>(config.mqtt, log)),
           pipeline(Mapper(config.gateway, config.mappings), samples,
-                   [this](Message&& message) { publish(std::move(message)); }) {}
+                   [this](std::span<Message> batch) { publish(batch); }) {}
 
     Config config;
     std::string config_path;
@@ -134,14 +135,22 @@ struct Daemon::Impl {
     }
     // ---- end Sparkplug ----
 
-    void publish(Message&& message) {
+    void publish(Message&& message) { publish(std::span<Message>(&message, 1)); }
+
+    // Hands `batch` to the publisher in one call, or holds it while the publisher is
+    // being replaced.
+    void publish(std::span<Message> batch) {
         std::lock_guard lock(publisher_mutex);
         if (publisher) {
-            publisher->publish(std::move(message));
-        } else if (held.size() < kSampleQueueCapacity) {
-            held.push_back(std::move(message));
-        } else {
-            ++held_dropped;
+            publisher->publish(batch);
+            return;
+        }
+        for (Message& message : batch) {
+            if (held.size() < kSampleQueueCapacity) {
+                held.push_back(std::move(message));
+            } else {
+                ++held_dropped;
+            }
         }
     }
 
@@ -290,7 +299,7 @@ struct Daemon::Impl {
             discovery_fresh_session = true;
             subscribe_commands();
             publisher->start();
-            for (Message& message : held) publisher->publish(std::move(message));
+            publisher->publish(held);
             held.clear();
             if (held_dropped > 0) {
                 log.log(LogLevel::warning,

@@ -38,6 +38,7 @@ SteadyClock::time_point Pipeline::last_alive() const {
 }
 
 void Pipeline::run() {
+    std::vector<Sample> samples;
     std::vector<Message> out;
     while (true) {
         SteadyClock::time_point deadline;
@@ -46,25 +47,24 @@ void Pipeline::run() {
             deadline = std::min(mapper_.next_due(), SteadyClock::now() + kMaxIdle);
         }
         if (observer_ != nullptr) deadline = std::min(deadline, observer_->next_due());
-        std::optional<Sample> sample = queue_.pop_until(deadline);
+        const std::size_t taken = queue_.pop_all_until(deadline, samples);
         const auto now = SteadyClock::now();
         alive_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
         {
             std::lock_guard lock(mapper_mutex_);
-            if (sample) {
-                mapper_.map(*sample, now, out);
-                samples_.fetch_add(1, std::memory_order_relaxed);
-            }
+            for (const Sample& sample : samples) mapper_.map(sample, now, out);
             mapper_.tick(now, out);
         }
+        samples_.fetch_add(taken, std::memory_order_relaxed);
         messages_.fetch_add(out.size(), std::memory_order_relaxed);
-        for (Message& message : out) deliver_(std::move(message));
+        if (!out.empty()) deliver_(out);
         out.clear();
         if (observer_ != nullptr) {
-            if (sample) observer_->observe(*sample, now);
+            for (const Sample& sample : samples) observer_->observe(sample, now);
             observer_->tick(now);
         }
-        if (!sample && stopping_ && queue_.size() == 0) break;
+        samples.clear();
+        if (taken == 0 && stopping_ && queue_.size() == 0) break;
     }
 }
 

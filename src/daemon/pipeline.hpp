@@ -1,12 +1,14 @@
 #pragma once
 // The mapping thread: takes Samples off the sources' queue, turns them into Messages by the
-// rules, and hands each Message to the publisher. It also wakes for heartbeat and
+// rules, and hands them to the publisher. Each wake-up takes every sample queued by then and
+// delivers all the messages they make in one batch. It also wakes for heartbeat and
 // min_interval deadlines when no sample arrives.
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <thread>
 
 #include "nodebridge/mapping.hpp"
@@ -27,7 +29,9 @@ class SampleObserver {
 
 class Pipeline {
   public:
-    using Deliver = std::function<void(Message&&)>;
+    // Takes (moves from) the messages of one wake-up, in order; called on the mapping thread
+    // and never with an empty batch.
+    using Deliver = std::function<void(std::span<Message>)>;
 
     // `samples` and whatever `deliver` calls must outlive the pipeline.
     Pipeline(Mapper mapper, SampleQueue& samples, Deliver deliver);

@@ -1,13 +1,13 @@
 #pragma once
-// The publisher's outbox: messages accepted by publish() and not yet handed to the broker,
-// oldest first, bounded. Not thread-safe; the Publisher guards it with its lock.
+// The publisher's outbox: messages accepted by publish() and not yet taken by the network
+// thread, oldest first, bounded. Not thread-safe; the Publisher guards it with its lock.
 //
 // Kept behind this small interface so a disk-backed spool (store-and-forward) can take its
 // place without touching the session logic.
 
+#include <algorithm>
 #include <cstddef>
 #include <deque>
-#include <optional>
 
 #include "nodebridge/message.hpp"
 
@@ -30,21 +30,15 @@ class Outbox {
         return dropped;
     }
 
-    // Puts back a message taken by pop_front() that could not be handed over, ahead of all
-    // others. When full, that message is the oldest and is the one dropped. Returns how many
-    // messages were dropped (0 or 1).
-    std::size_t push_front(Message message) {
-        if (items_.size() >= capacity_) return 1;
-        items_.push_front(std::move(message));
-        return 0;
-    }
-
-    // Takes the oldest message; nullopt when empty.
-    std::optional<Message> pop_front() {
-        if (items_.empty()) return std::nullopt;
-        Message message = std::move(items_.front());
-        items_.pop_front();
-        return message;
+    // Moves up to `max` of the oldest messages to the back of `into`, oldest first, so a
+    // consumer takes a batch under one lock. Returns how many were moved.
+    std::size_t take(std::size_t max, std::deque<Message>& into) {
+        const std::size_t count = std::min(max, items_.size());
+        for (std::size_t i = 0; i < count; ++i) {
+            into.push_back(std::move(items_.front()));
+            items_.pop_front();
+        }
+        return count;
     }
 
     // Removes everything; returns how many messages were removed.

@@ -11,10 +11,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <set>
+#include <span>
 #include <thread>
 #include <unordered_map>
 
@@ -146,7 +148,7 @@ struct Publisher::Impl {
 
     // ---- any thread -------------------------------------------------------------------
     void start();
-    void publish(Message message);
+    void publish(std::span<Message> messages);
     void stop(milliseconds grace);
     PublisherStats stats() const;
     void set_subscriptions(std::vector<std::string> topics, IncomingHandler handler);
@@ -234,6 +236,10 @@ struct Publisher::Impl {
     std::size_t broker_index_ = 0;  // brokers_[broker_index_] is tried next / connected
     std::string endpoint_;          // its "host:port", for log lines
     bool prefer_spool_ = false;     // drain() alternates between the outbox and the spool
+    // Messages taken from the outbox in one go (one lock for up to kTakeBatch), oldest first,
+    // not yet handed to the client; their count is published for stats().
+    std::deque<Message> taken_;
+    std::atomic<std::size_t> taken_count_{0};
     Clock::time_point next_sync_{};
     Clock::time_point next_expire_{};
     bool logged_connected_ = false;
@@ -275,6 +281,10 @@ Publisher::Impl::Impl(const MqttConfig& config, Logger& log, std::size_t capacit
     mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION,
                          config_.protocol == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
     mosquitto_max_inflight_messages_set(mosq_, static_cast<unsigned>(kMaxInFlight));
+    // Readings are small and wanted at once: send each without waiting for the previous
+    // segment's ACK (Nagle). MOSQ_OPT_TCP_NODELAY, mosquitto_int_option() in mosquitto.h of
+    // libmosquitto 2.0.11 (Debian 12).
+    mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
     if (!config_.username.empty()) {
         const char* password = config_.password.empty() ? nullptr : config_.password.c_str();
         mosquitto_username_pw_set(mosq_, config_.username.c_str(), password);
@@ -315,54 +325,65 @@ void Publisher::Impl::start() {
     thread_ = std::thread([this] { run(); });
 }
 
-void Publisher::Impl::publish(Message message) {
-    const bool valid_qos = message.qos >= 0 && message.qos <= 2;
-    const bool valid_topic =
-        !message.topic.empty() &&
-        mosquitto_pub_topic_check2(message.topic.data(), message.topic.size()) ==
-            MOSQ_ERR_SUCCESS &&
-        mosquitto_validate_utf8(message.topic.data(), static_cast<int>(message.topic.size())) ==
-            MOSQ_ERR_SUCCESS;
-    const bool valid_size = message.payload.size() <= kMaxPayload && message.topic.size() < 65'536;
-    if (!valid_qos || !valid_topic || !valid_size) {
-        {
-            std::lock_guard lock(mutex_);
-            ++stats_.rejected;
-        }
-        log_.log_limited("mqtt-invalid-message", LogLevel::warning,
-                         !valid_qos    ? "MQTT: message refused: QoS must be 0, 1 or 2"
-                         : !valid_size ? "MQTT: message refused: topic or payload too long"
-                                       : "MQTT: message refused: invalid topic",
-                         {.topic = message.topic, .event = "mqtt-invalid-message"});
-        return;
-    }
+void Publisher::Impl::publish(std::span<Message> messages) {
+    bool accepting = false;
     {
         std::lock_guard lock(mutex_);
-        if (!accepting_) {
-            ++stats_.dropped_at_stop;
-            return;
-        }
+        accepting = accepting_;
     }
-    if (message.qos > 0 && spool_) {
-        // The spool has its own lock: appends from several threads stay in call order.
-        switch (spool_->append(message, wall_ms())) {
-            case Spool::Append::stored:
-                wake();
-                return;
-            case Spool::Append::refused:  // full with drop_newest: counted by the spool
+    // Checked and spooled one by one, then queued under one lock with one wake-up.
+    std::size_t rejected = 0;
+    std::size_t spooled = 0;
+    std::size_t kept = 0;  // messages[0, kept) go to the outbox
+    for (Message& message : messages) {
+        const bool valid_qos = message.qos >= 0 && message.qos <= 2;
+        const bool valid_topic =
+            !message.topic.empty() &&
+            mosquitto_pub_topic_check2(message.topic.data(), message.topic.size()) ==
+                MOSQ_ERR_SUCCESS &&
+            mosquitto_validate_utf8(message.topic.data(), static_cast<int>(message.topic.size())) ==
+                MOSQ_ERR_SUCCESS;
+        const bool valid_size =
+            message.payload.size() <= kMaxPayload && message.topic.size() < 65'536;
+        if (!valid_qos || !valid_topic || !valid_size) {
+            ++rejected;
+            log_.log_limited("mqtt-invalid-message", LogLevel::warning,
+                             !valid_qos    ? "MQTT: message refused: QoS must be 0, 1 or 2"
+                             : !valid_size ? "MQTT: message refused: topic or payload too long"
+                                           : "MQTT: message refused: invalid topic",
+                             {.topic = message.topic, .event = "mqtt-invalid-message"});
+            continue;
+        }
+        if (accepting && message.qos > 0 && spool_) {
+            // The spool has its own lock: appends from several threads stay in call order.
+            const Spool::Append appended = spool_->append(message, wall_ms());
+            if (appended == Spool::Append::stored) {
+                ++spooled;
+                continue;
+            }
+            if (appended == Spool::Append::refused) {  // full with drop_newest: counted
                 log_.log_limited("spool-full", LogLevel::warning,
                                  "spool: full (max_bytes); new messages are dropped",
                                  {.topic = message.topic, .event = "spool-full"});
-                return;
-            case Spool::Append::failed:  // logged and counted; keep it in memory instead
-                break;
+                continue;
+            }
+            // Append::failed: logged and counted by the spool; keep it in memory instead.
         }
+        if (&messages[kept] != &message) messages[kept] = std::move(message);
+        ++kept;
     }
     {
         std::lock_guard lock(mutex_);
-        stats_.dropped_queue_full += outbox_.push_back(std::move(message));
+        stats_.rejected += rejected;
+        if (!accepting) {
+            stats_.dropped_at_stop += kept;
+            return;
+        }
+        for (std::size_t i = 0; i < kept; ++i) {
+            stats_.dropped_queue_full += outbox_.push_back(std::move(messages[i]));
+        }
     }
-    wake();
+    if (spooled > 0 || kept > 0) wake();
 }
 
 void Publisher::Impl::wake() {
@@ -420,7 +441,7 @@ void Publisher::Impl::set_subscriptions(std::vector<std::string> topics, Incomin
 PublisherStats Publisher::Impl::stats() const {
     std::lock_guard lock(mutex_);
     PublisherStats copy = stats_;
-    copy.queued = outbox_.size();
+    copy.queued = outbox_.size() + taken_count_.load(std::memory_order_relaxed);
     if (spool_) {
         const SpoolCounters spool = spool_->counters();
         copy.spooling = true;
@@ -708,8 +729,14 @@ std::optional<Message> Publisher::Impl::take_next(std::optional<std::uint64_t>& 
                 return std::move(record->message);
             }
         } else {
-            std::lock_guard lock(mutex_);
-            if (auto message = outbox_.pop_front()) {
+            if (taken_.empty()) {
+                std::lock_guard lock(mutex_);
+                outbox_.take(kTakeBatch, taken_);
+            }
+            if (!taken_.empty()) {
+                Message message = std::move(taken_.front());
+                taken_.pop_front();
+                taken_count_.store(taken_.size(), std::memory_order_relaxed);
                 prefer_spool_ = true;
                 return message;
             }
@@ -761,10 +788,8 @@ void Publisher::Impl::drain() {
             continue;
         }
         // A QoS 0 message the library could not send: keep it for the next connection.
-        {
-            std::lock_guard lock(mutex_);
-            stats_.dropped_queue_full += outbox_.push_front(std::move(*message));
-        }
+        taken_.push_front(std::move(*message));
+        taken_count_.store(taken_.size(), std::memory_order_relaxed);
         log_.log_limited("mqtt-send", LogLevel::info,
                          "MQTT: send failed: " + error_text(rc, saved_errno),
                          {.event = "mqtt-send"});
@@ -886,10 +911,10 @@ void Publisher::Impl::run() {
         }
         spool_upkeep(now);
         if (stopping) {
-            bool outbox_empty = false;
+            bool outbox_empty = taken_.empty();
             {
                 std::lock_guard lock(mutex_);
-                outbox_empty = outbox_.empty();
+                outbox_empty = outbox_empty && outbox_.empty();
             }
             if (spool_ && spool_->counters().unsent > 0) outbox_empty = false;
             if (link_ == Link::connected && !offline_sent && (outbox_empty || now >= deadline)) {
@@ -939,10 +964,12 @@ void Publisher::Impl::close_session() {
                  {.event = "mqtt-connection"});
     }
     link_ = Link::idle;
-    std::size_t left = 0;
+    std::size_t left = taken_.size();
+    taken_.clear();
+    taken_count_.store(0, std::memory_order_relaxed);
     {
         std::lock_guard lock(mutex_);
-        left = outbox_.clear();
+        left += outbox_.clear();
         stats_.dropped_at_stop += left;
         stats_.connected = false;
     }
@@ -979,7 +1006,9 @@ Publisher::~Publisher() { impl_->stop(kDestructorGrace); }
 
 void Publisher::start() { impl_->start(); }
 
-void Publisher::publish(Message message) { impl_->publish(std::move(message)); }
+void Publisher::publish(Message message) { impl_->publish(std::span<Message>(&message, 1)); }
+
+void Publisher::publish(std::span<Message> messages) { impl_->publish(messages); }
 
 void Publisher::stop(std::chrono::milliseconds grace) { impl_->stop(grace); }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <thread>
+#include <vector>
 
 namespace nodebridge {
 namespace {
@@ -27,6 +28,33 @@ TEST(BoundedQueue, FullQueueDropsOldestAndCountsIt) {
     EXPECT_EQ(queue.size(), 2u);
     EXPECT_EQ(queue.pop_for(0ms), 2);
     EXPECT_EQ(queue.pop_for(0ms), 3);
+}
+
+TEST(BoundedQueue, PopAllTakesEveryItemInOrderAfterWhatIsThere) {
+    BoundedQueue<int> queue(8);
+    for (int i = 1; i <= 5; ++i) queue.push(i);
+    std::vector<int> out{0};
+    EXPECT_EQ(queue.pop_all_until(std::chrono::steady_clock::now(), out), 5u);
+    EXPECT_EQ(out, (std::vector<int>{0, 1, 2, 3, 4, 5}));
+    EXPECT_EQ(queue.size(), 0u);
+    EXPECT_EQ(queue.pop_all_until(std::chrono::steady_clock::now() + 10ms, out), 0u);
+    EXPECT_EQ(out.size(), 6u);
+}
+
+TEST(BoundedQueue, PopAllWakesForAPushAndReturnsWhenClosed) {
+    BoundedQueue<int> queue(8);
+    std::thread producer([&] {
+        std::this_thread::sleep_for(10ms);
+        queue.push(42);
+    });
+    std::vector<int> out;
+    EXPECT_EQ(queue.pop_all_until(std::chrono::steady_clock::now() + 5s, out), 1u);
+    producer.join();
+    EXPECT_EQ(out, std::vector<int>{42});
+    queue.close();
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(queue.pop_all_until(start + 5s, out), 0u);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
 }
 
 TEST(BoundedQueue, PopTimesOutWhenEmpty) {

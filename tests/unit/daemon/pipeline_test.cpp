@@ -26,19 +26,24 @@ Sample sample(std::string node, double volts) {
 struct Collected {
     std::mutex mutex;
     std::vector<Message> messages;
+    std::vector<std::size_t> batches;  // the size of each delivery
     std::size_t size() {
         std::lock_guard lock(mutex);
         return messages.size();
+    }
+    Pipeline::Deliver deliver() {
+        return [this](std::span<Message> batch) {
+            std::lock_guard lock(mutex);
+            batches.push_back(batch.size());
+            for (Message& message : batch) messages.push_back(std::move(message));
+        };
     }
 };
 
 TEST(Pipeline, MapsQueuedSamplesAndDrainsOnStop) {
     SampleQueue queue(100);
     Collected out;
-    Pipeline pipeline(Mapper("gw", {value_rule()}), queue, [&](Message&& m) {
-        std::lock_guard lock(out.mutex);
-        out.messages.push_back(std::move(m));
-    });
+    Pipeline pipeline(Mapper("gw", {value_rule()}), queue, out.deliver());
     for (int i = 0; i < 50; ++i) queue.push(sample("n" + std::to_string(i), 230.5));
     pipeline.start();
     pipeline.stop();  // must map all 50 before returning
@@ -49,16 +54,32 @@ TEST(Pipeline, MapsQueuedSamplesAndDrainsOnStop) {
     EXPECT_EQ(pipeline.messages_out(), 50u);
 }
 
+TEST(Pipeline, TakesEverythingQueuedInOneWakeUpAndDeliversItAsOneBatch) {
+    SampleQueue queue(100);
+    Collected out;
+    Pipeline pipeline(Mapper("gw", {value_rule()}), queue, out.deliver());
+    for (int i = 0; i < 40; ++i) queue.push(sample("n" + std::to_string(i), 230.5));
+    pipeline.start();
+    const auto deadline = SteadyClock::now() + 5s;
+    while (out.size() < 40 && SteadyClock::now() < deadline) std::this_thread::sleep_for(5ms);
+    {
+        std::lock_guard lock(out.mutex);
+        EXPECT_EQ(out.batches, std::vector<std::size_t>{40});
+        ASSERT_EQ(out.messages.size(), 40u);
+        EXPECT_EQ(out.messages[0].topic, "t/n0/voltage");  // in order
+        EXPECT_EQ(out.messages[39].topic, "t/n39/voltage");
+    }
+    pipeline.stop();
+    EXPECT_EQ(pipeline.samples_mapped(), 40u);
+}
+
 TEST(Pipeline, HeartbeatFiresWithoutNewSamples) {
     MappingRule rule = value_rule();
     rule.on_change = true;
     rule.heartbeat = 100ms;
     SampleQueue queue(10);
     Collected out;
-    Pipeline pipeline(Mapper("gw", {rule}), queue, [&](Message&& m) {
-        std::lock_guard lock(out.mutex);
-        out.messages.push_back(std::move(m));
-    });
+    Pipeline pipeline(Mapper("gw", {rule}), queue, out.deliver());
     pipeline.start();
     // The same value every 20 ms: on_change suppresses it, the heartbeat republishes it.
     const auto deadline = SteadyClock::now() + 5s;
@@ -72,7 +93,7 @@ TEST(Pipeline, HeartbeatFiresWithoutNewSamples) {
 
 TEST(Pipeline, StaysAliveWhileIdle) {
     SampleQueue queue(10);
-    Pipeline pipeline(Mapper("gw", {value_rule()}), queue, [](Message&&) {});
+    Pipeline pipeline(Mapper("gw", {value_rule()}), queue, [](std::span<Message>) {});
     pipeline.start();
     std::this_thread::sleep_for(1200ms);
     EXPECT_LT(SteadyClock::now() - pipeline.last_alive(), 1100ms);
@@ -103,10 +124,7 @@ TEST(Pipeline, ReplaceMapperKeepsTheStateOfUnchangedRules) {
     other.topic = "old/{node}/{attribute}";
     SampleQueue queue(10);
     Collected out;
-    Pipeline pipeline(Mapper("gw", {changes, other}), queue, [&](Message&& m) {
-        std::lock_guard lock(out.mutex);
-        out.messages.push_back(std::move(m));
-    });
+    Pipeline pipeline(Mapper("gw", {changes, other}), queue, out.deliver());
     pipeline.start();
     queue.push(sample("n1", 230.5));
     ASSERT_TRUE(wait_for_rule(out, "other"));

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <mosquitto.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -361,6 +362,60 @@ TEST(Publisher, RefusesInvalidMessagesAndKeepsGoing) {
     ASSERT_TRUE(subscriber.wait_for_message("ok/fine", 10s).has_value());
     EXPECT_EQ(publisher.stats().rejected, 3u);
     EXPECT_EQ(payloads(subscriber.messages()), (std::vector<std::string>{"y"}));
+}
+
+TEST(Publisher, PublishesABatchInOrderRefusingOnlyItsInvalidMessages) {
+    Broker broker;
+    broker.start();
+    Subscriber subscriber(broker.port(), {"batch/#"});
+    CapturingLogger log;
+    Publisher publisher(config_for(broker.port(), "batch"), log);
+    publisher.start();
+    std::vector<Message> batch;
+    for (int i = 0; i < 30; ++i) {
+        batch.push_back(message("batch/q1", "m" + std::to_string(i), 1));
+        if (i % 10 == 5) batch.push_back(message("batch/+/bad", "x", 1));
+    }
+    publisher.publish(batch);
+    std::vector<Message> qos0;
+    for (int i = 0; i < 30; ++i) qos0.push_back(message("batch/q0", "z" + std::to_string(i), 0));
+    publisher.publish(qos0);
+    ASSERT_TRUE(wait_until([&] { return subscriber.messages().size() >= 60; }, 10s));
+    EXPECT_EQ(payloads(subscriber.on_topic("batch/q1")), numbered("m", 0, 30));
+    EXPECT_EQ(payloads(subscriber.on_topic("batch/q0")), numbered("z", 0, 30));
+    const PublisherStats stats = publisher.stats();
+    EXPECT_EQ(stats.rejected, 3u);
+    EXPECT_EQ(stats.published, 60u);
+    EXPECT_EQ(stats.queued, 0u);
+}
+
+// The port of the peer of socket `fd`, or -1 when it is no connected TCP socket.
+int peer_port(int fd) {
+    sockaddr_in peer{};
+    socklen_t size = sizeof peer;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &size) != 0) return -1;
+    if (peer.sin_family != AF_INET) return -1;
+    return ntohs(peer.sin_port);
+}
+
+TEST(Publisher, TurnsOffNagleOnItsConnection) {
+    Broker broker;
+    broker.start();
+    CapturingLogger log;
+    Publisher publisher(config_for(broker.port(), "nodelay"), log);
+    publisher.start();
+    ASSERT_TRUE(wait_for_stats(publisher, [](const auto& s) { return s.connected; }));
+    // The publisher's socket is the only one of this process connected to the broker.
+    int checked = 0;
+    for (int fd = 0; fd < 1024; ++fd) {
+        if (peer_port(fd) != broker.port()) continue;
+        int nodelay = 0;
+        socklen_t size = sizeof nodelay;
+        ASSERT_EQ(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &size), 0);
+        EXPECT_EQ(nodelay, 1);
+        ++checked;
+    }
+    EXPECT_EQ(checked, 1);
 }
 
 TEST(Publisher, SeveralPublishersShareTheProcess) {
