@@ -13,6 +13,9 @@ using Args = std::span<const std::string_view>;
 int run_modbus_tcp(Args args);
 
 // nodebridge-sim modbus-rtu --link PATH [--devices FILE] [--nodes N --attributes M]
+//                           [--wire --baud B --parity P --stop-bits S --turnaround T]
+//                           [--corrupt P] [--drop P] [--slow UNIT:MS] [--dead UNIT] [--seed S]
+//                           [--request-registers N]
 int run_modbus_rtu(Args args);
 
 // nodebridge-sim serial-nodes --link PATH [--nodes N] [--format kv|json|csv] [--interval T]

@@ -85,19 +85,6 @@ DeviceSpec meter(int unit) {
     return spec;
 }
 
-// "60s", "500ms", "2m", or a bare number of seconds.
-std::optional<double> parse_seconds(const std::string& text) {
-    double number = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
-    if (ec != std::errc() || !(number > 0) || !std::isfinite(number)) return std::nullopt;
-    const std::string_view unit(end, text.data() + text.size());
-    if (unit.empty() || unit == "s") return number;
-    if (unit == "ms") return number / 1000;
-    if (unit == "m") return number * 60;
-    if (unit == "h") return number * 3600;
-    return std::nullopt;
-}
-
 struct ParseError {
     std::string message;
 };
@@ -225,6 +212,12 @@ DeviceSpec parse_device(const YAML::Node& node) {
             spec.unit = scalar<int>(value, key);
             if (spec.unit < 0 || spec.unit > 247) fail(value, "unit must be 0..247");
             has_unit = true;
+        } else if (key == "turnaround") {
+            const auto seconds = parse_seconds(scalar<std::string>(value, key), true);
+            if (!seconds || *seconds > 10) {
+                fail(value, "turnaround is a duration from 0 to 10s, such as 5ms");
+            }
+            spec.turnaround_s = *seconds;
         } else if (key == "model") {
             model = scalar<std::string>(value, key);
             if (model != "pdu" && model != "meter") fail(value, "model is pdu or meter");
@@ -248,6 +241,7 @@ DeviceSpec parse_device(const YAML::Node& node) {
         DeviceSpec preset = model == "pdu" ? pdu(spec.unit) : meter(spec.unit);
         preset.points.insert(preset.points.end(), spec.points.begin(), spec.points.end());
         for (const auto& [table, size] : spec.sizes) preset.sizes[table] = size;
+        preset.turnaround_s = spec.turnaround_s;
         return preset;
     }
     return spec;
@@ -280,6 +274,20 @@ std::uint16_t read_u16(const std::uint8_t* p) {
 }
 
 }  // namespace
+
+std::optional<double> parse_seconds(const std::string& text, bool allow_zero) {
+    double number = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (ec != std::errc() || !std::isfinite(number) || number < 0) return std::nullopt;
+    if (number == 0 && !allow_zero) return std::nullopt;
+    const std::string_view unit(end, text.data() + text.size());
+    if (unit.empty() || unit == "s") return number;
+    if (unit == "ms") return number / 1000;
+    if (unit == "us") return number / 1e6;
+    if (unit == "m") return number * 60;
+    if (unit == "h") return number * 3600;
+    return std::nullopt;
+}
 
 std::uint16_t Point::width() const {
     if (is_bits(table)) return 1;
@@ -427,6 +435,11 @@ std::string DeviceSet::unit_list() const {
         out += std::to_string(unit);
     }
     return out;
+}
+
+std::optional<double> DeviceSet::turnaround(int unit) const {
+    const auto it = devices_.find(unit);
+    return it == devices_.end() ? std::nullopt : it->second.spec.turnaround_s;
 }
 
 void DeviceSet::note_request(int unit, const std::uint8_t* pdu, std::size_t size) {

@@ -58,10 +58,17 @@ struct Point {
 
 struct DeviceSpec {
     int unit = 1;
+    // Extra time before this unit answers (RTU), beyond the frame-ending silence; unset =
+    // the line's --turnaround.
+    std::optional<double> turnaround_s;
     std::vector<Point> points;
     // Table sizes (addresses 0..size-1 exist); unset = just what the points use.
     std::map<Table, std::uint32_t> sizes;
 };
+
+// "60s", "500ms", "2m", "1h" or a bare number of seconds; nullopt when invalid, negative,
+// or zero unless `allow_zero`.
+std::optional<double> parse_seconds(const std::string& text, bool allow_zero = false);
 
 // The default devices: units 1 and 2 are PDUs, unit 7 a meter (README.md lists them).
 std::vector<DeviceSpec> default_devices();
@@ -98,6 +105,9 @@ class DeviceSet {
 
     // "1,2,7"
     std::string unit_list() const;
+
+    // The device file's turnaround for `unit`, if it set one.
+    std::optional<double> turnaround(int unit) const;
 
   private:
     struct Device {

@@ -18,7 +18,10 @@ constexpr Command kCommands[] = {
     {"modbus-tcp", nodebridge::sim::run_modbus_tcp,
      "modbus-tcp --port P [--bind 127.0.0.1] [--devices FILE.yaml] [--nodes N --attributes M]"},
     {"modbus-rtu", nodebridge::sim::run_modbus_rtu,
-     "modbus-rtu --link PATH [--devices FILE.yaml] [--nodes N --attributes M]"},
+     "modbus-rtu --link PATH [--devices FILE.yaml] [--nodes N --attributes M] [--wire] "
+     "[--baud 19200] [--parity none|even|odd] [--stop-bits 1|2] [--turnaround 5ms] "
+     "[--corrupt P] [--drop P] [--slow UNIT:MS,...] [--dead UNIT,...] [--seed S] "
+     "[--request-registers N]"},
     {"serial-nodes", nodebridge::sim::run_serial_nodes,
      "serial-nodes --link PATH [--nodes N] [--format kv|json|csv] [--interval 1s] "
      "[--garbage PERCENT] [--dropouts yes|no] [--seed S]"},

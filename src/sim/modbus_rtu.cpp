@@ -1,17 +1,31 @@
 // nodebridge-sim modbus-rtu: the simulated devices as Modbus RTU slaves on a pseudo-terminal.
 //
-// libmodbus's RTU server filters requests by one slave id, so this reads frames itself:
-// it finds each request's length from its function code, checks the CRC, picks the device
-// by the unit id, and lets modbus_reply() (with the pty master as the context's fd) build
-// and send the answer. Unknown units, bad CRCs and broadcasts get no reply.
+// libmodbus's RTU server filters requests by one slave id, so this reads frames itself,
+// checks the CRC, picks the device by the unit id, and lets modbus_reply() build the answer
+// (into a pipe, so it can be delayed, paced or corrupted before it goes out). Unknown units,
+// bad CRCs and broadcasts get no reply.
+//
+// Without --wire, a request ends where its function code says and replies go out at once.
+// With --wire, the pty behaves like an RS-485 line at --baud (README.md, "Wire-accurate
+// line"): every byte arrives and leaves no sooner than the line would carry it, a silence of
+// t3.5 ends a frame, and a frame with a gap over t1.5 inside it is ignored (rtu_timing.hpp).
 
+#include <fcntl.h>
 #include <modbus.h>
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,11 +33,15 @@
 #include "devices.hpp"
 #include "options.hpp"
 #include "pty_link.hpp"
+#include "rtu_timing.hpp"
 #include "stop_signals.hpp"
 
 namespace nodebridge::sim {
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
+using modbus::Micros;
 
 constexpr auto kTick = std::chrono::milliseconds(100);
 constexpr auto kStaleFrame = std::chrono::milliseconds(100);
@@ -68,10 +86,285 @@ long request_length(const std::uint8_t* frame, std::size_t size) {
     }
 }
 
+// How the line behaves: its speed and framing, and the faults it injects.
+struct LineOptions {
+    bool wire = false;  // --wire: pace bytes and frame by silence
+    modbus::CharFraming framing{.baud = 19200, .data_bits = 8, .parity = false, .stop_bits = 1};
+    std::string parity_name = "none";
+    Micros turnaround{0};        // --turnaround: every unit's, unless its device sets one
+    double corrupt = 0;          // --corrupt P: share of replies with one bit flipped
+    double drop = 0;             // --drop P: share of requests left unanswered
+    std::map<int, Micros> slow;  // --slow UNIT:MS[,UNIT:MS]: extra delay per unit
+    std::set<int> dead;          // --dead UNIT[,UNIT]: units that never answer
+    unsigned seed = 1;           // --seed: for --corrupt and --drop
+    long request_registers = 1;  // --request-registers: the read the ready line's limit is for
+};
+
+// "3", "3,5,7" -> units 1..247; false on anything else.
+bool parse_units(std::string_view text, const std::function<bool(int, std::string_view)>& each) {
+    while (!text.empty()) {
+        const auto comma = text.find(',');
+        const std::string_view item = text.substr(0, comma);
+        const auto colon = item.find(':');
+        const std::string_view unit_text = item.substr(0, colon);
+        int unit = 0;
+        const auto [end, ec] =
+            std::from_chars(unit_text.data(), unit_text.data() + unit_text.size(), unit);
+        if (ec != std::errc() || end != unit_text.data() + unit_text.size() || unit < 1 ||
+            unit > 247) {
+            return false;
+        }
+        if (!each(unit,
+                  colon == std::string_view::npos ? std::string_view() : item.substr(colon + 1)))
+            return false;
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+    }
+    return true;
+}
+
+LineOptions line_options(Options& options) {
+    LineOptions line;
+    line.wire = options.flag("wire");
+    line.framing.baud = static_cast<int>(options.integer("baud", 300, 4000000).value_or(19200));
+    line.framing.stop_bits = static_cast<int>(options.integer("stop-bits", 1, 2).value_or(1));
+    if (const auto parity = options.text("parity")) {
+        if (*parity != "none" && *parity != "even" && *parity != "odd") {
+            options.fail("--parity is none, even or odd");
+        }
+        line.parity_name = *parity;
+        line.framing.parity = *parity != "none";
+    }
+    if (const auto turnaround = options.text("turnaround")) {
+        const auto seconds = parse_seconds(*turnaround, true);
+        if (!seconds || *seconds > 10) options.fail("--turnaround is a duration such as 5ms");
+        line.turnaround = Micros(static_cast<long>(seconds.value_or(0) * 1e6));
+    }
+    line.corrupt = options.number("corrupt", 0, 1).value_or(0);
+    line.drop = options.number("drop", 0, 1).value_or(0);
+    line.seed = static_cast<unsigned>(options.integer("seed", 0, 1L << 31).value_or(1));
+    line.request_registers = options.integer("request-registers", 1, 125).value_or(1);
+    if (const auto slow = options.text("slow")) {
+        const bool ok = parse_units(*slow, [&](int unit, std::string_view ms_text) {
+            long ms = 0;
+            const auto [end, ec] =
+                std::from_chars(ms_text.data(), ms_text.data() + ms_text.size(), ms);
+            if (ec != std::errc() || end != ms_text.data() + ms_text.size() || ms < 0 ||
+                ms > 60000) {
+                return false;
+            }
+            line.slow[unit] = std::chrono::milliseconds(ms);
+            return true;
+        });
+        if (!ok) options.fail("--slow is UNIT:MS[,UNIT:MS...], units 1..247, MS 0..60000");
+    }
+    if (const auto dead = options.text("dead")) {
+        const bool ok = parse_units(*dead, [&](int unit, std::string_view rest) {
+            line.dead.insert(unit);
+            return rest.empty();
+        });
+        if (!ok) options.fail("--dead is UNIT[,UNIT...], units 1..247");
+    }
+    return line;
+}
+
+std::string framing_name(const LineOptions& line) {
+    return std::to_string(line.framing.data_bits) +
+           static_cast<char>(line.parity_name[0] - 'a' + 'A') +
+           std::to_string(line.framing.stop_bits);
+}
+
+// A reply waiting to go out, or going out.
+struct Outgoing {
+    std::vector<std::uint8_t> bytes;
+    Clock::time_point start;  // when its first bit may go on the line
+    std::size_t sent = 0;
+};
+
+// The simulated bus: frames in, replies out, with the line's timing and faults.
+class Line {
+  public:
+    Line(const LineOptions& options, DeviceSet& devices, modbus_t* context, int master,
+         int pipe_read, int pipe_write)
+        : options_(options),
+          devices_(devices),
+          context_(context),
+          master_(master),
+          pipe_read_(pipe_read),
+          pipe_write_(pipe_write),
+          random_(options.seed),
+          t15_(modbus::t15(options.framing)),
+          t35_(modbus::t35(options.framing)) {}
+
+    // When the line next needs attention (a frame boundary or a byte to send), if ever.
+    Clock::time_point next_due() const {
+        auto due = Clock::time_point::max();
+        if (options_.wire && filled_ > 0) due = last_arrival_ + t35_;
+        if (!tx_.empty()) due = std::min(due, byte_due_at(tx_.front(), tx_.front().sent));
+        return due;
+    }
+
+    // Takes bytes the master just read at `now`.
+    void receive(const std::uint8_t* data, std::size_t size, Clock::time_point now) {
+        if (!options_.wire) {
+            if (filled_ > 0 && now - last_arrival_ > kStaleFrame) filled_ = 0;  // a torn frame
+            last_arrival_ = now;
+            append(data, size);
+            parse_by_length(now);
+            return;
+        }
+        end_frame_if_silent(now);
+        if (filled_ > 0 && now - last_arrival_ > t15_) broken_ = true;  // a gap inside a frame
+        // A frame must follow the previous one (our own reply too) after t3.5 of silence; a
+        // slave misses a request that starts sooner.
+        if (filled_ == 0 && now < tx_end_ + t35_) broken_ = true;
+        const auto begin = filled_ > 0 ? std::max(now, last_arrival_) : now;
+        last_arrival_ = begin + modbus::frame_time(options_.framing, size);
+        append(data, size);
+    }
+
+    // Ends a frame after t3.5 of silence and writes the reply bytes that are due.
+    void service(Clock::time_point now) {
+        if (options_.wire) end_frame_if_silent(now);
+        send_due(now);
+    }
+
+  private:
+    void append(const std::uint8_t* data, std::size_t size) {
+        const std::size_t room = buffer_.size() - filled_;
+        if (size > room) broken_ = true;  // longer than any request: garbage
+        std::memcpy(buffer_.data() + filled_, data, std::min(size, room));
+        filled_ += std::min(size, room);
+    }
+
+    void end_frame_if_silent(Clock::time_point now) {
+        if (filled_ == 0 || now < last_arrival_ + t35_) return;
+        const long length = request_length(buffer_.data(), filled_);
+        if (!broken_ && filled_ >= 4 && length == static_cast<long>(filled_) &&
+            crc_ok(buffer_.data(), filled_)) {
+            dispatch(buffer_.data(), filled_, last_arrival_ + t35_);
+        }
+        filled_ = 0;
+        broken_ = false;
+    }
+
+    // Without --wire: frames end where their function code says.
+    void parse_by_length(Clock::time_point now) {
+        while (filled_ >= 4) {
+            const long length = request_length(buffer_.data(), filled_);
+            if (length < 0) {
+                filled_ = 0;  // unknown function: resynchronise on the next frame
+                break;
+            }
+            if (length == 0 || filled_ < static_cast<std::size_t>(length)) break;
+            const auto size = static_cast<std::size_t>(length);
+            std::size_t consumed = size;
+            if (!crc_ok(buffer_.data(), size)) {
+                consumed = 1;  // not a frame boundary: slide by one byte
+            } else {
+                dispatch(buffer_.data(), size, now);
+            }
+            std::memmove(buffer_.data(), buffer_.data() + consumed, filled_ - consumed);
+            filled_ -= consumed;
+        }
+        if (filled_ == buffer_.size()) filled_ = 0;
+        broken_ = false;
+    }
+
+    static bool crc_ok(const std::uint8_t* frame, std::size_t size) {
+        const std::uint16_t expected = crc16(frame, size - 2);
+        const auto received = static_cast<std::uint16_t>(frame[size - 2] | (frame[size - 1] << 8));
+        return expected == received;
+    }
+
+    // Answers one valid request frame that ended at `boundary`.
+    void dispatch(const std::uint8_t* frame, std::size_t size, Clock::time_point boundary) {
+        const int unit = frame[0];
+        modbus_mapping_t* mapping = unit == 0 ? nullptr : devices_.mapping(unit);
+        if (mapping == nullptr || options_.dead.contains(unit)) return;
+        if (options_.drop > 0 && std::bernoulli_distribution(options_.drop)(random_)) return;
+        devices_.note_request(unit, frame + 1, size - 3);
+        modbus_set_socket(context_, pipe_write_);
+        const int length = modbus_reply(context_, frame, static_cast<int>(size), mapping);
+        modbus_set_socket(context_, -1);
+        if (length <= 0) return;
+        Outgoing out;
+        out.bytes.resize(static_cast<std::size_t>(length));
+        const ssize_t n = read(pipe_read_, out.bytes.data(), out.bytes.size());
+        if (n != length) return;
+        if (options_.corrupt > 0 && std::bernoulli_distribution(options_.corrupt)(random_)) {
+            std::uniform_int_distribution<std::size_t> byte(0, out.bytes.size() - 1);
+            std::uniform_int_distribution<int> bit(0, 7);
+            out.bytes[byte(random_)] ^= static_cast<std::uint8_t>(1u << bit(random_));
+        }
+        Micros delay = options_.turnaround;
+        if (const auto own = devices_.turnaround(unit)) {
+            delay = Micros(static_cast<long>(*own * 1e6));
+        }
+        if (const auto slow = options_.slow.find(unit); slow != options_.slow.end()) {
+            delay += slow->second;
+        }
+        // One talker at a time: a reply starts no sooner than the previous one ended.
+        out.start = std::max(boundary + delay, tx_end_);
+        tx_end_ =
+            out.start +
+            (options_.wire ? modbus::frame_time(options_.framing, out.bytes.size()) : Micros(0));
+        tx_.push_back(std::move(out));
+    }
+
+    void send_due(Clock::time_point now) {
+        while (!tx_.empty()) {
+            Outgoing& out = tx_.front();
+            std::size_t due = out.sent;
+            while (due < out.bytes.size() && byte_due_at(out, due) <= now) ++due;
+            if (due > out.sent) {
+                const ssize_t n = write(master_, out.bytes.data() + out.sent, due - out.sent);
+                if (n > 0) out.sent += static_cast<std::size_t>(n);
+                if (n < 0 && errno != EAGAIN && errno != EINTR) out.sent = out.bytes.size();
+            }
+            if (out.sent < out.bytes.size()) return;
+            tx_.pop_front();
+        }
+    }
+
+    // When byte `index` of `out` has fully crossed the line.
+    Clock::time_point byte_due_at(const Outgoing& out, std::size_t index) const {
+        if (!options_.wire) return out.start;
+        return out.start + modbus::frame_time(options_.framing, index + 1);
+    }
+
+    const LineOptions& options_;
+    DeviceSet& devices_;
+    modbus_t* context_;
+    int master_;
+    int pipe_read_;
+    int pipe_write_;
+    std::mt19937 random_;
+    const Micros t15_;
+    const Micros t35_;
+    std::array<std::uint8_t, kBufferSize> buffer_{};
+    std::size_t filled_ = 0;
+    bool broken_ = false;               // a gap over t1.5 or an overflow inside this frame
+    Clock::time_point last_arrival_{};  // when the last byte received fully arrived
+    std::deque<Outgoing> tx_;
+    Clock::time_point tx_end_{};  // when the last queued reply ends on the line
+};
+
+timespec until(Clock::time_point deadline, Clock::time_point now) {
+    const auto wait = std::max(std::chrono::nanoseconds(0), deadline - now);
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(wait);
+    return timespec{static_cast<time_t>(seconds.count()),
+                    static_cast<long>((wait - seconds).count())};
+}
+
 }  // namespace
 
 int run_modbus_rtu(Args args) {
-    Options options(args, {"link", "devices", "nodes", "attributes"});
+    Options options(
+        args,
+        {"link", "devices", "nodes", "attributes", "wire", "baud", "parity", "stop-bits",
+         "turnaround", "corrupt", "drop", "slow", "dead", "seed", "request-registers"},
+        {"wire"});
     const auto link = options.text("link");
     if (options.ok() && !link) {
         std::fprintf(stderr, "nodebridge-sim modbus-rtu: --link PATH is required\n");
@@ -83,6 +376,16 @@ int run_modbus_rtu(Args args) {
         std::fprintf(stderr, "nodebridge-sim modbus-rtu: %s\n", error.c_str());
         return options.ok() ? 78 : 64;
     }
+    LineOptions line_config = line_options(options);
+    if (!options.text("request-registers")) {
+        if (const auto attributes = options.integer("attributes", 1, 1000)) {
+            line_config.request_registers = std::min(125L, 2 * *attributes);
+        }
+    }
+    if (!options.ok()) {
+        std::fprintf(stderr, "nodebridge-sim modbus-rtu: %s\n", options.error().c_str());
+        return 64;
+    }
 
     StopSignals signals;
     PtyLink pty(*link);
@@ -90,79 +393,66 @@ int run_modbus_rtu(Args args) {
         std::fprintf(stderr, "nodebridge-sim modbus-rtu: %s\n", pty.error().c_str());
         return 1;
     }
-    // The context only formats and sends replies; it never opens the placeholder device.
+    // The context only formats replies (into the pipe); it never opens the placeholder device.
     modbus_t* context = modbus_new_rtu("/dev/null", 19200, 'N', 8, 1);
-    if (context == nullptr) {
-        std::fprintf(stderr, "nodebridge-sim modbus-rtu: %s\n", modbus_strerror(errno));
+    int pipe_fds[2] = {-1, -1};
+    if (context == nullptr || pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+        std::fprintf(stderr, "nodebridge-sim modbus-rtu: %s\n", std::strerror(errno));
+        if (context != nullptr) modbus_free(context);
         return 1;
     }
-    modbus_set_socket(context, pty.master_fd());
-    std::printf("ready modbus-rtu %s -> %s units %s\n", pty.link().c_str(),
-                pty.slave_path().c_str(), devices->unit_list().c_str());
+    std::printf("ready modbus-rtu %s -> %s units %s", pty.link().c_str(), pty.slave_path().c_str(),
+                devices->unit_list().c_str());
+    if (line_config.wire) {
+        const auto& framing = line_config.framing;
+        const auto registers = static_cast<std::size_t>(line_config.request_registers);
+        std::printf(
+            " wire %d %s char %ldus t1.5 %ldus t3.5 %ldus limit %.2f tx/s reading %zu "
+            "registers",
+            framing.baud, framing_name(line_config).c_str(),
+            static_cast<long>(modbus::char_time(framing).count()),
+            static_cast<long>(modbus::t15(framing).count()),
+            static_cast<long>(modbus::t35(framing).count()),
+            modbus::transactions_per_second(framing, modbus::kReadRequestChars,
+                                            modbus::read_registers_reply_chars(registers),
+                                            line_config.turnaround),
+            registers);
+    }
+    std::printf("\n");
     std::fflush(stdout);
 
-    std::vector<std::uint8_t> buffer(kBufferSize);
-    std::size_t filled = 0;
-    const auto start = std::chrono::steady_clock::now();
+    Line line(line_config, *devices, context, pty.master_fd(), pipe_fds[0], pipe_fds[1]);
+    std::array<std::uint8_t, kBufferSize> chunk{};
+    const auto start = Clock::now();
     auto next_tick = start + kTick;
-    auto last_byte = start;
     bool running = true;
     while (running) {
         pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {pty.master_fd(), POLLIN, 0}};
-        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-            next_tick - std::chrono::steady_clock::now());
-        const int ready = poll(fds, 2, static_cast<int>(std::max<long>(0, wait.count())));
+        const auto deadline = std::min(next_tick, line.next_due());
+        const timespec wait = until(deadline, Clock::now());
+        const int ready = ppoll(fds, 2, &wait, nullptr);
         if (ready < 0 && errno != EINTR) break;
         if (fds[0].revents != 0 && signals.take() != 0) running = false;
 
-        auto now = std::chrono::steady_clock::now();
+        auto now = Clock::now();
+        line.service(now);  // a frame that ended before these bytes came
         if (fds[1].revents & POLLIN) {
-            const ssize_t n = read(pty.master_fd(), buffer.data() + filled, buffer.size() - filled);
-            if (n > 0) {
-                filled += static_cast<std::size_t>(n);
-                last_byte = now;
-            }
+            const ssize_t n = read(pty.master_fd(), chunk.data(), chunk.size());
+            if (n > 0) line.receive(chunk.data(), static_cast<std::size_t>(n), now);
         } else if (fds[1].revents & (POLLHUP | POLLERR)) {
             // No client holds the slave open; we keep one end open, so this is brief.
             usleep(10000);
         }
-        if (filled > 0 && now - last_byte > kStaleFrame) filled = 0;  // a torn frame
-
-        while (filled >= 4) {
-            const long length = request_length(buffer.data(), filled);
-            if (length < 0) {
-                filled = 0;  // unknown function: resynchronise on the next frame
-                break;
-            }
-            if (length == 0 || filled < static_cast<std::size_t>(length)) break;
-            const auto size = static_cast<std::size_t>(length);
-            const std::uint16_t expected = crc16(buffer.data(), size - 2);
-            const std::uint16_t received =
-                static_cast<std::uint16_t>(buffer[size - 2] | (buffer[size - 1] << 8));
-            std::size_t consumed = size;
-            if (expected != received) {
-                consumed = 1;  // not a frame boundary: slide by one byte
-            } else {
-                const int unit = buffer[0];
-                modbus_mapping_t* mapping = unit == 0 ? nullptr : devices->mapping(unit);
-                if (mapping != nullptr) {
-                    devices->note_request(unit, buffer.data() + 1, size - 3);
-                    modbus_reply(context, buffer.data(), static_cast<int>(size), mapping);
-                }
-            }
-            std::memmove(buffer.data(), buffer.data() + consumed, filled - consumed);
-            filled -= consumed;
-        }
-        if (filled == buffer.size()) filled = 0;
-
-        now = std::chrono::steady_clock::now();
+        now = Clock::now();
+        line.service(now);
         if (now >= next_tick) {
             devices->tick(std::chrono::duration<double>(now - start).count());
             while (next_tick <= now) next_tick += kTick;
         }
     }
-    modbus_set_socket(context, -1);
     modbus_free(context);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
     return 0;
 }
 
