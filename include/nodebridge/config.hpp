@@ -342,6 +342,8 @@ struct HealthConfig {
     std::string topic;                // default "nodebridge/{gateway}/status", expanded at load
     std::string online = "online";
     std::string offline = "offline";
+    std::string degraded;  // sent instead of `online` while the configured spool
+                           // (mqtt.buffer.dir) cannot be used; "" = send `online`
     int qos = 1;
     bool retain = true;
 
@@ -362,6 +364,8 @@ struct BufferConfig {
     std::uint64_t max_bytes = 256ull << 20;  // spool size bound (all segment files), 256 MiB
     Millis max_age{0};                        // 0 = none; older messages are dropped unsent
     SpoolOnFull on_full = SpoolOnFull::drop_oldest;
+    bool required = false;  // true: the daemon refuses to start (exit 78), or a reload to
+                            // apply, when the spool cannot be used, rather than run without
 
     friend bool operator==(const BufferConfig&, const BufferConfig&) = default;
 };

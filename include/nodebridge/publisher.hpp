@@ -34,6 +34,7 @@ namespace nodebridge {
 // Counters since construction. Health messages (birth, offline) are not counted.
 struct PublisherStats {
     bool connected = false;
+    std::string broker;           // "host:port" of the broker last connected to; "" before
     std::uint64_t published = 0;  // messages handed to the broker
     std::uint64_t delivered = 0;  // QoS>0 messages acknowledged by the broker
     std::uint64_t dropped = 0;    // messages given up on: the sum of the dropped_* below
@@ -54,6 +55,10 @@ struct PublisherStats {
 
     // The disk spool (mqtt.buffer) that keeps QoS 1/2 messages until acknowledged.
     bool spooling = false;                 // false: no spool dir or unusable; memory only
+    // Why the configured spool directory could not be used, e.g. "cannot write in
+    // '/var/lib/nodebridge/spool': Permission denied"; "" when it is used or none is
+    // configured. Set at construction: the spool is not retried until a restart or reload.
+    std::string spool_unavailable;
     std::uint64_t spooled_records = 0;     // messages in the spool, not yet acknowledged
     std::uint64_t spooled_bytes = 0;       // size of the spool's segment files
     std::uint64_t spool_recovered = 0;     // unacknowledged messages found at start
@@ -78,7 +83,9 @@ class Publisher {
 
     // Builds the client from `config` (client id already expanded) and opens the spool
     // directory `config.buffer.dir`, recovering what a previous run left there; when that
-    // directory cannot be used it logs why and keeps every message in memory. Connects to
+    // directory cannot be used it logs why (error, with the remedy), says so in
+    // stats().spool_unavailable, sends `mqtt.health.degraded` instead of `online` as the
+    // birth message when that is set, and keeps every message in memory. Connects to
     // nothing yet. `queue_capacity` bounds the memory outbox (0 is taken as 1). `log` must
     // outlive the Publisher.
     Publisher(const MqttConfig& config, Logger& log,

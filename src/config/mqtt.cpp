@@ -49,6 +49,7 @@ void read_health(MapReader& mqtt, const std::string& gateway, HealthConfig& out)
         if (map.text("topic", topic)) topic_where = map.value_position("topic");
         map.text("online", out.online);
         map.text("offline", out.offline);
+        map.text("degraded", out.degraded);
         map.integer("qos", 0, 2, out.qos);
         map.boolean("retain", out.retain);
         map.finish();
@@ -118,6 +119,7 @@ void read_buffer(MapReader& mqtt, BufferConfig& out) {
                {std::pair{std::string_view("drop_oldest"), SpoolOnFull::drop_oldest},
                 std::pair{std::string_view("drop_newest"), SpoolOnFull::drop_newest}},
                out.on_full);
+    map.boolean("required", out.required);
     map.finish();
 }
 

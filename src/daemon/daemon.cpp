@@ -16,6 +16,7 @@
 #include "nodebridge/mapping.hpp"
 #include "nodebridge/publisher.hpp"
 #include "nodebridge/version.hpp"
+#include "options.hpp"
 #include "pipeline.hpp"
 #include "sparkplug_link.hpp"
 #include "stats.hpp"
@@ -134,6 +135,21 @@ struct Daemon::Impl {
                              {"commands_rejected", commands.rejected}}};
     }
     // ---- end Sparkplug ----
+    int exit_code = 0;  // set when the daemon must stop on its own (mqtt.buffer.required)
+
+    // mqtt.buffer.required: false, after logging why, when the spool is required and the
+    // publisher could not open it. Caller holds publisher_mutex or is alone.
+    bool spool_as_required(const MqttConfig& mqtt) const {
+        if (!mqtt.buffer.required) return true;
+        const std::string why = publisher->stats().spool_unavailable;
+        if (why.empty()) return true;
+        log.log(LogLevel::error,
+                "spool: " + why +
+                    "; mqtt.buffer.required is true, so nodebridged stops rather than keep "
+                    "QoS 1/2 messages in memory only (see docs/operations.md)",
+                {.event = "spool-required"});
+        return false;
+    }
 
     void publish(Message&& message) { publish(std::span<Message>(&message, 1)); }
 
@@ -297,6 +313,10 @@ struct Daemon::Impl {
             std::lock_guard lock(publisher_mutex);
             publisher = std::move(fresh);
             discovery_fresh_session = true;
+            if (!spool_as_required(next.mqtt)) {
+                exit_code = kExitConfig;
+                return;
+            }
             subscribe_commands();
             publisher->start();
             publisher->publish(held);
@@ -360,6 +380,7 @@ int Daemon::run() {
     Impl& d = *impl_;
     const sigset_t signals = daemon_signals();
 
+    if (!d.spool_as_required(d.config.mqtt)) return kExitConfig;
     d.subscribe_commands();
     d.publisher->start();
     // Sparkplug and Home Assistant discovery both look at every sample.
@@ -405,6 +426,7 @@ int Daemon::run() {
             break;
         }
         if (sig == SIGHUP) d.reload();
+        if (d.exit_code != 0) break;
     }
 
     d.notifier.stopping();
@@ -412,7 +434,7 @@ int Daemon::run() {
     d.pipeline.stop();
     d.publisher->stop(kShutdownGrace);
     d.log.log(LogLevel::notice, "stopped", {.event = "stop"});
-    return 0;
+    return d.exit_code;
 }
 
 }  // namespace nodebridge

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "nodebridge/homeassistant.hpp"
 #include "nodebridge/version.hpp"
 #include "options.hpp"
+#include "publish/spool.hpp"
 #include "systemd/journal_logger.hpp"
 
 int main(int argc, char** argv) {
@@ -45,9 +47,20 @@ int main(int argc, char** argv) {
                   << (loaded.errors.size() == 1 ? " error" : " errors") << "\n";
         return kExitConfig;
     }
+    // The spool directory as the user running this (ExecStartPre runs as the service user).
+    const BufferConfig& buffer = loaded.config->mqtt.buffer;
+    const std::optional<std::string> spool_problem = spool_dir_problem(buffer.dir);
     if (options.check_config) {
         for (const ConfigError& warning : loaded.warnings) {
             std::cerr << "warning: " << warning.to_string() << "\n";
+        }
+        if (spool_problem) {
+            std::cerr << (buffer.required ? "error" : "warning") << ": spool: " << *spool_problem
+                      << "; nodebridged "
+                      << (buffer.required ? "will refuse to start (mqtt.buffer.required)"
+                                          : "would keep QoS 1/2 messages in memory only")
+                      << ". Fix: " << spool_remedy(buffer.dir) << "\n";
+            if (buffer.required) return kExitConfig;
         }
         std::cout << describe(*loaded.config);
         if (const auto& sp = loaded.config->sparkplug) {

@@ -36,6 +36,11 @@ std::uint64_t total_errors(const SourceStats& source) {
 
 }  // namespace
 
+std::string spool_state(const PublisherStats& mqtt) {
+    if (!mqtt.spool_unavailable.empty()) return "unavailable (" + mqtt.spool_unavailable + ")";
+    return mqtt.spooling ? "active" : "off";
+}
+
 std::string stats_json(const StatsSnapshot& current, const StatsSnapshot* previous) {
     const double seconds = seconds_between(current, previous);
     std::string out = "{\"version\":";
@@ -94,7 +99,9 @@ std::string stats_json(const StatsSnapshot& current, const StatsSnapshot* previo
            ",\"bytes\":" + std::to_string(mqtt.spooled_bytes) +
            ",\"recovered\":" + std::to_string(mqtt.spool_recovered) +
            ",\"lost\":" + std::to_string(mqtt.spool_lost) +
-           ",\"write_errors\":" + std::to_string(mqtt.spool_write_errors) + "}";
+           ",\"write_errors\":" + std::to_string(mqtt.spool_write_errors) + ",\"state\":";
+    append_string(spool_state(mqtt), out);
+    out += '}';
     out += ",\"samples_dropped\":" + std::to_string(current.samples_dropped);
     out += ",\"queue_depth\":" + std::to_string(current.queue_depth);
     out += ",\"sources\":{";
@@ -142,7 +149,9 @@ std::string status_line(const StatsSnapshot& current, const StatsSnapshot* previ
         errors += total_errors(source);
     }
     const double seconds = seconds_between(current, previous);
-    std::string line = current.publisher.connected ? "broker connected" : "broker disconnected";
+    const PublisherStats& mqtt = current.publisher;
+    std::string line = mqtt.broker.empty() ? "broker" : "broker " + mqtt.broker;
+    line += mqtt.connected ? " connected" : " disconnected";
     line += "; nodes " + std::to_string(online) + "/" + std::to_string(total) + " online; ";
     append_number(rate(current.messages, previous ? previous->messages : 0, seconds), line);
     line += " msg/s; " + std::to_string(errors) + " errors";
@@ -150,6 +159,7 @@ std::string status_line(const StatsSnapshot& current, const StatsSnapshot* previ
         line +=
             "; " + std::to_string(current.publisher.dropped + current.samples_dropped) + " dropped";
     }
+    if (!mqtt.spool_unavailable.empty()) line += "; spool: " + spool_state(mqtt);
     return line;
 }
 

@@ -29,10 +29,16 @@ struct StatsSnapshot {
     std::optional<sparkplug::EdgeNodeStats> sparkplug;         // set when `sparkplug:` is on
 };
 
+// The disk spool in a word or two: "active", "off" (mqtt.buffer.dir is "") or
+// "unavailable (REASON)" (configured but unusable: messages are kept in memory only).
+std::string spool_state(const PublisherStats& mqtt);
+
 // Rates are computed between `previous` and `current` (zero on the first snapshot).
 std::string stats_json(const StatsSnapshot& current, const StatsSnapshot* previous);
 
-// One line for systemd's STATUS=: "broker connected; nodes 3/3 online; 12.5 msg/s; 0 errors".
+// One line for systemd's STATUS=: "broker 10.0.0.5:1883 connected; nodes 3/3 online;
+// 12.5 msg/s; 0 errors", then "; N dropped" when messages were dropped and
+// "; spool: unavailable (REASON)" when the configured spool cannot be used.
 std::string status_line(const StatsSnapshot& current, const StatsSnapshot* previous);
 
 }  // namespace nodebridge

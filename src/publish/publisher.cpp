@@ -264,7 +264,7 @@ Publisher::Impl::Impl(const MqttConfig& config, Logger& log, std::size_t capacit
                                           .max_bytes = config_.buffer.max_bytes,
                                           .max_age = config_.buffer.max_age,
                                           .on_full = config_.buffer.on_full},
-                             log_);
+                             log_, &stats_.spool_unavailable);
     }
     wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd_ < 0) {
@@ -483,6 +483,7 @@ void Publisher::Impl::on_connect(mosquitto*, void* self, int rc, int, const mosq
     {
         std::lock_guard lock(impl.mutex_);
         impl.stats_.connected = true;
+        impl.stats_.broker = impl.endpoint_;
         ++impl.stats_.connects;
     }
     impl.note_state(true, "");
@@ -899,7 +900,12 @@ void Publisher::Impl::run() {
                 if (!stopping && hooks_.connected) {
                     for (const Message& message : hooks_.connected()) publish_first(message);
                 }
-                if (!stopping) publish_health(config_.health.online);
+                // A configured spool that cannot be used is `degraded` when the admin asks.
+                const bool degraded = spool_ == nullptr && !config_.buffer.dir.empty() &&
+                                      !config_.health.degraded.empty();
+                if (!stopping) {
+                    publish_health(degraded ? config_.health.degraded : config_.health.online);
+                }
             }
             if (end_session_requested_.exchange(false) && !stopping) {
                 log_.log(LogLevel::notice, "MQTT: ending the session with " + endpoint_,

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -143,6 +144,18 @@ std::optional<std::uint64_t> parse_segment_name(std::string_view name) {
     return value;
 }
 
+// The name of the user this process runs as, or its uid when it has none.
+std::string current_user() {
+    const uid_t uid = geteuid();
+    std::array<char, 4096> buffer{};
+    passwd entry{};
+    passwd* found = nullptr;
+    if (getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
+        return found->pw_name;
+    }
+    return "uid " + std::to_string(uid);
+}
+
 bool make_dirs(const std::string& path) {
     for (std::size_t at = 1; at <= path.size(); ++at) {
         if (at != path.size() && path[at] != '/') continue;
@@ -246,43 +259,90 @@ std::string_view to_string(RecordStatus status) {
 
 // ---- opening and recovery ----------------------------------------------------------------
 
-std::unique_ptr<Spool> Spool::open(const SpoolOptions& options, Logger& log) {
-    const LogContext context{.event = "spool"};
-    if (options.dir.empty() || !make_dirs(options.dir)) {
+std::unique_ptr<Spool> Spool::open(const SpoolOptions& options, Logger& log, std::string* failure) {
+    // Says why the spool is unusable: an error with the consequence and the remedy.
+    const auto refuse = [&](std::string reason, std::string_view remedy) {
         log.log(LogLevel::error,
-                "spool: cannot create directory '" + options.dir + "': " + errno_text() +
-                    "; QoS 1/2 messages are kept in memory only (lost on restart)",
-                context);
+                "spool: " + reason +
+                    "; QoS 1/2 messages are kept in memory only (lost on restart). " +
+                    std::string(remedy),
+                {.event = "spool-unavailable"});
+        if (failure) *failure = std::move(reason);
         return nullptr;
+    };
+    const std::string chown_remedy = "Fix: " + spool_remedy(options.dir) + ", then restart";
+    if (options.dir.empty() || !make_dirs(options.dir)) {
+        return refuse("cannot create directory '" + options.dir + "': " + errno_text(),
+                      chown_remedy);
     }
     const std::string lock_path = options.dir + "/lock";
     const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
     if (lock_fd < 0) {
-        log.log(LogLevel::error,
-                "spool: cannot write in '" + options.dir + "': " + errno_text() +
-                    "; QoS 1/2 messages are kept in memory only (lost on restart)",
-                context);
-        return nullptr;
+        return refuse("cannot write in '" + options.dir + "': " + errno_text(), chown_remedy);
     }
     if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        log.log(LogLevel::error,
-                "spool: '" + options.dir +
-                    "' is in use by another process; QoS 1/2 messages are kept in memory only",
-                context);
         ::close(lock_fd);
-        return nullptr;
+        return refuse("'" + options.dir + "' is in use by another process",
+                      "Give each daemon its own mqtt.buffer.dir.");
     }
     std::unique_ptr<Spool> spool(new Spool(options, log, lock_fd));
     spool->recover();
     // Prove the directory is writable now rather than at the first message.
     if (!spool->open_active()) {
-        log.log(LogLevel::error,
-                "spool: cannot write in '" + options.dir + "': " + errno_text() +
-                    "; QoS 1/2 messages are kept in memory only (lost on restart)",
-                context);
-        return nullptr;
+        return refuse("cannot write in '" + options.dir + "': " + errno_text(), chown_remedy);
     }
     return spool;
+}
+
+std::string spool_remedy(const std::string& dir) {
+    const std::string user = current_user();
+    return "give the directory and its files to user " + user + " (chown -R " + user + ": '" + dir +
+           "'; docs/operations.md, \"Spool unavailable\")";
+}
+
+std::optional<std::string> spool_dir_problem(const std::string& dir) {
+    if (dir.empty()) return std::nullopt;
+    const std::string user = current_user();
+    struct stat info {};
+    if (stat(dir.c_str(), &info) != 0) {
+        // Missing: the nearest existing parent must let this user create it.
+        std::string parent = dir;
+        while (true) {
+            const auto slash = parent.find_last_of('/');
+            parent = slash == 0 ? "/" : parent.substr(0, slash);
+            if (stat(parent.c_str(), &info) == 0) break;
+            if (parent == "/") return std::nullopt;
+        }
+        if (!S_ISDIR(info.st_mode)) {
+            return "cannot create '" + dir + "': '" + parent + "' is not a directory";
+        }
+        if (access(parent.c_str(), W_OK | X_OK) != 0) {
+            return "cannot create '" + dir + "': '" + parent + "' is not writable by user " + user;
+        }
+        return std::nullopt;
+    }
+    if (!S_ISDIR(info.st_mode)) return "'" + dir + "' is not a directory";
+    if (access(dir.c_str(), R_OK | W_OK | X_OK) != 0) {
+        return "'" + dir + "' is not writable by user " + user + " (owner uid " +
+               std::to_string(info.st_uid) + ")";
+    }
+    DIR* entries = opendir(dir.c_str());
+    if (entries == nullptr) return "cannot read '" + dir + "': " + errno_text();
+    std::optional<std::string> problem;
+    while (const dirent* entry = readdir(entries)) {
+        const std::string name = entry->d_name;
+        if (name == "." || name == "..") continue;
+        const std::string path = dir + "/" + name;
+        if (access(path.c_str(), R_OK | W_OK) != 0) {
+            struct stat file {};
+            stat(path.c_str(), &file);
+            problem = "'" + path + "' is not writable by user " + user + " (owner uid " +
+                      std::to_string(file.st_uid) + ")";
+            break;
+        }
+    }
+    closedir(entries);
+    return problem;
 }
 
 Spool::Spool(const SpoolOptions& options, Logger& log, int lock_fd)

@@ -99,6 +99,17 @@ std::string_view to_string(RecordStatus status);
 
 // ---- the spool -------------------------------------------------------------------------
 
+// Why this process could not use `dir` as its spool, without changing anything: the
+// directory exists and it may not write in it or one of its files, or it is missing and its
+// nearest existing parent does not let it be created. nullopt when it looks usable (or `dir`
+// is empty: no spool). `nodebridged --check-config` (the unit's ExecStartPre, run as the
+// service user) warns with it.
+std::optional<std::string> spool_dir_problem(const std::string& dir);
+
+// What to do about it, for this process's user: "give the directory and its files to user
+// nodebridge (chown -R nodebridge: '/var/lib/nodebridge/spool'; docs/operations.md, ...)".
+std::string spool_remedy(const std::string& dir);
+
 struct SpoolOptions {
     std::string dir;
     std::uint64_t max_bytes = 256ull << 20;  // every segment file together, at most
@@ -124,9 +135,12 @@ class Spool {
   public:
     // Creates `options.dir` if needed, locks it, and recovers what is there: every segment is
     // read up to its first bad record (bad length, checksum mismatch, truncation); what was
-    // recovered and lost is logged. Returns nullptr, after logging why, when the directory
-    // cannot be created, written or locked (another process uses it). Never throws.
-    static std::unique_ptr<Spool> open(const SpoolOptions& options, Logger& log);
+    // recovered and lost is logged. Returns nullptr when the directory cannot be created,
+    // written or locked (another process uses it), after logging why at error level with the
+    // remedy, and sets `*failure` (when given) to the short reason, e.g. "cannot write in
+    // '/var/lib/nodebridge/spool': Permission denied". Never throws.
+    static std::unique_ptr<Spool> open(const SpoolOptions& options, Logger& log,
+                                       std::string* failure = nullptr);
     // Syncs and closes.
     ~Spool();
     Spool(const Spool&) = delete;

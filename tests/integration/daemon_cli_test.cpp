@@ -52,6 +52,50 @@ TEST(DaemonCli, RunningWithAnInvalidConfigFailsTheSameWay) {
     EXPECT_NE(run.output.find(path + ":2:"), std::string::npos) << run.output;
 }
 
+// Issue #15: a spool directory the daemon could not use. A path under a plain file cannot
+// be created even by root, so these hold whoever runs the tests.
+std::string config_with_unusable_spool(const TempDir& dir, bool required) {
+    const std::string spool = dir.write("plain-file", "x") + "/spool";
+    const std::string port = std::to_string(free_port());
+    const std::string buffer =
+        "{ dir: " + spool + ", required: " + (required ? "true" : "false") + " }";
+    return dir.write("spool.yaml", "gateway: gw\nmqtt:\n  host: 127.0.0.1\n  port: " + port +
+                                       "\n  buffer: " + buffer + "\n");
+}
+
+TEST(DaemonCli, CheckConfigWarnsAboutASpoolDirectoryItCannotUse) {
+    TempDir dir;
+    const std::string path = config_with_unusable_spool(dir, false);
+    const DaemonRun run = run_daemon(dir, {"--check-config", "-c", path});
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_NE(run.output.find("warning: spool: cannot create '" + dir.file("plain-file") +
+                              "/spool': '" + dir.file("plain-file") + "' is not a directory"),
+              std::string::npos)
+        << run.output;
+    EXPECT_NE(run.output.find("memory only. Fix: give the directory and its files to user"),
+              std::string::npos)
+        << run.output;
+}
+
+TEST(DaemonCli, ARequiredSpoolItCannotUseFailsCheckConfigWith78) {
+    TempDir dir;
+    const DaemonRun run =
+        run_daemon(dir, {"--check-config", "-c", config_with_unusable_spool(dir, true)});
+    EXPECT_EQ(run.exit_code, 78) << run.output;
+    EXPECT_NE(run.output.find("error: spool: cannot create"), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find("will refuse to start (mqtt.buffer.required)"), std::string::npos)
+        << run.output;
+}
+
+TEST(DaemonCli, ARequiredSpoolItCannotUseRefusesToStartWith78) {
+    TempDir dir;
+    const DaemonRun run = run_daemon(dir, {"-c", config_with_unusable_spool(dir, true)});
+    EXPECT_EQ(run.exit_code, 78) << run.output;
+    EXPECT_NE(run.output.find("mqtt.buffer.required is true, so nodebridged stops"),
+              std::string::npos)
+        << run.output;
+}
+
 TEST(DaemonCli, MissingConfigFileIsAConfigError) {
     TempDir dir;
     const DaemonRun run = run_daemon(dir, {"--check-config", "-c", dir.file("nope.yaml")});

@@ -62,8 +62,10 @@ TEST(Stats, JsonCarriesDropReasonsAndTheSpool) {
     EXPECT_NE(json.find(R"("messages_dropped":7,"dropped":{"queue_full":4,"spool_full":0,"expired":3,"at_stop":0})"),
               std::string::npos)
         << json;
-    EXPECT_NE(json.find(R"("spool":{"active":true,"records":12,"bytes":4096,"recovered":0,"lost":2,"write_errors":0})"),
-              std::string::npos)
+    EXPECT_NE(
+        json.find(
+            R"("spool":{"active":true,"records":12,"bytes":4096,"recovered":0,"lost":2,"write_errors":0,"state":"active"})"),
+        std::string::npos)
         << json;
 }
 
@@ -91,6 +93,36 @@ TEST(Stats, StatusLineSummarisesForSystemd) {
     now.publisher.dropped = 3;
     EXPECT_EQ(status_line(now, &before),
               "broker disconnected; nodes 1/2 online; 10.00 msg/s; 2 errors; 3 dropped");
+}
+
+TEST(Stats, StatusLineNamesTheBrokerOnceConnected) {
+    StatsSnapshot now = snapshot_at(20, 150, 300);
+    now.publisher.broker = "10.0.0.5:1883";
+    EXPECT_EQ(status_line(now, nullptr),
+              "broker 10.0.0.5:1883 connected; nodes 1/2 online; 0.00 msg/s; 2 errors");
+}
+
+// Issue #15: a spool the daemon cannot use must not go unnoticed.
+TEST(Stats, AnUnavailableSpoolIsInTheStatusLineAndTheStatsTopic) {
+    StatsSnapshot now = snapshot_at(20, 150, 300);
+    now.publisher.spool_unavailable =
+        "cannot write in '/var/lib/nodebridge/spool': Permission denied";
+    EXPECT_EQ(status_line(now, nullptr),
+              "broker connected; nodes 1/2 online; 0.00 msg/s; 2 errors; spool: unavailable "
+              "(cannot write in '/var/lib/nodebridge/spool': Permission denied)");
+    const std::string json = stats_json(now, nullptr);
+    EXPECT_NE(
+        json.find(
+            R"x("state":"unavailable (cannot write in '/var/lib/nodebridge/spool': Permission denied)"})x"),
+        std::string::npos)
+        << json;
+    EXPECT_NE(json.find(R"("spool":{"active":false,)"), std::string::npos) << json;
+}
+
+TEST(Stats, NoSpoolByChoiceIsOffAndNotInTheStatusLine) {
+    StatsSnapshot now = snapshot_at(20, 150, 300);
+    EXPECT_EQ(status_line(now, nullptr).find("spool"), std::string::npos);
+    EXPECT_NE(stats_json(now, nullptr).find(R"("state":"off"})"), std::string::npos);
 }
 
 }  // namespace

@@ -20,6 +20,8 @@ TEST(BufferConfig, DefaultsSpoolToDiskWithOneBroker) {
     EXPECT_EQ(mqtt.buffer.max_bytes, 256u << 20);
     EXPECT_EQ(mqtt.buffer.max_age, 0ms);
     EXPECT_EQ(mqtt.buffer.on_full, SpoolOnFull::drop_oldest);
+    EXPECT_FALSE(mqtt.buffer.required);
+    EXPECT_EQ(mqtt.health.degraded, "");
     EXPECT_TRUE(mqtt.hosts.empty());
     EXPECT_EQ(mqtt.reconnect_max, 30s);
 }
@@ -30,7 +32,8 @@ TEST(BufferConfig, ReadsEveryKey) {
 mqtt:
   hosts: ["a.example:1883", "b.example", "[fd00::5]:8883"]
   reconnect_max: 2m
-  buffer: { dir: /srv/spool, max_bytes: 2GB, max_age: 48h, on_full: drop_newest }
+  buffer: { dir: /srv/spool, max_bytes: 2GB, max_age: 48h, on_full: drop_newest, required: true }
+  health: { degraded: degraded }
 )"));
     ASSERT_TRUE(loaded.config.has_value()) << loaded.errors.front().to_string();
     const MqttConfig& mqtt = loaded.config->mqtt;
@@ -38,6 +41,8 @@ mqtt:
     EXPECT_EQ(mqtt.buffer.max_bytes, 2'000'000'000u);
     EXPECT_EQ(mqtt.buffer.max_age, 48h);
     EXPECT_EQ(mqtt.buffer.on_full, SpoolOnFull::drop_newest);
+    EXPECT_TRUE(mqtt.buffer.required);
+    EXPECT_EQ(mqtt.health.degraded, "degraded");
     EXPECT_EQ(mqtt.hosts, (std::vector<BrokerAddress>{
                               {"a.example", 1883}, {"b.example", 1883}, {"fd00::5", 8883}}));
     EXPECT_EQ(mqtt.reconnect_max, 2min);

@@ -26,15 +26,27 @@ class CapturingLogger final : public Logger {
         }));
     }
 
+    // Lines logged at `level` that contain `text`.
+    int count_at(LogLevel level, std::string_view text) const {
+        std::lock_guard lock(mutex_);
+        int count = 0;
+        for (std::size_t i = 0; i < lines_.size(); ++i) {
+            if (levels_[i] == level && lines_[i].find(text) != std::string::npos) ++count;
+        }
+        return count;
+    }
+
   protected:
-    void write(LogLevel, std::string_view message, const LogContext&) override {
+    void write(LogLevel level, std::string_view message, const LogContext&) override {
         std::lock_guard lock(mutex_);
         lines_.emplace_back(message);
+        levels_.push_back(level);
     }
 
   private:
     mutable std::mutex mutex_;
     std::vector<std::string> lines_;
+    std::vector<LogLevel> levels_;  // of each line
 };
 
 }  // namespace nodebridge::test

@@ -298,6 +298,59 @@ TEST(StoreAndForward, AnUnusableSpoolDirectoryFallsBackToMemory) {
     EXPECT_TRUE(subscriber.wait_for_message("fallback/seq", 10s, "7").has_value());
 }
 
+// Issue #15: a configured spool that cannot be used is loud, not silent.
+TEST(StoreAndForward, AnUnusableSpoolIsAnErrorWithTheRemedyAndAReason) {
+    TempDir dir;
+    CapturingLogger log;
+    const std::string spool = dir.write("plain-file", "x") + "/spool";
+    Publisher publisher(config_for(test::free_port(), "unusable", spool), log);
+    const PublisherStats stats = publisher.stats();
+    EXPECT_FALSE(stats.spooling);
+    EXPECT_EQ(stats.spool_unavailable, "cannot create directory '" + spool + "': Not a directory");
+    EXPECT_EQ(log.count_at(LogLevel::error, "cannot create directory '" + spool + "'"), 1);
+    EXPECT_EQ(log.count_at(LogLevel::error, "chown -R root: '" + spool + "'"),
+              geteuid() == 0 ? 1 : 0);
+    EXPECT_EQ(log.count_at(LogLevel::error, "Fix: give the directory and its files to user"), 1);
+}
+
+TEST(StoreAndForward, AnUnusableSpoolSaysDegradedOnTheHealthTopicWhenAsked) {
+    TempDir dir;
+    Broker broker;
+    broker.start();
+    Subscriber subscriber(broker.port(), {"test/+/status"}, {.qos = 1});
+    CapturingLogger log;
+    const std::string file = dir.write("plain-file", "x");
+    auto degraded = config_for(broker.port(), "degraded", file + "/spool");
+    degraded.health.degraded = "degraded";
+    Publisher publisher(degraded, log);
+    publisher.start();
+    EXPECT_TRUE(subscriber.wait_for_message("test/degraded/status", 10s, "degraded").has_value());
+    // Without the key, or with a usable spool, it is the usual online.
+    auto quiet = config_for(broker.port(), "quiet", file + "/spool");
+    Publisher quiet_publisher(quiet, log);
+    quiet_publisher.start();
+    EXPECT_TRUE(subscriber.wait_for_message("test/quiet/status", 10s, "online").has_value());
+    auto fine = config_for(broker.port(), "fine", dir.path() + "/spool");
+    fine.health.degraded = "degraded";
+    Publisher fine_publisher(fine, log);
+    fine_publisher.start();
+    EXPECT_TRUE(subscriber.wait_for_message("test/fine/status", 10s, "online").has_value());
+    EXPECT_EQ(fine_publisher.stats().spool_unavailable, "");
+    EXPECT_TRUE(fine_publisher.stats().spooling);
+}
+
+TEST(SpoolDirProblem, SaysWhyADirectoryCannotBeUsedWithoutTouchingIt) {
+    TempDir dir;
+    EXPECT_EQ(spool_dir_problem(""), std::nullopt);
+    EXPECT_EQ(spool_dir_problem(dir.path() + "/spool"), std::nullopt);  // can be created
+    struct stat info {};
+    EXPECT_NE(stat((dir.path() + "/spool").c_str(), &info), 0) << "it must not create it";
+    const std::string file = dir.write("plain-file", "x");
+    EXPECT_EQ(spool_dir_problem(file), "'" + file + "' is not a directory");
+    EXPECT_EQ(spool_dir_problem(file + "/spool"),
+              "cannot create '" + file + "/spool': '" + file + "' is not a directory");
+}
+
 TEST(StoreAndForward, AFullSpoolDropsByPolicyAndCountsIt) {
     TempDir dir;
     CapturingLogger log;
