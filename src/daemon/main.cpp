@@ -47,13 +47,13 @@ int main(int argc, char** argv) {
                   << (loaded.errors.size() == 1 ? " error" : " errors") << "\n";
         return kExitConfig;
     }
-    // The spool directory as the user running this (ExecStartPre runs as the service user).
-    const BufferConfig& buffer = loaded.config->mqtt.buffer;
-    const std::optional<std::string> spool_problem = spool_dir_problem(buffer.dir);
     if (options.check_config) {
         for (const ConfigError& warning : loaded.warnings) {
             std::cerr << "warning: " << warning.to_string() << "\n";
         }
+        // The spool directory as the user running this (ExecStartPre runs as the service user).
+        const BufferConfig& buffer = loaded.config->mqtt.buffer;
+        const std::optional<std::string> spool_problem = spool_dir_problem(buffer.dir);
         if (spool_problem) {
             std::cerr << (buffer.required ? "error" : "warning") << ": spool: " << *spool_problem
                       << "; nodebridged "
