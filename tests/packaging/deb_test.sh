@@ -490,7 +490,8 @@ in_sd env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "${packages[@]}" >
 rm -f "$marker"
 ! installed || fail "a package is still installed after purge"
 [[ $(prop LoadState) == not-found ]] || fail "systemd still knows nodebridge.service: $(prop LoadState)"
-! in_sd pgrep -x nodebridged >/dev/null || fail "nodebridged still runs after purge"
+daemon_gone() { ! timeout 10 nsenter -t "$sd" -a pgrep -x nodebridged >/dev/null; }
+wait_for 20 daemon_gone || fail "nodebridged still runs 20 s after purge"
 leftovers=$(find /etc /var/lib /usr /lib -path /var/lib/dpkg -prune -o -path /proc -prune -o \
     -name '*nodebridge*' -print 2>/dev/null)
 [[ -z $leftovers ]] || fail "left after purge: $leftovers"
