@@ -275,6 +275,18 @@ struct LinePoll {
     friend bool operator==(const LinePoll&, const LinePoll&) = default;
 };
 
+// One entry of a serial-nodes source's `models:`: nodes whose id matches `nodes` take this
+// schema instead of the source's `attributes` (docs/models.md).
+struct NodeSchema {
+    std::string nodes;                // glob over node ids, e.g. "env-*"
+    ModelRef model;                   // the model whose `received:` schema this is
+    std::vector<ReceivedAttribute> attributes;  // the model's schema, then the source's own
+                                                // `attributes:` replacing the same keys
+    Position where;
+
+    friend bool operator==(const NodeSchema&, const NodeSchema&) = default;
+};
+
 struct SerialNodesSourceConfig {
     SerialLine line;
     std::size_t max_line = 1024;      // longer lines are dropped and counted
@@ -283,7 +295,12 @@ struct SerialNodesSourceConfig {
     std::string pattern;              // regex: PCRE2 with named groups, (?<node>...) required
     std::string node_key;             // empty = "node", then "id"
     std::string time_key;             // empty = receive time; else epoch seconds or ISO 8601
+    // The schema of every node: the `model:`'s `received:` entries, then the source's own
+    // `attributes:` (a key given in both: the source's).
     std::vector<ReceivedAttribute> attributes;
+    ModelRef model;                   // `model:`; unset when the source names none
+    std::vector<NodeSchema> node_models;  // `models:`; the first whose glob matches a node's
+                                          // id gives its schema instead of `attributes`
     std::optional<LinePoll> poll;
     std::optional<Millis> offline_after;  // default: 3x observed interval, at least 30 s
 
@@ -503,11 +520,23 @@ struct LoadResult {
 // everything. Never throws.
 LoadResult load_config(const std::string& path, const LoadOptions& options = {});
 
+// Reads only the model files of `options` (no config file): a Config whose `models` and
+// `files` are set, or the errors. For --list-models without a config. Never throws.
+LoadResult load_models(const LoadOptions& options);
+
 // Parses "250ms", "1s", "5m", "1h" (a positive whole number and a unit).
 std::optional<Millis> parse_duration(std::string_view text);
 
 // The human summary --check-config prints for a valid config: sources, nodes,
 // attributes, rules, and each rule's topic pattern.
 std::string describe(const Config& config);
+
+// --list-models: one line per model (name, manufacturer, device, Modbus attributes or
+// received keys, the file it came from), under a header line.
+std::string list_models(const std::vector<ModelRef>& models);
+
+// --show-model: the model as a `models:` YAML map that loads back as the same model, after
+// comment lines naming its file and the definitions it replaced.
+std::string show_model(const DeviceModel& model);
 
 }  // namespace nodebridge

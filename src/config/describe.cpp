@@ -1,5 +1,6 @@
 // describe(): the summary --check-config prints for a valid config. Never prints secrets.
 
+#include <map>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -11,6 +12,13 @@ namespace nodebridge {
 namespace {
 
 using config_detail::format_duration;
+
+// A source with more nodes than this shows its first and last id, not every one.
+constexpr std::size_t kMaxListedIds = 10;
+
+std::string place(const Position& where) {
+    return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
+}
 
 std::string plural(std::size_t n, const char* word) {
     return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
@@ -171,21 +179,65 @@ std::string describe(const Config& config) {
                 out << line_text(std::get<SerialLine>(modbus->link));
             }
             std::size_t source_attributes = 0;
+            std::size_t from_ranges = 0;
             std::string ids;
+            std::map<std::string, std::size_t> by_model;  // model name -> nodes using it
             for (const auto& node : modbus->nodes) {
                 source_attributes += node.attributes.size();
-                ids += (ids.empty() ? "" : ", ") + node.id;
+                if (node.from_range) ++from_ranges;
+                if (node.model) ++by_model[node.model->name];
+                if (modbus->nodes.size() <= kMaxListedIds)
+                    ids += (ids.empty() ? "" : ", ") + node.id;
             }
+            // Many nodes: the first and last id rather than every one.
+            if (modbus->nodes.size() > kMaxListedIds) {
+                ids = modbus->nodes.front().id + " .. " + modbus->nodes.back().id;
+            }
+            if (from_ranges > 0) ids += "; " + std::to_string(from_ranges) + " from unit ranges";
             out << ", timeout " << format_duration(modbus->timeout) << ", "
                 << plural(modbus->nodes.size(), "node") << " (" << ids << "), "
                 << plural(source_attributes, "attribute") << "\n";
+            if (!by_model.empty()) {
+                out << "  models:";
+                const char* separator = " ";
+                for (const auto& [name, count] : by_model) {
+                    out << separator << name << " (" << plural(count, "node") << ")";
+                    separator = ", ";
+                }
+                out << "\n";
+            }
         } else {
             const auto& serial = std::get<SerialNodesSourceConfig>(source.settings);
             out << line_text(serial.line) << ", format " << format_name(serial.format)
                 << ", nodes as they report";
             if (serial.poll) out << ", polled every " << format_duration(serial.poll->every);
             out << "\n";
+            if (serial.model || !serial.node_models.empty()) {
+                out << "  models:";
+                const char* separator = " ";
+                for (const NodeSchema& schema : serial.node_models) {
+                    out << separator << schema.model->name << " (nodes " << schema.nodes << ")";
+                    separator = ", ";
+                }
+                if (serial.model) out << separator << serial.model->name << " (other nodes)";
+                out << "\n";
+            }
         }
+    }
+    std::size_t replaced = 0;
+    for (const ModelRef& model : config.models) replaced += model->replaced.empty() ? 0 : 1;
+    if (!config.models.empty()) {
+        out << plural(config.models.size(), "model") << " known";
+        if (replaced > 0) out << ", " << replaced << " defined more than once (the last wins)";
+        out << "\n";
+    }
+    for (const ModelRef& model : config.models) {
+        if (model->replaced.empty()) continue;
+        out << "model " << model->name << ": " << place(model->where) << " wins over";
+        for (auto it = model->replaced.rbegin(); it != model->replaced.rend(); ++it) {
+            out << (it == model->replaced.rbegin() ? " " : ", ") << place(*it);
+        }
+        out << "\n";
     }
     for (const auto& rule : config.mappings) {
         out << "rule " << rule.name << ": " << topic_pattern(rule.topic, config.gateway) << " ("

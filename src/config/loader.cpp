@@ -5,6 +5,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -92,14 +93,19 @@ class Loader {
   public:
     explicit Loader(const LoadOptions& options) : options_(options) {}
 
-    LoadResult load(const std::string& path) {
-        const std::string canonical = canonical_of(path);
-        if (auto text = read_file(path, std::nullopt)) {
-            included_at_.emplace(canonical, std::nullopt);
-            stack_.push_back({canonical, path});
-            parse_file(path, *text, true);
-            stack_.pop_back();
+    // Reads the model dirs, then `path` (none: models only).
+    LoadResult load(const std::optional<std::string>& main) {
+        for (const auto& dir : options_.model_dirs) read_model_dir(dir);
+        if (main) read_main(*main);
+        // Nodes name models that any file may define, so sources are read once every model
+        // is known.
+        models_.freeze();
+        config_.models = models_.all();
+        for (const auto& [node, file] : sources_) {
+            const Context ctx{file, &diag_, &models_};
+            read_sources(node, ctx, config_.sources);
         }
+        sources_.clear();
         check_sources_across_files(config_.sources, diag_);
         check_mappings_across_files(config_.mappings, diag_);
         check_sparkplug_devices(config_, diag_);
@@ -116,6 +122,18 @@ class Loader {
     }
 
   private:
+    enum class FileKind { main, included, models };
+
+    void read_main(const std::string& path) {
+        const std::string canonical = canonical_of(path);
+        if (auto text = read_file(path, std::nullopt)) {
+            included_at_.emplace(canonical, std::nullopt);
+            stack_.push_back({canonical, path});
+            parse_file(path, *text, FileKind::main);
+            stack_.pop_back();
+        }
+    }
+
     struct Open {
         std::string canonical;
         std::string path;
@@ -165,7 +183,42 @@ class Loader {
         return text;
     }
 
-    void parse_file(const std::string& path, const std::string& text, bool is_main) {
+    // A model directory's *.yaml files in name order; a directory that does not exist holds
+    // no models (the site's /etc/nodebridge/models is optional).
+    void read_model_dir(const std::string& dir) {
+        std::error_code ec;
+        const auto status = fs::status(dir, ec);
+        if (status.type() == fs::file_type::not_found) return;
+        const Position where{dir, 0, 0};
+        if (ec || !fs::is_directory(status)) {
+            diag_.error(where, "model directory: " + (ec ? ec.message() : "not a directory"));
+            return;
+        }
+        std::vector<std::string> files;
+        for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+            if (it->path().extension() == ".yaml" && it->is_regular_file(ec)) {
+                files.push_back(it->path().string());
+            }
+        }
+        if (ec) {
+            diag_.error(where, "model directory: cannot read: " + ec.message());
+            return;
+        }
+        std::sort(files.begin(), files.end());
+        for (const auto& file : files) {
+            if (included_at_.size() >= kMaxFiles) {
+                diag_.error(where, "model directory: more than 512 files in all");
+                return;
+            }
+            auto text = read_file(file, std::nullopt);
+            if (!text) continue;
+            included_at_.emplace(canonical_of(file), Position{file, 0, 0});
+            parse_file(file, *text, FileKind::models);
+        }
+    }
+
+    void parse_file(const std::string& path, const std::string& text, FileKind kind) {
+        const bool is_main = kind == FileKind::main;
         order_.push_back(path);
         const Context ctx{path, &diag_};
         std::vector<YAML::Node> documents;
@@ -184,8 +237,17 @@ class Loader {
         }
         const YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
         if (!is_main && root.IsNull()) return;  // an empty included file adds nothing
-        MapReader top(root, ctx, is_main ? "the config file" : "the included file");
+        MapReader top(root, ctx,
+                      is_main                      ? "the config file"
+                      : kind == FileKind::included ? "the included file"
+                                                   : "the model file");
         if (!top.is_map()) return;
+        if (kind == FileKind::models) {
+            // A model file holds `models:` and nothing else; finish() names any other key.
+            if (auto models = top.require("models")) read_models(*models, ctx, models_);
+            top.finish();
+            return;
+        }
 
         if (is_main) {
             std::string gateway;
@@ -215,7 +277,8 @@ class Loader {
                 }
             }
         }
-        if (auto sources = top.find("sources")) read_sources(*sources, ctx, config_.sources);
+        if (auto models = top.find("models")) read_models(*models, ctx, models_);
+        if (auto sources = top.find("sources")) sources_.emplace_back(*sources, path);
         if (auto mappings = top.find("mappings")) read_mappings(*mappings, ctx, config_.mappings);
         auto includes = top.find("include");
         top.finish();
@@ -289,13 +352,15 @@ class Loader {
         if (!text) return;
         included_at_.emplace(canonical, where);
         stack_.push_back({canonical, path});
-        parse_file(path, *text, false);
+        parse_file(path, *text, FileKind::included);
         stack_.pop_back();
     }
 
-    [[maybe_unused]] const LoadOptions& options_;  // model_dirs: read by the models reader
+    const LoadOptions& options_;
     Diagnostics diag_;
     Config config_;
+    ModelRegistry models_;                                     // every model read, by precedence
+    std::vector<std::pair<YAML::Node, std::string>> sources_;  // `sources:` and its file, read last
     std::vector<std::string> order_;  // files in load order (the order errors are sorted in)
     std::vector<Open> stack_;         // the chain of includes being read, for cycles
     std::map<std::string, std::optional<Position>> included_at_;
@@ -303,6 +368,16 @@ class Loader {
 
 }  // namespace
 }  // namespace config_detail
+
+LoadResult load_models(const LoadOptions& options) {
+    try {
+        return config_detail::Loader(options).load(std::nullopt);
+    } catch (const std::exception& e) {
+        LoadResult result;
+        result.errors.push_back({{"", 0, 0}, std::string("cannot load models: ") + e.what()});
+        return result;
+    }
+}
 
 LoadResult load_config(const std::string& path, const LoadOptions& options) {
     try {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <set>
 
 #include "sections.hpp"
 
@@ -199,7 +200,10 @@ void check_write_back(MapReader& map, const ModbusAttribute& attribute, bool all
     }
 }
 
-std::optional<ModbusAttribute> read_attribute(const MapReader::Item& item, const Context& ctx) {
+}  // namespace
+
+std::optional<ModbusAttribute> read_modbus_attribute(const MapReader::Item& item,
+                                                     const Context& ctx) {
     ModbusAttribute attribute;
     attribute.name = item.key;
     attribute.where = item.key_where;
@@ -248,6 +252,7 @@ std::optional<ModbusAttribute> read_attribute(const MapReader::Item& item, const
     if (map.number("max", limit)) attribute.max = limit;
     std::vector<Position> allowed_where;
     const bool allowed_ok = read_allowed(map, attribute.allowed, allowed_where);
+    read_meaning(map, attribute.meaning);
     map.finish();
 
     const bool numeric =
@@ -300,11 +305,10 @@ std::optional<ModbusAttribute> read_attribute(const MapReader::Item& item, const
     return attribute;
 }
 
-// Two attributes of one node must not share a register (or bit) of the same table.
-void check_overlaps(const ModbusNode& node, const Context& ctx) {
-    std::vector<std::size_t> order(node.attributes.size());
+void check_overlaps(const std::vector<ModbusAttribute>& attrs, const std::string& owner,
+                    const Context& ctx) {
+    std::vector<std::size_t> order(attrs.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    const auto& attrs = node.attributes;
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
         if (attrs[a].table != attrs[b].table) return attrs[a].table < attrs[b].table;
         return attrs[a].address < attrs[b].address;
@@ -324,7 +328,7 @@ void check_overlaps(const ModbusNode& node, const Context& ctx) {
                 ctx.error(later.where, "attribute '" + shown(later.name) + "' (" +
                                            range_text(later) + ") overlaps '" +
                                            shown(earlier.name) + "' (" + range_text(earlier) +
-                                           ") in node '" + shown(node.id) + "'");
+                                           ") in " + owner);
             }
             if (end > other_end) reach = order[k];
         } else {
@@ -333,8 +337,16 @@ void check_overlaps(const ModbusNode& node, const Context& ctx) {
     }
 }
 
-std::optional<ModbusNode> read_node(const YAML::Node& item, std::size_t index, bool tcp,
-                                    const Context& ctx) {
+namespace {
+
+// A node entry: one node, or with `units:` the template of one node per unit.
+struct NodeEntry {
+    ModbusNode node;
+    std::optional<UnitList> units;
+};
+
+std::optional<NodeEntry> read_node(const YAML::Node& item, std::size_t index, bool tcp,
+                                   const Context& ctx) {
     std::string label = "node #" + std::to_string(index + 1);
     if (auto id = peek_text(item, "id")) label = "node '" + shown(*id) + "'";
     MapReader map(item, ctx, label);
@@ -355,6 +367,21 @@ std::optional<ModbusNode> read_node(const YAML::Node& item, std::size_t index, b
                                                       (tcp ? ", or 255" : "") + ")");
         }
     }
+    // Unit ranges (docs/models.md): one entry for many units, its id a template.
+    NodeEntry entry;
+    if (map.find("units")) {
+        if (map.find("unit")) {
+            ctx.error(map.key_position("unit"), "unit: give either unit or units, not both");
+        }
+        entry.units = read_units(map, tcp);
+        std::string error;
+        if (!entry.units) {
+            ok = false;
+        } else if (ok && !expand_unit_id(node.id, entry.units->units.front(), error)) {
+            ctx.error(map.value_position("id"), "id: " + error);
+            ok = false;
+        }
+    }
     map.duration("poll", node.poll);
     Millis offline_after{0};
     if (map.duration("offline_after", offline_after)) {
@@ -365,24 +392,53 @@ std::optional<ModbusNode> read_node(const YAML::Node& item, std::size_t index, b
                           format_duration(node.poll) + ")");
         }
     }
-    if (auto attributes = map.require("attributes")) {
+    const bool model_given = map.find("model").has_value();
+    node.model = read_model_name(map);
+    std::vector<ModbusAttribute> own;
+    if (auto attributes = model_given ? map.find("attributes") : map.require("attributes")) {
         MapReader attribute_map(*attributes, ctx, "attributes of " + label);
         if (attribute_map.is_map()) {
             auto items = attribute_map.items();
-            if (items.empty()) {
+            if (items.empty() && !model_given) {
                 ctx.error(attribute_map.where(), "attributes: " + label + " has no attributes");
             }
             for (const auto& attribute_item : items) {
-                if (auto attribute = read_attribute(attribute_item, ctx)) {
-                    node.attributes.push_back(std::move(*attribute));
+                if (auto attribute = read_modbus_attribute(attribute_item, ctx)) {
+                    own.push_back(std::move(*attribute));
                 }
             }
         }
     }
+    if (model_given && !node.model) {
+        map.find("without");  // the model is unknown (reported): its names mean nothing
+        ok = false;
+    } else if (node.model && node.model->attributes.empty()) {
+        ctx.error(map.value_position("model"), "model: model '" + shown(node.model->name) +
+                                                   "' has no Modbus attributes (only `received:`)");
+        ok = false;
+    } else {
+        node.attributes = merge_model_attributes(map, node.model, std::move(own), label);
+    }
     map.finish();
-    check_overlaps(node, ctx);
     if (!ok) return std::nullopt;
-    return node;
+    entry.node = std::move(node);
+    return entry;
+}
+
+// One node per unit of a range entry, each an ordinary node; a plain entry as it is.
+std::vector<ModbusNode> expand(NodeEntry entry) {
+    if (!entry.units) return {std::move(entry.node)};
+    std::vector<ModbusNode> nodes;
+    nodes.reserve(entry.units->units.size());
+    for (int unit : entry.units->units) {
+        ModbusNode node = entry.node;  // the attribute table is shared, not copied
+        std::string error;
+        node.id = expand_unit_id(entry.node.id, unit, error).value_or(entry.node.id);
+        node.unit = unit;
+        node.from_range = true;
+        nodes.push_back(std::move(node));
+    }
+    return nodes;
 }
 
 }  // namespace
@@ -420,22 +476,54 @@ void read_modbus_source(MapReader& map, const std::string& type, ModbusSourceCon
     }
     if (!ctx.diag->spend(nodes->size(), map.value_position("nodes"))) return;
     std::map<std::string, Position> first_ids;
+    // Units used by range entries and the entries using them: a unit twice is an error when
+    // a range is involved (two hand-written nodes may read one device).
+    std::map<int, std::pair<const ModbusNode*, bool>> unit_users;
     std::size_t index = 0;
+    std::vector<NodeEntry> entries;
     for (const auto& item : *nodes) {
-        auto node = read_node(item, index++, tcp, ctx);
-        if (!node) continue;
-        auto [it, inserted] = first_ids.emplace(node->id, node->where);
-        if (!inserted) {
-            ctx.error(node->where, "duplicate node id '" + shown(node->id) + "' in " + map.what() +
-                                       " (first at " + place_from(it->second, ctx.file) + ")");
-            continue;
+        if (auto entry = read_node(item, index++, tcp, ctx)) entries.push_back(std::move(*entry));
+    }
+    std::set<std::pair<const ModbusNode*, const ModbusNode*>> clashes;  // reported once a pair
+    for (const NodeEntry& entry : entries) {
+        const std::vector<int> units =
+            entry.units ? entry.units->units : std::vector<int>{entry.node.unit};
+        for (int unit : units) {
+            auto [it, inserted] =
+                unit_users.emplace(unit, std::pair{&entry.node, entry.units.has_value()});
+            if (inserted || !(entry.units || it->second.second)) continue;
+            const ModbusNode& first = *it->second.first;
+            if (!clashes.emplace(&first, &entry.node).second) continue;
+            ctx.error(entry.units ? entry.units->where : entry.node.where,
+                      "unit " + std::to_string(unit) + " of node '" + shown(entry.node.id) +
+                          "' is also used by node '" + shown(first.id) + "' (at " +
+                          place_from(first.where, ctx.file) + ") in " + map.what());
         }
-        if (out.offline_after && !node->offline_after && *out.offline_after <= node->poll) {
-            ctx.error(map.value_position("offline_after"),
-                      "offline_after: must be longer than the poll of node '" + shown(node->id) +
-                          "' (" + format_duration(node->poll) + ")");
+    }
+    for (NodeEntry& entry : entries) {
+        // A range entry reports each problem once, not once per unit.
+        bool id_reported = false;
+        bool offline_reported = false;
+        for (ModbusNode& node : expand(std::move(entry))) {
+            auto [it, inserted] = first_ids.emplace(node.id, node.where);
+            if (!inserted) {
+                if (!id_reported) {
+                    ctx.error(node.where, "duplicate node id '" + shown(node.id) + "' in " +
+                                              map.what() + " (first at " +
+                                              place_from(it->second, ctx.file) + ")");
+                }
+                id_reported = node.from_range;
+                continue;
+            }
+            if (out.offline_after && !node.offline_after && *out.offline_after <= node.poll &&
+                !offline_reported) {
+                offline_reported = node.from_range;
+                ctx.error(map.value_position("offline_after"),
+                          "offline_after: must be longer than the poll of node '" + shown(node.id) +
+                              "' (" + format_duration(node.poll) + ")");
+            }
+            out.nodes.push_back(std::move(node));
         }
-        out.nodes.push_back(std::move(*node));
     }
 }
 

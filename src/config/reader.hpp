@@ -52,10 +52,15 @@ class Diagnostics {
     bool budget_reported_ = false;
 };
 
+class ModelRegistry;
+
 // The file being read and where its errors go.
 struct Context {
     std::string file;
     Diagnostics* diag;
+    // The models known once every file is read (model_reader.cpp); null while reading the
+    // files themselves, set when the sources (which name models) are read afterwards.
+    const ModelRegistry* models = nullptr;
 
     void error(const Position& where, std::string message) const {
         diag->error(where, std::move(message));

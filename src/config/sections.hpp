@@ -3,7 +3,11 @@
 // into the plain structs of config.hpp, reporting every problem through the Context and
 // filling what it can, so the caller can go on checking the rest.
 
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "reader.hpp"
@@ -74,6 +78,81 @@ bool check_name(const std::string& name, std::string_view key, const Position& w
 
 // "L:C" when `where` is in `file`, else "FILE:L:C".
 std::string place_from(const Position& where, const std::string& file);
+
+// ---- attributes shared by nodes and models ----------------------------------------------
+
+// One key of a Modbus `attributes:` map (of a node or a model); nullopt after reporting.
+std::optional<ModbusAttribute> read_modbus_attribute(const MapReader::Item& item,
+                                                     const Context& ctx);
+
+// Reports, at the later of the two, every pair of attributes sharing a register (or bit) of
+// the same table. `owner` names them in messages: "node 'pdu-1'", "model 'sdm630'".
+void check_overlaps(const std::vector<ModbusAttribute>& attributes, const std::string& owner,
+                    const Context& ctx);
+
+// A received-attribute schema map (a serial-nodes source's `attributes:`, a model's
+// `received:`): appends every entry that could be read to `out`, and reports two keys that
+// publish under one name. `what` names the map in messages.
+void read_received_attributes(const YAML::Node& node, const Context& ctx, const std::string& what,
+                              std::vector<ReceivedAttribute>& out);
+
+// ---- models and unit ranges (model_reader.cpp, docs/models.md) ----------------------------
+
+// `quantity`, `counter` and `homeassistant` of an attribute (Modbus or received).
+void read_meaning(MapReader& map, AttributeMeaning& out);
+
+// The models read so far, by name, in precedence order: add() them in load order (model
+// dirs in order, each dir's files sorted, then the config files), freeze() once, then find().
+class ModelRegistry {
+  public:
+    // Adds `model`; an earlier one of the same name is replaced and its place (with the
+    // places it replaced) recorded in model.replaced.
+    void add(DeviceModel model);
+    // Makes every model a shared, immutable ModelRef. Call once, after the last add().
+    void freeze();
+
+    // The frozen model called `name`, or an unset ModelRef.
+    ModelRef find(std::string_view name) const;
+    // Every frozen model, sorted by name.
+    std::vector<ModelRef> all() const;
+    // Every name, for did-you-mean.
+    std::vector<std::string> names() const;
+
+  private:
+    std::map<std::string, DeviceModel, std::less<>> pending_;
+    std::map<std::string, ModelRef, std::less<>> frozen_;
+};
+
+// `models:` of a config or model file: a map of name -> model; adds each to `registry`.
+void read_models(const YAML::Node& node, const Context& ctx, ModelRegistry& registry);
+
+// `model:` of a node entry or serial-nodes source: the model named (looked up in
+// ctx.models), or an unset ref after reporting an unknown name with a did-you-mean.
+ModelRef read_model_name(MapReader& map);
+
+// A Modbus node's attribute table from its model, its own `attributes:` (added, or replacing
+// the model's of the same name) and `without:` (names of the model's to drop). A node that
+// changes nothing shares the model's table. Reports unknown `without` names and overlaps,
+// pointing at the node and naming the model's file.
+ModbusAttributeTable merge_model_attributes(MapReader& node_map, const ModelRef& model,
+                                            std::vector<ModbusAttribute> own,
+                                            const std::string& label);
+
+// `units:` of a node entry: `1-48`, `7` or `[1, 3, 10-20]`, each unit with where it was
+// written; nullopt when absent or after reporting a malformed one.
+struct UnitList {
+    std::vector<int> units;  // in the order written, no duplicates
+    Position where;          // the `units:` value
+};
+std::optional<UnitList> read_units(MapReader& map, bool tcp);
+
+// The id template of a range entry with `unit` filled in: "{unit}" and "{unit:0N}" (padded
+// to N digits). nullopt, with `error` set, when the template lacks one or is malformed.
+std::optional<std::string> expand_unit_id(std::string_view pattern, int unit, std::string& error);
+
+// A serial-nodes source's `model:` and `models:` (per node-id glob) with its own
+// `attributes:` (already in out.attributes): merges the schemas.
+void read_serial_models(MapReader& map, SerialNodesSourceConfig& out);
 
 // Decodes \r \n \t \0 \\ \" \' \xNN in `text`. Returns nullopt and sets `error` on an unknown
 // or truncated escape.

@@ -41,22 +41,23 @@ std::optional<ReceivedAttribute> read_received(const MapReader::Item& item, cons
     if (map.integer("round", 0, kMaxRound, round)) attribute.round = static_cast<int>(round);
     map.text("unit", attribute.unit);
     map.boolean("ignore", attribute.ignore);
+    read_meaning(map, attribute.meaning);
     map.finish();
     if (!ok) return std::nullopt;
     return attribute;
 }
 
-void read_received_attributes(MapReader& source, SerialNodesSourceConfig& out) {
-    const Context& ctx = source.context();
-    auto node = source.find("attributes");
-    if (!node) return;
-    MapReader map(*node, ctx, "attributes of " + source.what());
+}  // namespace
+
+void read_received_attributes(const YAML::Node& node, const Context& ctx, const std::string& what,
+                              std::vector<ReceivedAttribute>& out) {
+    MapReader map(node, ctx, what);
     if (!map.is_map()) return;
     std::map<std::string, const ReceivedAttribute*> by_name;
     for (const auto& item : map.items()) {
-        if (auto attribute = read_received(item, ctx)) out.attributes.push_back(*attribute);
+        if (auto attribute = read_received(item, ctx)) out.push_back(*attribute);
     }
-    for (const auto& attribute : out.attributes) {
+    for (const auto& attribute : out) {
         if (attribute.ignore) continue;
         auto [it, inserted] = by_name.emplace(attribute.name, &attribute);
         if (!inserted) {
@@ -67,6 +68,8 @@ void read_received_attributes(MapReader& source, SerialNodesSourceConfig& out) {
         }
     }
 }
+
+namespace {
 
 void read_poll(MapReader& source, SerialNodesSourceConfig& out) {
     const Context& ctx = source.context();
@@ -185,7 +188,10 @@ void read_serial_nodes_source(MapReader& map, SerialNodesSourceConfig& out) {
     if (map.text("time_key", out.time_key)) {
         check_name(out.time_key, "time_key", map.value_position("time_key"), ctx);
     }
-    read_received_attributes(map, out);
+    if (auto attributes = map.find("attributes")) {
+        read_received_attributes(*attributes, ctx, "attributes of " + map.what(), out.attributes);
+    }
+    read_serial_models(map, out);
     read_poll(map, out);
     Millis offline_after{0};
     if (map.duration("offline_after", offline_after)) out.offline_after = offline_after;

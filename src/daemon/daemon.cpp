@@ -73,9 +73,10 @@ struct RunningSource {
 };
 
 struct Daemon::Impl {
-    Impl(Config config_in, std::string path, Logger& log_in)
+    Impl(Config config_in, std::string path, Logger& log_in, LoadOptions load_options_in)
         : config(std::move(config_in)),
           config_path(std::move(path)),
+          load_options(std::move(load_options_in)),
           log(log_in),
           discovery(config, log),
           samples(kSampleQueueCapacity),
@@ -87,6 +88,7 @@ struct Daemon::Impl {
 
     Config config;
     std::string config_path;
+    LoadOptions load_options;  // the model dirs, read again on every reload
     Logger& log;
     Discovery discovery;                   // Home Assistant discovery (docs/homeassistant.md)
     bool discovery_fresh_session = false;  // the publisher was replaced: its connects restart
@@ -278,7 +280,7 @@ struct Daemon::Impl {
     void reload() {
         notifier.reloading();
         log.log(LogLevel::notice, "SIGHUP: reloading " + config_path, {.event = "reload"});
-        LoadResult loaded = load_config(config_path);
+        LoadResult loaded = load_config(config_path, load_options);
         if (!loaded.errors.empty()) {
             for (const ConfigError& error : loaded.errors) {
                 log.log(LogLevel::error, error.to_string(), {.event = "config-error"});
@@ -371,8 +373,9 @@ struct Daemon::Impl {
     }
 };
 
-Daemon::Daemon(Config config, std::string config_path, Logger& log)
-    : impl_(std::make_unique<Impl>(std::move(config), std::move(config_path), log)) {}
+Daemon::Daemon(Config config, std::string config_path, Logger& log, LoadOptions load_options)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(config_path), log,
+                                   std::move(load_options))) {}
 
 Daemon::~Daemon() = default;
 

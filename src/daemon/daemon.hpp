@@ -21,8 +21,8 @@ sigset_t daemon_signals();
 
 class Daemon {
   public:
-    // `config_path` is re-read on SIGHUP.
-    Daemon(Config config, std::string config_path, Logger& log);
+    // `config_path` is re-read on SIGHUP, with the model dirs of `load_options`.
+    Daemon(Config config, std::string config_path, Logger& log, LoadOptions load_options = {});
     ~Daemon();
 
     // Starts everything and blocks until SIGTERM or SIGINT, then shuts down in order:

@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -40,12 +41,43 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    LoadResult loaded = load_config(options.config_path);
+    LoadOptions load_options;
+    load_options.model_dirs =
+        options.model_dirs.empty() ? default_model_dirs() : options.model_dirs;
+    for (const std::string& dir : options.model_dirs) {
+        // A default dir may be absent; one named on the command line must be there.
+        if (!std::filesystem::is_directory(dir)) {
+            std::cerr << "nodebridged: --model-dir " << dir << ": not a directory\n";
+            return kExitUsage;
+        }
+    }
+
+    // --list-models and --show-model read the config's models too when there is a config;
+    // without one (the default path absent) only the model dirs.
+    const bool models_only = (options.list_models || !options.show_model.empty()) &&
+                             !options.config_given && !std::filesystem::exists(options.config_path);
+    LoadResult loaded =
+        models_only ? load_models(load_options) : load_config(options.config_path, load_options);
     if (!loaded.errors.empty()) {
         for (const ConfigError& error : loaded.errors) std::cerr << error.to_string() << "\n";
-        std::cerr << "nodebridged: " << options.config_path << ": " << loaded.errors.size()
-                  << (loaded.errors.size() == 1 ? " error" : " errors") << "\n";
+        std::cerr << "nodebridged: " << (models_only ? "models" : options.config_path) << ": "
+                  << loaded.errors.size() << (loaded.errors.size() == 1 ? " error" : " errors")
+                  << "\n";
         return kExitConfig;
+    }
+    if (options.list_models) {
+        std::cout << list_models(loaded.config->models);
+        return 0;
+    }
+    if (!options.show_model.empty()) {
+        for (const ModelRef& model : loaded.config->models) {
+            if (model->name != options.show_model) continue;
+            std::cout << show_model(*model);
+            return 0;
+        }
+        std::cerr << "nodebridged: no model '" << options.show_model
+                  << "' (--list-models lists them)\n";
+        return kExitUsage;
     }
     if (options.check_config) {
         for (const ConfigError& warning : loaded.warnings) {
@@ -101,6 +133,6 @@ int main(int argc, char** argv) {
     for (const ConfigError& warning : loaded.warnings) {
         log->log(LogLevel::warning, "config: " + warning.to_string());
     }
-    Daemon daemon(std::move(*loaded.config), options.config_path, *log);
+    Daemon daemon(std::move(*loaded.config), options.config_path, *log, std::move(load_options));
     return daemon.run();
 }

@@ -5,10 +5,15 @@
 //
 // The scratch directory holds two fixed files so that relative includes (resolved against
 // config.yaml's directory) have something to find: part.yaml (a valid source) and loop.yaml
-// (which includes config.yaml back). An input may still include or glob any absolute path on
-// the machine; the loader only reads what it names, so that is accepted. The working
-// directory is left alone so that libFuzzer writes crash and timeout inputs where it was run.
+// (which includes config.yaml back). Its models/ directory holds a fixed model file
+// (meters.yaml: models `meter` and `env`) that every load reads as a model dir, so `model:`
+// can name something; the input is also loaded a second time as a model file of its own
+// (input-models/input.yaml) beside a minimal config. An input may still include or glob any
+// absolute path on the machine; the loader only reads what it names, so that is accepted. The
+// working directory is left alone so that libFuzzer writes crash and timeout inputs where it was
+// run.
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -26,7 +31,10 @@ namespace {
 // removed at exit. A plain array, so it outlives every static destructor.
 char scratch_dir[64];
 
-constexpr const char* kFixtureFiles[] = {"config.yaml", "part.yaml", "loop.yaml"};
+constexpr const char* kFixtureFiles[] = {
+    "config.yaml", "part.yaml", "loop.yaml", "models/meters.yaml", "input-models/input.yaml",
+    "minimal.yaml"};
+constexpr const char* kFixtureDirs[] = {"models", "input-models"};
 
 void write_or_trap(const std::string& path, const void* data, std::size_t size) {
     std::FILE* file = std::fopen(path.c_str(), "wb");
@@ -56,23 +64,32 @@ void make_scratch() {
                   "        attributes:\n"
                   "          volts: { table: input, address: 0, type: float32, unit: V }\n");
     write_or_trap(dir + "/loop.yaml", "include: [config.yaml]\n");
+    for (const char* sub : kFixtureDirs) {
+        if (mkdir((dir + "/" + sub).c_str(), 0700) != 0) __builtin_trap();
+    }
+    write_or_trap(dir + "/models/meters.yaml",
+                  "models:\n"
+                  "  meter:\n"
+                  "    manufacturer: Fuzz\n"
+                  "    max_registers: 60\n"
+                  "    attributes:\n"
+                  "      volts: { table: input, address: 0, type: float32, quantity: voltage }\n"
+                  "      kwh: { table: input, address: 2, type: uint32, counter: true }\n"
+                  "  env:\n"
+                  "    received:\n"
+                  "      t: { name: temperature, quantity: temperature }\n");
+    write_or_trap(dir + "/minimal.yaml", "gateway: fuzz\n");
     std::atexit([] {
         for (const char* name : kFixtureFiles) {
             unlink((std::string(scratch_dir) + "/" + name).c_str());
         }
+        for (const char* sub : kFixtureDirs) rmdir((std::string(scratch_dir) + "/" + sub).c_str());
         rmdir(scratch_dir);
     });
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    if (scratch_dir[0] == '\0') make_scratch();
-    const std::string path = std::string(scratch_dir) + "/config.yaml";
-    write_or_trap(path, data, size);
-
-    const nodebridge::LoadResult result = nodebridge::load_config(path);
-    // Either a config and no errors, or errors and no config; every error says something.
+// Either a config and no errors, or errors and no config; every error says something.
+void check(const nodebridge::LoadResult& result) {
     if (result.config.has_value() == !result.errors.empty()) __builtin_trap();
     for (const nodebridge::ConfigError& error : result.errors) {
         if (error.message.empty() || error.to_string().empty()) __builtin_trap();
@@ -83,5 +100,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         nodebridge::homeassistant::plan_discovery(*result.config).messages().empty()) {
         __builtin_trap();
     }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    if (scratch_dir[0] == '\0') make_scratch();
+    const std::string path = std::string(scratch_dir) + "/config.yaml";
+    write_or_trap(path, data, size);
+
+    const std::string dir(scratch_dir);
+    check(nodebridge::load_config(path, {{dir + "/models"}}));
+
+    // The same bytes as a model file.
+    write_or_trap(dir + "/input-models/input.yaml", data, size);
+    check(nodebridge::load_config(dir + "/minimal.yaml", {{dir + "/input-models"}}));
     return 0;
 }

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "glob.hpp"
+
 namespace nodebridge::serial {
 namespace {
 
@@ -52,6 +54,20 @@ void AttributeSchema::apply(std::vector<Attribute>& attributes) const {
         ++kept;
     }
     attributes.resize(kept);
+}
+
+NodeSchemas::NodeSchemas(const SerialNodesSourceConfig& settings) : source_(settings.attributes) {
+    entries_.reserve(settings.node_models.size());
+    for (const NodeSchema& entry : settings.node_models) {
+        entries_.emplace_back(entry.nodes, AttributeSchema(entry.attributes));
+    }
+}
+
+const AttributeSchema& NodeSchemas::for_node(std::string_view node) const {
+    for (const auto& [nodes, schema] : entries_) {
+        if (mapping::glob_match(nodes, node)) return schema;
+    }
+    return source_;
 }
 
 }  // namespace nodebridge::serial

@@ -4,7 +4,9 @@
 // through unchanged.
 
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "nodebridge/config.hpp"
@@ -27,6 +29,19 @@ class AttributeSchema {
 
   private:
     std::unordered_map<std::string, ReceivedAttribute> entries_;
+};
+
+// The schema of each node of a source: the first `models:` entry (NodeSchema) whose glob
+// matches the node's id, else the source's own `attributes` (docs/models.md).
+class NodeSchemas {
+  public:
+    explicit NodeSchemas(const SerialNodesSourceConfig& settings);
+
+    const AttributeSchema& for_node(std::string_view node) const;
+
+  private:
+    std::vector<std::pair<std::string, AttributeSchema>> entries_;  // node glob, its schema
+    AttributeSchema source_;
 };
 
 }  // namespace nodebridge::serial

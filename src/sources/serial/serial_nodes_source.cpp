@@ -57,12 +57,12 @@ struct SerialNodesSource::Loop {
         : port(settings.line),
           framer(settings.max_line),
           availability(settings.offline_after),
-          schema(settings.attributes) {}
+          schemas(settings) {}
 
     SerialPort port;
     LineFramer framer;
     NodeAvailability availability;
-    AttributeSchema schema;
+    NodeSchemas schemas;
     std::unique_ptr<LineParser> parser;
     Report report;
 
@@ -186,7 +186,7 @@ void SerialNodesSource::run() {
                              {.source = name_, .node = report.node});
             count("bad_time", std::move(message));
         }
-        loop.schema.apply(report.attributes);
+        loop.schemas.for_node(report.node).apply(report.attributes);
         const auto now = SteadyClock::now();
         const std::uint64_t untracked_before = loop.availability.untracked();
         if (loop.availability.heard(report.node, now)) {

@@ -1,6 +1,7 @@
 // The data-driven config cases: every folder under tests/cases/ holds config.yaml (and any
 // files it includes) and expect.txt, holding either the word `valid` or the expected error
-// lines, with paths relative to the case folder. Adding a case is adding a folder.
+// lines, with paths relative to the case folder. A folder's `models/` subfolder, when there
+// is one, is loaded as a model directory. Adding a case is adding a folder.
 
 #include <gtest/gtest.h>
 
@@ -48,7 +49,10 @@ TEST(ConfigCases, EveryCaseGivesExactlyItsExpectedErrors) {
         ASSERT_TRUE(fs::exists(dir / "config.yaml"));
         ASSERT_TRUE(fs::exists(dir / "expect.txt"));
         const std::vector<std::string> expected = read_lines(dir / "expect.txt");
-        LoadResult result = load_config((dir / "config.yaml").string());
+        LoadOptions options;
+        if (fs::is_directory(dir / "models"))
+            options.model_dirs.push_back((dir / "models").string());
+        LoadResult result = load_config((dir / "config.yaml").string(), options);
         const std::string prefix = dir.string() + "/";
         std::vector<std::string> actual;
         for (const auto& error : result.errors) {

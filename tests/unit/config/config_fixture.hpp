@@ -50,8 +50,9 @@ struct Loaded {
 };
 
 // Loads `file` (relative to `dir`) and strips "dir/" from the error lines.
-inline Loaded load_in(const TempDir& dir, const std::string& file = "config.yaml") {
-    LoadResult result = load_config(dir.path() + "/" + file);
+inline Loaded load_in(const TempDir& dir, const std::string& file = "config.yaml",
+                      const LoadOptions& options = {}) {
+    LoadResult result = load_config(dir.path() + "/" + file, options);
     Loaded out{std::move(result.config), {}};
     const std::string prefix = dir.path() + "/";
     for (const auto& error : result.errors) {

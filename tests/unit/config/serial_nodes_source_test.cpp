@@ -132,9 +132,11 @@ TEST(SerialNodesSource, TwoKeysMayNotPublishTheSameName) {
 
 TEST(SerialNodesSource, ModbusKeysAreUnknownHere) {
     auto loaded = load_text(serial("    nodes: []\n    timeout: 1s\n"));
-    EXPECT_THAT(loaded.errors,
-                ElementsAre("config.yaml:6:5: unknown key 'nodes' in source 'radio'",
-                            "config.yaml:7:5: unknown key 'timeout' in source 'radio'"));
+    EXPECT_THAT(
+        loaded.errors,
+        ElementsAre(
+            "config.yaml:6:5: unknown key 'nodes' in source 'radio' (did you mean 'model'?)",
+            "config.yaml:7:5: unknown key 'timeout' in source 'radio'"));
 }
 
 TEST(DecodeEscapes, DecodesTheDocumentedEscapes) {

@@ -39,6 +39,27 @@ TEST(Options, ReadsEveryOptionInBothSpellings) {
     EXPECT_NE(usage().find("--show-discovery"), std::string::npos);
 }
 
+TEST(Options, ModelDirsAndModelCommands) {
+    const auto defaults = parse({});
+    ASSERT_TRUE(defaults.options);
+    EXPECT_TRUE(defaults.options->model_dirs.empty());  // main() uses default_model_dirs()
+    EXPECT_FALSE(defaults.options->list_models);
+    EXPECT_FALSE(defaults.options->config_given);
+
+    const auto parsed = parse({"--model-dir", "lib", "--model-dir=site", "--list-models",
+                               "--show-model", "sdm630", "-c", "x.yaml"});
+    ASSERT_TRUE(parsed.options) << parsed.error;
+    EXPECT_EQ(parsed.options->model_dirs, (std::vector<std::string>{"lib", "site"}));
+    EXPECT_TRUE(parsed.options->list_models);
+    EXPECT_EQ(parsed.options->show_model, "sdm630");
+    EXPECT_TRUE(parsed.options->config_given);
+
+    EXPECT_EQ(parse({"--model-dir"}).error, "--model-dir needs a value");
+    EXPECT_EQ(parse({"--model-dir="}).error, "--model-dir needs a directory");
+    EXPECT_EQ(parse({"--show-model="}).error, "--show-model needs a model name");
+    EXPECT_NE(usage().find("--model-dir DIR"), std::string::npos);
+}
+
 TEST(Options, RejectsWhatItDoesNotKnow) {
     EXPECT_EQ(parse({"--bogus"}).error, "unknown option '--bogus'");
     EXPECT_EQ(parse({"-c"}).error, "-c needs a value");

@@ -42,5 +42,31 @@ TEST(AttributeSchema, AppliesOffsetAndLeavesTextAndBoolsAlone) {
     EXPECT_EQ(attributes[1].value, Value(std::string("x")));
 }
 
+TEST(NodeSchemas, TheFirstMatchingModelsEntryWinsElseTheSources) {
+    SerialNodesSourceConfig settings;
+    settings.attributes.resize(1);
+    settings.attributes[0].key = "t";
+    settings.attributes[0].name = "temperature";
+    settings.node_models.resize(2);
+    settings.node_models[0].nodes = "door-*";
+    settings.node_models[0].attributes.resize(1);
+    settings.node_models[0].attributes[0].key = "t";
+    settings.node_models[0].attributes[0].name = "open";
+    settings.node_models[1].nodes = "d*";
+    settings.node_models[1].attributes.resize(1);
+    settings.node_models[1].attributes[0].key = "t";
+    settings.node_models[1].attributes[0].ignore = true;
+    NodeSchemas schemas(settings);
+
+    auto renamed = [&](const std::string& node) {
+        std::vector<Attribute> attributes{{"t", std::int64_t{1}, ""}};
+        schemas.for_node(node).apply(attributes);
+        return attributes.empty() ? std::string("(dropped)") : attributes[0].name;
+    };
+    EXPECT_EQ(renamed("door-1"), "open");
+    EXPECT_EQ(renamed("dock"), "(dropped)");
+    EXPECT_EQ(renamed("env-1"), "temperature");
+}
+
 }  // namespace
 }  // namespace nodebridge::serial

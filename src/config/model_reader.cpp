@@ -1,0 +1,498 @@
+// Device models (docs/models.md): `models:` maps, a node's `model:` with its overrides and
+// `without:`, unit ranges (`units:` with an id template), the meaning keys of an attribute
+// (`quantity`, `counter`, `homeassistant`), and a serial-nodes source's models.
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "sections.hpp"
+
+namespace nodebridge::config_detail {
+namespace {
+
+constexpr long long kMaxRegistersPerRequest = 125;  // Modbus: 125 registers per read
+constexpr long long kMaxGap = 2000;
+constexpr std::size_t kMaxUnitDigits = 9;
+
+std::string range_text(const ModbusAttribute& attribute) {
+    const long long first = attribute.address;
+    const long long last = first + attribute.width() - 1;
+    return to_string(attribute.table) + " " + std::to_string(first) +
+           (last != first ? ".." + std::to_string(last) : "");
+}
+
+bool overlaps(const ModbusAttribute& a, const ModbusAttribute& b) {
+    if (a.table != b.table) return false;
+    const long long a_end = static_cast<long long>(a.address) + a.width() - 1;
+    const long long b_end = static_cast<long long>(b.address) + b.width() - 1;
+    return a.address <= b_end && b.address <= a_end;
+}
+
+bool later_in_file(const Position& a, const Position& b) {
+    return a.line != b.line ? a.line > b.line : a.column > b.column;
+}
+
+std::string model_label(const DeviceModel& model) { return "model '" + shown(model.name) + "'"; }
+
+void read_hints(MapReader& map, HomeAssistantHints& out) {
+    const Context& ctx = map.context();
+    if (map.text("name", out.name)) check_name(out.name, "name", map.value_position("name"), ctx);
+    for (auto [key, field] :
+         {std::pair<const char*, std::string*>{"device_class", &out.device_class},
+          {"state_class", &out.state_class},
+          {"icon", &out.icon}}) {
+        if (map.text(key, *field) && field->empty()) {
+            ctx.error(map.value_position(key),
+                      std::string(key) + ": must not be empty (leave the key out to derive it)");
+        }
+    }
+    std::string category;
+    if (map.text("entity_category", category)) {
+        if (category == "diagnostic" || category == "config") {
+            out.entity_category = category;
+        } else {
+            ctx.error(map.value_position("entity_category"),
+                      "entity_category: expected diagnostic or config, got '" + shown(category) +
+                          "'" + did_you_mean(category, {"diagnostic", "config"}));
+        }
+    }
+    bool enabled = true;
+    if (map.boolean("enabled", enabled)) out.enabled = enabled;
+}
+
+// One item of `units:`: "7" or "10-20"; appends to `out`.
+bool read_unit_item(const YAML::Node& item, const Context& ctx, bool tcp, UnitList& out,
+                    std::set<int>& seen) {
+    const Position at = position_of(item, ctx);
+    if (!item.IsScalar()) {
+        ctx.error(at, "units: expected a unit or a range like 1-48, got " + describe_value(item));
+        return false;
+    }
+    const std::string text = item.Scalar();
+    auto number = [](std::string_view digits) -> std::optional<long long> {
+        if (digits.empty() || digits.size() > kMaxUnitDigits) return std::nullopt;
+        long long value = 0;
+        for (char c : digits) {
+            if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+            value = value * 10 + (c - '0');
+        }
+        return value;
+    };
+    auto trimmed = [](std::string_view s) {
+        while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+        while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+        return s;
+    };
+    const std::string_view view(text);
+    const auto dash = view.find('-');
+    std::optional<long long> first, last;
+    if (dash == std::string_view::npos) {
+        first = last = number(trimmed(view));
+    } else {
+        first = number(trimmed(view.substr(0, dash)));
+        last = number(trimmed(view.substr(dash + 1)));
+    }
+    if (!first || !last) {
+        ctx.error(at, "units: malformed range '" + shown(text) +
+                          "' (expected a unit like 7 or a range like 1-48)");
+        return false;
+    }
+    if (*first > *last) {
+        ctx.error(at, "units: range '" + shown(text) + "' runs backwards (write " +
+                          std::to_string(*last) + "-" + std::to_string(*first) + ")");
+        return false;
+    }
+    bool ok = true;
+    for (long long unit = *first; unit <= *last; ++unit) {
+        if (!(unit <= 247 || (tcp && unit == 255))) {
+            ctx.error(at, "units: " + std::to_string(unit) + " is not a valid unit id (0..247" +
+                              (tcp ? ", or 255" : "") + ")");
+            return false;
+        }
+        if (!seen.insert(static_cast<int>(unit)).second) {
+            ctx.error(at, "units: unit " + std::to_string(unit) + " is listed twice");
+            ok = false;
+            continue;
+        }
+        out.units.push_back(static_cast<int>(unit));
+    }
+    return ok;
+}
+
+std::vector<ReceivedAttribute> merge_received(const std::vector<ReceivedAttribute>& base,
+                                              const std::vector<ReceivedAttribute>& own) {
+    std::vector<ReceivedAttribute> merged = base;
+    for (const ReceivedAttribute& entry : own) {
+        auto same = std::find_if(merged.begin(), merged.end(),
+                                 [&](const ReceivedAttribute& m) { return m.key == entry.key; });
+        if (same != merged.end()) {
+            *same = entry;
+        } else {
+            merged.push_back(entry);
+        }
+    }
+    return merged;
+}
+
+// A model named by a serial-nodes source must describe received keys.
+bool has_received(const ModelRef& model, MapReader& map, const Context& ctx) {
+    if (!model) return false;
+    if (!model->received.empty()) return true;
+    ctx.error(map.value_position("model"),
+              "model: " + model_label(*model) + " (at " + place_text(model->where, ctx) +
+                  ") has no `received:` schema for a serial-nodes source");
+    return false;
+}
+
+}  // namespace
+
+// ---- attribute meaning --------------------------------------------------------------------
+
+void read_meaning(MapReader& map, AttributeMeaning& out) {
+    const Context& ctx = map.context();
+    std::string quantity;
+    if (map.text("quantity", quantity)) {
+        const auto& known = known_quantities();
+        if (std::find(known.begin(), known.end(), quantity) != known.end()) {
+            out.quantity = quantity;
+        } else {
+            std::vector<std::string> names(known.begin(), known.end());
+            const std::string hint = did_you_mean(quantity, names);
+            ctx.error(map.value_position("quantity"),
+                      "quantity: unknown quantity '" + shown(quantity) + "'" +
+                          (hint.empty() ? ", expected " + join_choices(names) : hint));
+        }
+    }
+    map.boolean("counter", out.counter);
+    if (auto node = map.find("homeassistant")) {
+        MapReader hints_map(*node, ctx, "homeassistant of " + map.what());
+        if (hints_map.is_map()) {
+            HomeAssistantHints hints;
+            hints.where = hints_map.where();
+            read_hints(hints_map, hints);
+            hints_map.finish();
+            out.homeassistant = std::move(hints);
+        }
+    }
+}
+
+// ---- the registry -------------------------------------------------------------------------
+
+void ModelRegistry::add(DeviceModel model) {
+    auto it = pending_.find(model.name);
+    if (it == pending_.end()) {
+        std::string name = model.name;
+        pending_.emplace(std::move(name), std::move(model));
+        return;
+    }
+    model.replaced = std::move(it->second.replaced);
+    model.replaced.push_back(it->second.where);
+    it->second = std::move(model);
+}
+
+void ModelRegistry::freeze() {
+    for (auto& [name, model] : pending_) {
+        frozen_.insert_or_assign(name,
+                                 ModelRef(std::make_shared<const DeviceModel>(std::move(model))));
+    }
+    pending_.clear();
+}
+
+ModelRef ModelRegistry::find(std::string_view name) const {
+    auto it = frozen_.find(name);
+    return it == frozen_.end() ? ModelRef() : it->second;
+}
+
+std::vector<ModelRef> ModelRegistry::all() const {
+    std::vector<ModelRef> out;
+    out.reserve(frozen_.size());
+    for (const auto& [name, model] : frozen_) out.push_back(model);
+    return out;
+}
+
+std::vector<std::string> ModelRegistry::names() const {
+    std::vector<std::string> out;
+    for (const auto& [name, model] : frozen_) out.push_back(name);
+    return out;
+}
+
+// ---- `models:` ----------------------------------------------------------------------------
+
+void read_models(const YAML::Node& node, const Context& ctx, ModelRegistry& registry) {
+    MapReader models(node, ctx, "models");
+    if (!models.is_map()) return;
+    auto items = models.items();
+    if (!ctx.diag->spend(items.size(), models.where())) return;
+    for (const auto& item : items) {
+        if (!check_name(item.key, "model name", item.key_where, ctx)) continue;
+        DeviceModel model;
+        model.name = item.key;
+        model.where = item.key_where;
+        const std::string label = model_label(model);
+        MapReader map(item.value, ctx, label);
+        if (!map.is_map()) continue;
+        map.text("manufacturer", model.manufacturer);
+        map.text("model", model.model);
+        map.text("description", model.description);
+        if (auto datasheet = map.find("datasheet")) {
+            MapReader sheet(*datasheet, ctx, "datasheet of " + label);
+            sheet.text("title", model.datasheet.title);
+            sheet.text("version", model.datasheet.version);
+            sheet.text("url", model.datasheet.url);
+            sheet.finish();
+        }
+        std::uint16_t registers = 0;
+        if (map.integer("max_registers", 1, kMaxRegistersPerRequest, registers)) {
+            model.max_registers = registers;
+        }
+        std::uint16_t gap = 0;
+        if (map.integer("max_gap", 0, kMaxGap, gap)) model.max_gap = gap;
+        Millis pause{0};
+        if (map.duration("request_gap", pause)) model.request_gap = pause;
+
+        const auto attributes = map.find("attributes");
+        if (attributes) {
+            MapReader attribute_map(*attributes, ctx, "attributes of " + label);
+            if (attribute_map.is_map()) {
+                auto attribute_items = attribute_map.items();
+                if (attribute_items.empty()) {
+                    ctx.error(attribute_map.where(), "attributes: " + label + " has no attributes");
+                }
+                std::vector<ModbusAttribute> list;
+                for (const auto& attribute_item : attribute_items) {
+                    if (auto attribute = read_modbus_attribute(attribute_item, ctx)) {
+                        list.push_back(std::move(*attribute));
+                    }
+                }
+                check_overlaps(list, label, ctx);
+                model.attributes = ModbusAttributeTable(std::move(list));
+            }
+        }
+        const auto received = map.find("received");
+        if (received)
+            read_received_attributes(*received, ctx, "received of " + label, model.received);
+        if (!attributes && !received) {
+            ctx.error(map.where(), label +
+                                       " needs `attributes:` (Modbus registers) or "
+                                       "`received:` (a serial-nodes schema)");
+        }
+        map.finish();
+        registry.add(std::move(model));
+    }
+}
+
+// ---- nodes --------------------------------------------------------------------------------
+
+ModelRef read_model_name(MapReader& map) {
+    const Context& ctx = map.context();
+    auto node = map.find("model");
+    if (!node) return {};
+    auto name = read_text(*node, ctx, "model");
+    if (!name) return {};
+    if (ctx.models) {
+        if (ModelRef model = ctx.models->find(*name)) return model;
+    }
+    const std::vector<std::string> names =
+        ctx.models ? ctx.models->names() : std::vector<std::string>{};
+    ctx.error(map.value_position("model"),
+              "model: unknown model '" + shown(*name) + "'" + did_you_mean(*name, names) +
+                  (names.empty() ? " (no models are loaded; see docs/models.md)" : ""));
+    return {};
+}
+
+ModbusAttributeTable merge_model_attributes(MapReader& node_map, const ModelRef& model,
+                                            std::vector<ModbusAttribute> own,
+                                            const std::string& label) {
+    const Context& ctx = node_map.context();
+    std::vector<std::pair<std::string, Position>> without;
+    if (auto node = node_map.find("without")) {
+        if (!model) {
+            ctx.error(node_map.key_position("without"),
+                      "without: only applies to a node with a model");
+        } else if (!node->IsSequence()) {
+            ctx.error(node_map.value_position("without"),
+                      "without: expected a list of attribute names, got " + describe_value(*node));
+        } else {
+            std::vector<std::string> names;
+            for (const ModbusAttribute& attribute : model->attributes)
+                names.push_back(attribute.name);
+            for (const auto& item : *node) {
+                auto name = read_text(item, ctx, "without");
+                if (!name) continue;
+                const Position at = position_of(item, ctx);
+                if (std::find(names.begin(), names.end(), *name) == names.end()) {
+                    ctx.error(at, "without: " + model_label(*model) + " (at " +
+                                      place_text(model->where, ctx) + ") has no attribute '" +
+                                      shown(*name) + "'" + did_you_mean(*name, names));
+                    continue;
+                }
+                without.emplace_back(*name, at);
+            }
+        }
+    }
+    if (!model) {
+        check_overlaps(own, label, ctx);
+        return ModbusAttributeTable(std::move(own));
+    }
+    if (own.empty() && without.empty()) return model->attributes;  // shared, not copied
+
+    auto dropped = [&](const std::string& name) {
+        return std::any_of(without.begin(), without.end(),
+                           [&](const auto& entry) { return entry.first == name; });
+    };
+    std::vector<ModbusAttribute> merged;
+    std::vector<bool> is_own;
+    std::vector<bool> used(own.size(), false);
+    for (const ModbusAttribute& attribute : model->attributes) {
+        auto same = std::find_if(own.begin(), own.end(), [&](const ModbusAttribute& o) {
+            return o.name == attribute.name;
+        });
+        if (same != own.end()) {
+            used[static_cast<std::size_t>(same - own.begin())] = true;
+            merged.push_back(std::move(*same));
+            is_own.push_back(true);
+        } else if (!dropped(attribute.name)) {
+            merged.push_back(attribute);
+            is_own.push_back(false);
+        }
+    }
+    for (std::size_t i = 0; i < own.size(); ++i) {
+        if (used[i]) continue;
+        merged.push_back(std::move(own[i]));
+        is_own.push_back(true);
+    }
+    // The model's attributes were checked against each other where it is defined; here only
+    // the node's own are checked, against everything.
+    for (std::size_t i = 0; i < merged.size(); ++i) {
+        for (std::size_t j = 0; j < i; ++j) {
+            if (!(is_own[i] || is_own[j]) || !overlaps(merged[i], merged[j])) continue;
+            if (is_own[i] && is_own[j]) {
+                const bool i_later = later_in_file(merged[i].where, merged[j].where);
+                const ModbusAttribute& later = i_later ? merged[i] : merged[j];
+                const ModbusAttribute& earlier = i_later ? merged[j] : merged[i];
+                ctx.error(later.where, "attribute '" + shown(later.name) + "' (" +
+                                           range_text(later) + ") overlaps '" +
+                                           shown(earlier.name) + "' (" + range_text(earlier) +
+                                           ") in " + label);
+                continue;
+            }
+            const ModbusAttribute& mine = is_own[i] ? merged[i] : merged[j];
+            const ModbusAttribute& theirs = is_own[i] ? merged[j] : merged[i];
+            ctx.error(mine.where, "attribute '" + shown(mine.name) + "' (" + range_text(mine) +
+                                      ") overlaps '" + shown(theirs.name) + "' (" +
+                                      range_text(theirs) + ") of " + model_label(*model) + " (at " +
+                                      place_text(theirs.where, ctx) + ") in " + label);
+        }
+    }
+    return ModbusAttributeTable(std::move(merged));
+}
+
+// ---- unit ranges --------------------------------------------------------------------------
+
+std::optional<UnitList> read_units(MapReader& map, bool tcp) {
+    const Context& ctx = map.context();
+    auto node = map.find("units");
+    if (!node) return std::nullopt;
+    UnitList out;
+    out.where = map.value_position("units");
+    std::set<int> seen;
+    bool ok = true;
+    if (node->IsSequence()) {
+        if (node->size() == 0) {
+            ctx.error(out.where, "units: an empty list names no units");
+            return std::nullopt;
+        }
+        if (!ctx.diag->spend(node->size(), out.where)) return std::nullopt;
+        for (const auto& item : *node) ok &= read_unit_item(item, ctx, tcp, out, seen);
+    } else {
+        ok = read_unit_item(*node, ctx, tcp, out, seen);
+    }
+    if (!ok) return std::nullopt;
+    return out;
+}
+
+std::optional<std::string> expand_unit_id(std::string_view pattern, int unit, std::string& error) {
+    std::string out;
+    bool found = false;
+    std::size_t i = 0;
+    while (i < pattern.size()) {
+        const auto open = pattern.find("{unit", i);
+        if (open == std::string_view::npos) {
+            out.append(pattern.substr(i));
+            break;
+        }
+        out.append(pattern.substr(i, open - i));
+        const auto close = pattern.find('}', open);
+        if (close == std::string_view::npos) {
+            error = "'{unit' is not closed (write {unit} or {unit:03})";
+            return std::nullopt;
+        }
+        const std::string_view spec = pattern.substr(open + 5, close - open - 5);
+        std::string digits = std::to_string(unit);
+        if (!spec.empty()) {
+            // ":0N": zero-padded to N digits.
+            if (spec.size() != 3 || spec[0] != ':' || spec[1] != '0' ||
+                !std::isdigit(static_cast<unsigned char>(spec[2])) || spec[2] == '0') {
+                error = "'{unit" + shown(spec) + "}' is not {unit} or {unit:0N} (N from 1 to 9)";
+                return std::nullopt;
+            }
+            const std::size_t width = static_cast<std::size_t>(spec[2] - '0');
+            if (digits.size() < width) digits.insert(0, width - digits.size(), '0');
+        }
+        out += digits;
+        found = true;
+        i = close + 1;
+    }
+    if (!found) {
+        error = "a range's id needs {unit} (or {unit:03}), else its nodes' ids would clash";
+        return std::nullopt;
+    }
+    return out;
+}
+
+// ---- serial-nodes ---------------------------------------------------------------------------
+
+void read_serial_models(MapReader& map, SerialNodesSourceConfig& out) {
+    const Context& ctx = map.context();
+    const std::vector<ReceivedAttribute> own = out.attributes;
+    ModelRef model = read_model_name(map);
+    if (has_received(model, map, ctx)) {
+        out.model = model;
+        out.attributes = merge_received(model->received, own);
+    }
+    auto list = map.find("models");
+    if (!list) return;
+    if (!list->IsSequence()) {
+        ctx.error(
+            map.value_position("models"),
+            "models: expected a list of {nodes: GLOB, model: NAME}, got " + describe_value(*list));
+        return;
+    }
+    if (!ctx.diag->spend(list->size(), map.value_position("models"))) return;
+    std::size_t index = 0;
+    for (const auto& item : *list) {
+        MapReader entry(item, ctx, "models entry #" + std::to_string(++index));
+        if (!entry.is_map()) continue;
+        NodeSchema schema;
+        schema.where = entry.where();
+        bool ok = entry.text("nodes", schema.nodes, true);
+        if (ok && schema.nodes.empty()) {
+            ctx.error(entry.value_position("nodes"),
+                      "nodes: must not be empty (use \"*\" for all)");
+            ok = false;
+        }
+        if (!entry.find("model")) {
+            ctx.error(entry.where(), "missing required key 'model' in " + entry.what());
+            ok = false;
+        }
+        ModelRef named = read_model_name(entry);
+        entry.finish();
+        if (!ok || !has_received(named, entry, ctx)) continue;
+        schema.model = named;
+        schema.attributes = merge_received(named->received, own);
+        out.node_models.push_back(std::move(schema));
+    }
+}
+
+}  // namespace nodebridge::config_detail
