@@ -100,6 +100,12 @@ struct ModbusAttribute {
     std::optional<int> round;         // decimals to round to after scaling
     std::string unit;                 // e.g. "V"; empty for none
     AttributeMeaning meaning;         // quantity, counter, Home Assistant overrides
+    // `bit: 0..15`: the attribute is that one bit (0 = least significant) of the register at
+    // `address` of an input or holding table, read as a bool. Unset: the whole value.
+    std::optional<std::uint8_t> bit;
+    // `function: 3|4`: reads with this function code (3 = holding, 4 = input registers)
+    // whatever `table` says, for devices that map one table onto the other. 0: by table.
+    std::uint8_t function = 0;
 
     // Write-back (docs/write-back.md). Off unless `writable: true`, which only coils and
     // holding registers of a non-string type may set. Limits are in published units (after
@@ -224,6 +230,8 @@ struct ModbusNode {
     std::optional<Millis> offline_after;  // overrides the source's; longer than `poll`
     ModbusAttributeTable attributes;  // the model's (shared) plus the node's own, less `without`
     ModelRef model;                   // `model:`; unset when the node names none
+    std::optional<Millis> request_gap;  // overrides the model's and the source's request_gap
+    std::optional<int> retries;       // overrides the source's retries
     bool from_range = false;          // expanded from a `units:` range entry at `where`
     Position where;
 
@@ -258,6 +266,13 @@ struct ModbusSourceConfig {
     // A node that returned no reading for this long is offline; unset (and not set on the
     // node): max(3x the node's poll, 30 s).
     std::optional<Millis> offline_after;
+    // Wire behaviour (docs/configuration.md, "Modbus on a real line").
+    std::uint16_t max_registers = 125;  // registers per read request at most (1..125);
+                                        // a node's model may lower it
+    Millis request_gap{0};            // extra pause before every request, beyond RTU's t3.5
+    int retries = 0;                  // repeats of a request that got no valid reply (0..10)
+    int dead_after = 3;               // failed polls in a row before a unit is dead (0: never)
+    Millis dead_poll{30000};          // poll interval of a dead unit until it answers
     std::vector<ModbusNode> nodes;
 
     friend bool operator==(const ModbusSourceConfig&, const ModbusSourceConfig&) = default;

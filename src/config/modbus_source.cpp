@@ -38,6 +38,8 @@ constexpr long long kMaxAddress = 65535;
 constexpr long long kMaxStringRegisters = 125;  // one read request
 constexpr long long kMaxGap = 2000;
 constexpr int kMaxRound = 15;
+constexpr int kMaxRetries = 10;
+constexpr int kMaxDeadAfter = 1000;
 
 bool is_bit_table(ModbusTable table) {
     return table == ModbusTable::coil || table == ModbusTable::discrete;
@@ -200,6 +202,45 @@ void check_write_back(MapReader& map, const ModbusAttribute& attribute, bool all
     }
 }
 
+// `bit:` and `function:` of a register attribute (docs/configuration.md). A bit attribute is
+// a bool and cannot be written. Returns false when the attribute cannot be used.
+bool read_wire_keys(MapReader& map, ModbusAttribute& attribute, bool type_given) {
+    const Context& ctx = map.context();
+    bool ok = true;
+    int bit = 0;
+    if (map.integer("bit", 0, 15, bit)) {
+        if (is_bit_table(attribute.table)) {
+            ctx.error(map.key_position("bit"),
+                      "bit: does not apply to a " + to_string(attribute.table) + " attribute");
+            ok = false;
+        } else if (type_given && attribute.type != ModbusType::boolean) {
+            ctx.error(map.value_position("type"),
+                      "type: a bit attribute is a bool, got " + to_string(attribute.type));
+            ok = false;
+        } else if (attribute.writable) {
+            ctx.error(map.key_position("writable"), "writable: a bit attribute cannot be written");
+            ok = false;
+        }
+        attribute.type = ModbusType::boolean;
+        attribute.bit = static_cast<std::uint8_t>(bit);
+    }
+    if (map.find("function")) {
+        int function = 0;
+        if (map.integer("function", 3, 4, function)) {
+            if (is_bit_table(attribute.table)) {
+                ctx.error(
+                    map.key_position("function"),
+                    "function: does not apply to a " + to_string(attribute.table) + " attribute");
+                ok = false;
+            }
+            attribute.function = static_cast<std::uint8_t>(function);
+        } else {
+            ok = false;
+        }
+    }
+    return ok;
+}
+
 }  // namespace
 
 std::optional<ModbusAttribute> read_modbus_attribute(const MapReader::Item& item,
@@ -253,6 +294,7 @@ std::optional<ModbusAttribute> read_modbus_attribute(const MapReader::Item& item
     std::vector<Position> allowed_where;
     const bool allowed_ok = read_allowed(map, attribute.allowed, allowed_where);
     read_meaning(map, attribute.meaning);
+    ok &= read_wire_keys(map, attribute, type_given);
     map.finish();
 
     const bool numeric =
@@ -320,7 +362,10 @@ void check_overlaps(const std::vector<ModbusAttribute>& attrs, const std::string
         if (reach && attrs[*reach].table == current.table) {
             const ModbusAttribute& other = attrs[*reach];
             const long long other_end = static_cast<long long>(other.address) + other.width() - 1;
-            if (current.address <= other_end) {
+            // Distinct bits of one register do not overlap.
+            const bool bits_apart = current.bit && other.bit && *current.bit != *other.bit &&
+                                    current.address == other.address;
+            if (current.address <= other_end && !bits_apart) {
                 // Report at whichever of the two comes later in the file.
                 const bool current_later = order[k] > *reach;
                 const ModbusAttribute& later = current_later ? current : other;
@@ -392,6 +437,10 @@ std::optional<NodeEntry> read_node(const YAML::Node& item, std::size_t index, bo
                           format_duration(node.poll) + ")");
         }
     }
+    Millis request_gap{0};
+    if (map.duration("request_gap", request_gap)) node.request_gap = request_gap;
+    int retries = 0;
+    if (map.integer("retries", 0, kMaxRetries, retries)) node.retries = retries;
     const bool model_given = map.find("model").has_value();
     node.model = read_model_name(map);
     std::vector<ModbusAttribute> own;
@@ -460,6 +509,11 @@ void read_modbus_source(MapReader& map, const std::string& type, ModbusSourceCon
     }
     map.duration("timeout", out.timeout);
     map.integer("max_gap", 0, kMaxGap, out.max_gap);
+    map.integer("max_registers", 1, kMaxStringRegisters, out.max_registers);
+    map.duration("request_gap", out.request_gap);
+    map.integer("retries", 0, kMaxRetries, out.retries);
+    map.integer("dead_after", 0, kMaxDeadAfter, out.dead_after);
+    map.duration("dead_poll", out.dead_poll);
     Millis offline_after{0};
     if (map.duration("offline_after", offline_after)) out.offline_after = offline_after;
 

@@ -94,6 +94,13 @@ std::optional<Value> decode_registers(const ModbusAttribute& attribute,
     }
     switch (attribute.type) {
         case ModbusType::boolean:
+            if (attribute.bit) {
+                if (*attribute.bit > 15) return std::nullopt;
+                std::uint16_t word = registers[0];
+                if (attribute.byte_swap)
+                    word = static_cast<std::uint16_t>((word << 8) | (word >> 8));
+                return Value{((word >> *attribute.bit) & 1u) != 0};
+            }
             return Value{registers[0] != 0};
         case ModbusType::int16:
             return from_signed(attribute,

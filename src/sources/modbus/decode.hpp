@@ -26,7 +26,8 @@ bool is_bit_table(ModbusTable table);
 // Applies byte_swap (within each register), word_order (of 16-bit words), then
 // raw * scale + offset, then round. Integer types with scale 1, offset 0 and no round stay
 // int64 (a uint64 above INT64_MAX becomes double); every other number is a double. bool on
-// a register is "nonzero". Strings are bytes high first, cut at the first NUL, trailing
+// a register is "nonzero", or with `bit` that bit of the register (after byte_swap;
+// nullopt for a bit over 15). Strings are bytes high first, cut at the first NUL, trailing
 // spaces trimmed, control characters and invalid UTF-8 replaced by U+FFFD; word_order does
 // not apply to strings. Returns nullopt when `registers` has the wrong size.
 std::optional<Value> decode_registers(const ModbusAttribute& attribute,

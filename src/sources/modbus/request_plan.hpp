@@ -37,9 +37,24 @@ struct RequestPlan {
 // The largest request `table` allows: 2000 bits or 125 registers.
 std::uint16_t max_request_size(ModbusTable table);
 
+// The table `attribute` is read from: its `function` (3 = holding, 4 = input) when set,
+// else its own table.
+ModbusTable read_table(const ModbusAttribute& attribute);
+
 // Plans the requests that read `attributes`. A request grows to take the next attribute
 // (by address) when the unmapped space between them is at most `max_gap` and the request
-// then stays within max_request_size(). Overlapping attributes share a request.
-RequestPlan plan_requests(std::span<const ModbusAttribute> attributes, std::uint16_t max_gap);
+// then stays within max_request_size() and, for registers, `max_registers` (a device's
+// limit, 1..125). Overlapping attributes (and bits of one register) share a request.
+// Attributes are planned in their read_table().
+RequestPlan plan_requests(std::span<const ModbusAttribute> attributes, std::uint16_t max_gap,
+                          std::uint16_t max_registers = kMaxReadRegisters);
+
+// The smaller requests to try when a device refuses `request` with "illegal data address"
+// (it spans registers the device does not map): first its runs of adjacent attributes, or,
+// when it is one run already, one request per attribute (bits of one register stay
+// together). Empty when `request` reads a single attribute and cannot be split.
+// `attributes` is the span `request` was planned from.
+std::vector<ReadRequest> split_request(const ReadRequest& request,
+                                       std::span<const ModbusAttribute> attributes);
 
 }  // namespace nodebridge::modbus

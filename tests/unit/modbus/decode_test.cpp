@@ -49,6 +49,24 @@ TEST(DecodeRegisters, BoolIsNonzero) {
     EXPECT_EQ(decode(attr(ModbusType::boolean), {0x0100}), Value{true});
 }
 
+TEST(DecodeRegisters, BitIsOneBitOfTheRegister) {
+    auto flag = attr(ModbusType::boolean);
+    for (std::uint8_t bit = 0; bit < 16; ++bit) {
+        flag.bit = bit;
+        const auto word = static_cast<std::uint16_t>(1u << bit);
+        EXPECT_EQ(decode(flag, {word}), Value{true}) << int(bit);
+        EXPECT_EQ(decode(flag, {static_cast<std::uint16_t>(~word)}), Value{false}) << int(bit);
+    }
+    flag.bit = 0;
+    EXPECT_EQ(decode(flag, {0x0001}), Value{true});
+    flag.byte_swap = true;  // the bit of the swapped register: 0x0001 becomes 0x0100
+    EXPECT_EQ(decode(flag, {0x0001}), Value{false});
+    flag.bit = 8;
+    EXPECT_EQ(decode(flag, {0x0001}), Value{true});
+    flag.bit = 16;  // hostile config that skipped validation: no value, no read past a word
+    EXPECT_FALSE(decode_registers(flag, std::vector<std::uint16_t>{0xFFFF}).has_value());
+}
+
 TEST(DecodeRegisters, Int16AndUint16) {
     EXPECT_EQ(decode(attr(ModbusType::int16), {0xFFFE}), Value{std::int64_t{-2}});
     EXPECT_EQ(decode(attr(ModbusType::uint16), {0xFFFE}), Value{std::int64_t{65534}});

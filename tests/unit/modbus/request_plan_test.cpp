@@ -149,5 +149,85 @@ TEST(RequestPlan, DeterministicForEqualAddresses) {
     EXPECT_EQ(plan.requests[0].attributes, (std::vector<std::size_t>{0, 1}));
 }
 
+TEST(RequestPlan, MaxRegistersCapsEachRegisterRequest) {
+    std::vector<ModbusAttribute> attrs;
+    for (std::uint16_t k = 0; k < 20; ++k) attrs.push_back(at(T::input, 2 * k, Y::float32));
+    const auto plan = plan_requests(attrs, 0, 16);
+    ASSERT_EQ(plan.requests.size(), 3u);  // 16 + 16 + 8 registers, never a float torn apart
+    EXPECT_EQ(plan.requests[0].count, 16);
+    EXPECT_EQ(plan.requests[1].address, 16);
+    EXPECT_EQ(plan.requests[1].count, 16);
+    EXPECT_EQ(plan.requests[2].address, 32);
+    EXPECT_EQ(plan.requests[2].count, 8);
+    EXPECT_TRUE(plan.rejected.empty());
+    // An attribute wider than the limit cannot be read at all.
+    const std::vector<ModbusAttribute> wide = {at(T::holding, 0, Y::float64)};
+    EXPECT_EQ(plan_requests(wide, 0, 2).rejected, std::vector<std::size_t>{0});
+    // Bits keep their own limit.
+    std::vector<ModbusAttribute> coils;
+    for (std::uint16_t k = 0; k < 40; ++k) coils.push_back(at(T::coil, k, Y::boolean));
+    EXPECT_EQ(plan_requests(coils, 0, 16).requests.size(), 1u);
+}
+
+TEST(RequestPlan, FunctionChoosesTheTableRead) {
+    auto a = at(T::input, 0, Y::uint16);
+    a.function = 3;  // an input register this device serves through function 3
+    auto b = at(T::holding, 1, Y::uint16);
+    auto c = at(T::holding, 5, Y::uint16);
+    c.function = 4;
+    const std::vector<ModbusAttribute> attrs = {a, b, c};
+    EXPECT_EQ(read_table(a), T::holding);
+    EXPECT_EQ(read_table(c), T::input);
+    EXPECT_EQ(read_table(b), T::holding);
+    const auto plan = plan_requests(attrs, 0);
+    ASSERT_EQ(plan.requests.size(), 2u);
+    EXPECT_EQ(plan.requests[0], (ReadRequest{T::input, 5, 1, {2}}));
+    EXPECT_EQ(plan.requests[1], (ReadRequest{T::holding, 0, 2, {0, 1}}));
+}
+
+TEST(RequestPlan, BitsOfOneRegisterShareARequest) {
+    auto a = at(T::holding, 7, Y::boolean);
+    a.bit = 0;
+    auto b = at(T::holding, 7, Y::boolean);
+    b.bit = 15;
+    const std::vector<ModbusAttribute> attrs = {a, b, at(T::holding, 8, Y::uint16)};
+    const auto plan = plan_requests(attrs, 0);
+    ASSERT_EQ(plan.requests.size(), 1u);
+    EXPECT_EQ(plan.requests[0], (ReadRequest{T::holding, 7, 2, {0, 1, 2}}));
+}
+
+TEST(SplitRequest, FirstIntoRunsOfAdjacentAttributes) {
+    const std::vector<ModbusAttribute> attrs = {
+        at(T::input, 0, Y::float32), at(T::input, 2, Y::float32), at(T::input, 10, Y::uint16)};
+    const auto plan = plan_requests(attrs, 20);  // one request spanning 4..9, unmapped
+    ASSERT_EQ(plan.requests.size(), 1u);
+    const auto pieces = split_request(plan.requests[0], attrs);
+    ASSERT_EQ(pieces.size(), 2u);
+    EXPECT_EQ(pieces[0], (ReadRequest{T::input, 0, 4, {0, 1}}));
+    EXPECT_EQ(pieces[1], (ReadRequest{T::input, 10, 1, {2}}));
+}
+
+TEST(SplitRequest, ThenIntoSingleAttributesThenNoFurther) {
+    auto a = at(T::holding, 3, Y::boolean);
+    a.bit = 1;
+    auto b = at(T::holding, 3, Y::boolean);
+    b.bit = 2;
+    const std::vector<ModbusAttribute> attrs = {at(T::holding, 0, Y::uint16),
+                                                at(T::holding, 1, Y::uint32), a, b};
+    const auto plan = plan_requests(attrs, 0);
+    ASSERT_EQ(plan.requests.size(), 1u);
+    const auto pieces = split_request(plan.requests[0], attrs);
+    ASSERT_EQ(pieces.size(), 3u);
+    EXPECT_EQ(pieces[0], (ReadRequest{T::holding, 0, 1, {0}}));
+    EXPECT_EQ(pieces[1], (ReadRequest{T::holding, 1, 2, {1}}));
+    EXPECT_EQ(pieces[2], (ReadRequest{T::holding, 3, 1, {2, 3}}));  // one register, two bits
+    for (const auto& piece : pieces) EXPECT_TRUE(split_request(piece, attrs).empty());
+}
+
+TEST(SplitRequest, RefusesIndicesOutsideTheAttributes) {
+    const std::vector<ModbusAttribute> attrs = {at(T::holding, 0, Y::uint16)};
+    EXPECT_TRUE(split_request(ReadRequest{T::holding, 0, 2, {0, 5}}, attrs).empty());
+}
+
 }  // namespace
 }  // namespace nodebridge::modbus
