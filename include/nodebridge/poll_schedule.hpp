@@ -64,8 +64,10 @@ class PollSchedule {
     std::size_t next() const;
     TimePoint deadline(std::size_t node) const { return nodes_.at(node).deadline; }
 
-    // `node` was polled and the poll finished at `now`: its deadline becomes after(now).
-    void polled(std::size_t node, TimePoint now);
+    // `node` was polled and the poll finished at `now`: its deadline becomes after(now +
+    // hold). `hold` > 0 keeps it away longer, still on its grid (a dead unit: dead_poll minus
+    // its interval).
+    void polled(std::size_t node, TimePoint now, Duration hold = Duration::zero());
 
     // Brings `node`'s deadline forward to `time` if it is later (a written value is read
     // back at once); polled() puts it back on its grid afterwards.

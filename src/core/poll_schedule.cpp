@@ -71,8 +71,8 @@ std::size_t PollSchedule::next() const {
     return static_cast<std::size_t>(earliest - nodes_.begin());
 }
 
-void PollSchedule::polled(std::size_t node, TimePoint now) {
-    nodes_.at(node).deadline = after(node, now);
+void PollSchedule::polled(std::size_t node, TimePoint now, Duration hold) {
+    nodes_.at(node).deadline = after(node, now + std::max(hold, Duration::zero()));
 }
 
 void PollSchedule::poll_by(std::size_t node, TimePoint time) {

@@ -212,6 +212,20 @@ DeviceSpec parse_device(const YAML::Node& node) {
             spec.unit = scalar<int>(value, key);
             if (spec.unit < 0 || spec.unit > 247) fail(value, "unit must be 0..247");
             has_unit = true;
+        } else if (key == "unmapped") {
+            if (!value.IsSequence()) fail(value, "unmapped is a list of { table, from, to }");
+            for (const auto& range : value) {
+                if (!range.IsMap() || !range["table"] || !range["from"] || !range["to"]) {
+                    fail(range, "an unmapped range is { table, from, to }");
+                }
+                const Table table = lookup(kTables, range["table"], "table");
+                const auto from = scalar<long>(range["from"], "from");
+                const auto to = scalar<long>(range["to"], "to");
+                if (from < 0 || to < from || to > 65535)
+                    fail(range, "need 0 <= from <= to <= 65535");
+                spec.unmapped.emplace_back(table, static_cast<std::uint32_t>(from),
+                                           static_cast<std::uint32_t>(to));
+            }
         } else if (key == "turnaround") {
             const auto seconds = parse_seconds(scalar<std::string>(value, key), true);
             if (!seconds || *seconds > 10) {
@@ -242,6 +256,7 @@ DeviceSpec parse_device(const YAML::Node& node) {
         preset.points.insert(preset.points.end(), spec.points.begin(), spec.points.end());
         for (const auto& [table, size] : spec.sizes) preset.sizes[table] = size;
         preset.turnaround_s = spec.turnaround_s;
+        preset.unmapped = spec.unmapped;
         return preset;
     }
     return spec;
@@ -435,6 +450,15 @@ std::string DeviceSet::unit_list() const {
         out += std::to_string(unit);
     }
     return out;
+}
+
+bool DeviceSet::refuses(int unit, Table table, std::uint32_t address, std::uint32_t count) const {
+    const auto it = devices_.find(unit);
+    if (it == devices_.end() || count == 0) return false;
+    for (const auto& [range_table, first, last] : it->second.spec.unmapped) {
+        if (range_table == table && address <= last && address + count - 1 >= first) return true;
+    }
+    return false;
 }
 
 std::optional<double> DeviceSet::turnaround(int unit) const {

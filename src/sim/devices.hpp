@@ -14,6 +14,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -64,6 +65,9 @@ struct DeviceSpec {
     std::vector<Point> points;
     // Table sizes (addresses 0..size-1 exist); unset = just what the points use.
     std::map<Table, std::uint32_t> sizes;
+    // Address ranges [first, last] a read must not touch: such a read gets exception 2
+    // (illegal data address), as from a device with holes in its register map.
+    std::vector<std::tuple<Table, std::uint32_t, std::uint32_t>> unmapped;
 };
 
 // "60s", "500ms", "2m", "1h" or a bare number of seconds; nullopt when invalid, negative,
@@ -105,6 +109,10 @@ class DeviceSet {
 
     // "1,2,7"
     std::string unit_list() const;
+
+    // Whether a read of `count` items of `table` from `address` touches an unmapped range
+    // of `unit`.
+    bool refuses(int unit, Table table, std::uint32_t address, std::uint32_t count) const;
 
     // The device file's turnaround for `unit`, if it set one.
     std::optional<double> turnaround(int unit) const;

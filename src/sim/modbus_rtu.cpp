@@ -283,15 +283,23 @@ class Line {
         modbus_mapping_t* mapping = unit == 0 ? nullptr : devices_.mapping(unit);
         if (mapping == nullptr || options_.dead.contains(unit)) return;
         if (options_.drop > 0 && std::bernoulli_distribution(options_.drop)(random_)) return;
-        devices_.note_request(unit, frame + 1, size - 3);
-        modbus_set_socket(context_, pipe_write_);
-        const int length = modbus_reply(context_, frame, static_cast<int>(size), mapping);
-        modbus_set_socket(context_, -1);
-        if (length <= 0) return;
         Outgoing out;
-        out.bytes.resize(static_cast<std::size_t>(length));
-        const ssize_t n = read(pipe_read_, out.bytes.data(), out.bytes.size());
-        if (n != length) return;
+        if (refused(frame)) {
+            // Exception 2, illegal data address: unit, function | 0x80, code, CRC.
+            out.bytes = {frame[0], static_cast<std::uint8_t>(frame[1] | 0x80), 2};
+            const std::uint16_t crc = crc16(out.bytes.data(), out.bytes.size());
+            out.bytes.push_back(static_cast<std::uint8_t>(crc & 0xFF));
+            out.bytes.push_back(static_cast<std::uint8_t>(crc >> 8));
+        } else {
+            devices_.note_request(unit, frame + 1, size - 3);
+            modbus_set_socket(context_, pipe_write_);
+            const int length = modbus_reply(context_, frame, static_cast<int>(size), mapping);
+            modbus_set_socket(context_, -1);
+            if (length <= 0) return;
+            out.bytes.resize(static_cast<std::size_t>(length));
+            const ssize_t n = read(pipe_read_, out.bytes.data(), out.bytes.size());
+            if (n != length) return;
+        }
         if (options_.corrupt > 0 && std::bernoulli_distribution(options_.corrupt)(random_)) {
             std::uniform_int_distribution<std::size_t> byte(0, out.bytes.size() - 1);
             std::uniform_int_distribution<int> bit(0, 7);
@@ -325,6 +333,17 @@ class Line {
             if (out.sent < out.bytes.size()) return;
             tx_.pop_front();
         }
+    }
+
+    // Whether `frame`, a read request (functions 1..4), touches its device's unmapped ranges.
+    bool refused(const std::uint8_t* frame) const {
+        static constexpr Table kByFunction[] = {Table::coil, Table::discrete, Table::holding,
+                                                Table::input};
+        const int function = frame[1];
+        if (function < 1 || function > 4) return false;
+        const auto address = static_cast<std::uint32_t>((frame[2] << 8) | frame[3]);
+        const auto count = static_cast<std::uint32_t>((frame[4] << 8) | frame[5]);
+        return devices_.refuses(frame[0], kByFunction[function - 1], address, count);
     }
 
     // When byte `index` of `out` has fully crossed the line.

@@ -1,9 +1,12 @@
 #include "modbus_source.hpp"
 
 #include <modbus.h>
+#include <poll.h>
 #include <termios.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <condition_variable>
 #include <deque>
@@ -16,6 +19,8 @@
 #include "encode.hpp"
 #include "nodebridge/poll_schedule.hpp"
 #include "request_plan.hpp"
+#include "rtu_timing.hpp"
+#include "unit_health.hpp"
 
 namespace nodebridge {
 
@@ -25,8 +30,33 @@ std::string_view classify_error(int errnum) {
     if (errnum == ETIMEDOUT) return "timeout";
     if (errnum >= EMBXILFUN && errnum <= EMBXGTAR) return "exception";
     if (errnum == EMBBADCRC) return "crc";
-    if (errnum >= EMBBADDATA && errnum <= EMBBADSLAVE) return "protocol";
+    if (errnum == EMBBADSLAVE) return "wrong-unit";
+    if (errnum >= EMBBADDATA && errnum <= EMBMDATA) return "garbled";
     return "connection";
+}
+
+std::string_view classify_failure(int errnum, Millis elapsed, Millis timeout) {
+    if (errnum == ETIMEDOUT && elapsed < timeout) return "truncated";
+    return classify_error(errnum);
+}
+
+Millis request_gap_for(const ModbusSourceConfig& source, const ModbusNode& node) {
+    if (node.request_gap) return *node.request_gap;
+    if (node.model && node.model->request_gap) return *node.model->request_gap;
+    return source.request_gap;
+}
+
+std::uint16_t max_registers_for(const ModbusSourceConfig& source, const ModbusNode& node) {
+    std::uint16_t limit = source.max_registers;
+    if (node.model && node.model->max_registers) {
+        limit = std::min(limit, *node.model->max_registers);
+    }
+    return std::clamp<std::uint16_t>(limit, 1, kMaxReadRegisters);
+}
+
+std::uint16_t max_gap_for(const ModbusSourceConfig& source, const ModbusNode& node) {
+    if (node.model && node.model->max_gap) return *node.model->max_gap;
+    return source.max_gap;
 }
 
 Millis offline_after_for(const ModbusSourceConfig& source, const ModbusNode& node) {
@@ -43,7 +73,10 @@ using Steady = SteadyClock;
 
 struct NodeState {
     const ModbusNode* config = nullptr;
-    modbus::RequestPlan plan;
+    modbus::RequestPlan plan;  // refused coalesced reads are split here, and stay split
+    modbus::UnitHealth health{3, Millis{30000}};
+    Millis request_gap{0};  // extra silence before each of its requests
+    int retries = 0;        // repeats of a request without a valid reply
     bool online = false;  // the last poll read every attribute
     bool ever_polled = false;
     // Availability, as published: unset until the first reading or the first offline_after.
@@ -121,11 +154,22 @@ struct ModbusSource::Impl {
         for (const ModbusNode& node : config.nodes) {
             NodeState state;
             state.config = &node;
-            state.plan = modbus::plan_requests(node.attributes, config.max_gap);
+            state.plan = modbus::plan_requests(node.attributes, modbus::max_gap_for(config, node),
+                                               modbus::max_registers_for(config, node));
+            state.health = modbus::UnitHealth(config.dead_after, config.dead_poll);
+            state.request_gap = modbus::request_gap_for(config, node);
+            state.retries = node.retries.value_or(config.retries);
             state.offline_after = modbus::offline_after_for(config, node);
             nodes.push_back(std::move(state));
         }
         stats.nodes_total = static_cast<int>(nodes.size());
+        if (const auto* line = std::get_if<SerialLine>(&config.link)) {
+            const modbus::CharFraming framing{.baud = std::max(line->baud, 1),
+                                              .data_bits = line->data_bits,
+                                              .parity = line->parity != Parity::none,
+                                              .stop_bits = line->stop_bits};
+            silence = modbus::t35(framing);
+        }
     }
 
     const std::string name;
@@ -147,6 +191,8 @@ struct ModbusSource::Impl {
 
     // Thread-only state.
     std::optional<PollSchedule> schedule;  // the nodes' deadlines, laid out when run() starts
+    modbus::Micros silence{0};         // t3.5 on an RTU line, kept before every request; 0 for TCP
+    Steady::time_point quiet_since{};  // when the bus last went quiet (a reply or a timeout)
     modbus_t* context = nullptr;
     bool connected = false;
     Millis reconnect_delay = modbus::kFirstReconnectDelay;
@@ -183,13 +229,16 @@ struct ModbusSource::Impl {
         sample.node = node.config->id;
         sample.time = WallClock::now();
         sample.online = online;
-        queue.push(std::move(sample));
         std::vector<std::pair<std::string, bool>> available;
         for (const NodeState& each : nodes) {
             if (each.available) available.emplace_back(each.config->id, *each.available);
         }
-        std::lock_guard lock(stats_mutex);
-        stats.nodes = std::move(available);
+        {
+            // Before the sample, so a consumer that sees it sees matching stats.
+            std::lock_guard lock(stats_mutex);
+            stats.nodes = std::move(available);
+        }
+        queue.push(std::move(sample));
     }
 
     // Takes nodes without a reading for their offline_after offline. Returns when it next
@@ -237,7 +286,9 @@ struct ModbusSource::Impl {
         std::uint32_t sec = 0, usec = 0;
         split_timeout(config.timeout, sec, usec);
         modbus_set_response_timeout(context, sec, usec);
-        split_timeout(std::min(config.timeout, Millis{500}), sec, usec);
+        // Shorter than the response timeout, so a reply that stops half way ("truncated") is
+        // told from one that never starts.
+        split_timeout(std::min(config.timeout / 2, Millis{500}), sec, usec);
         modbus_set_byte_timeout(context, sec, usec);
         return true;
     }
@@ -303,6 +354,61 @@ struct ModbusSource::Impl {
         return -1;
     }
 
+    // Flushes the line: on RTU, reads and drops bytes until the line has been silent for
+    // t3.5 (at most kMaxDrain), so the rest of a bad or late reply cannot run into the next
+    // one; on TCP, drops what is buffered.
+    void drain_line() {
+        modbus_flush(context);
+        const int fd = modbus_get_socket(context);
+        if (silence.count() > 0 && fd >= 0) {
+            const auto give_up = Steady::now() + modbus::kMaxDrain;
+            const int wait_ms = static_cast<int>(std::max<long>(1, (silence.count() + 999) / 1000));
+            std::array<std::uint8_t, 256> scratch{};
+            while (Steady::now() < give_up) {
+                pollfd pfd{fd, POLLIN, 0};
+                if (::poll(&pfd, 1, wait_ms) <= 0) break;
+                if (::read(fd, scratch.data(), scratch.size()) <= 0) break;
+            }
+        }
+        quiet_since = Steady::now();
+    }
+
+    // Waits out the line's silence (t3.5 on RTU) and the node's request_gap since the bus
+    // last went quiet.
+    void keep_silence(const NodeState& node) {
+        const auto until = quiet_since + silence + node.request_gap;
+        if (Steady::now() < until) std::this_thread::sleep_until(until);
+    }
+
+    // Runs `call` (one request) up to 1 + node.retries times, keeping the silence before
+    // each, until it gets a valid reply, an exception reply or a connection error. Every
+    // failed attempt is counted by kind and the line flushed. Returns the last result, with
+    // `errnum` set when it is -1. `what` describes the request for the log.
+    template <typename Call>
+    int with_retries(NodeState& node, const std::string& what, int& errnum, Call&& call) {
+        int rc = -1;
+        for (int attempt = 0; attempt <= node.retries; ++attempt) {
+            keep_silence(node);
+            const auto sent = Steady::now();
+            rc = call();
+            const int err = errno;
+            quiet_since = Steady::now();
+            if (rc != -1) return rc;
+            errnum = err;
+            const auto elapsed = std::chrono::duration_cast<Millis>(quiet_since - sent);
+            const std::string_view kind = modbus::classify_failure(err, elapsed, config.timeout);
+            record_error(&node, kind, what + ": " + modbus_strerror(err));
+            if (kind == "exception") return rc;
+            if (kind == "connection") {
+                disconnect();
+                return rc;
+            }
+            // A bad frame may leave bytes behind; a late reply may still come. Start clean.
+            drain_line();
+        }
+        return rc;
+    }
+
     void poll(NodeState& node) {
         const ModbusNode& config_node = *node.config;
         std::vector<std::optional<Value>> values(config_node.attributes.size());
@@ -317,33 +423,54 @@ struct ModbusSource::Impl {
             node.online = false;
             return;
         }
-        for (const modbus::ReadRequest& request : node.plan.requests) {
+        bool answered = false;  // any reply, an exception too: the unit is there
+        for (std::size_t r = 0; r < node.plan.requests.size(); ++r) {
+            const modbus::ReadRequest request = node.plan.requests[r];
             {
                 std::lock_guard lock(stats_mutex);
                 ++stats.polls;
             }
-            const int rc = read(request, registers, bits);
+            int err = 0;
+            const std::string what = "reading " + std::to_string(request.count) + " from " +
+                                     to_string(request.table) + " " +
+                                     std::to_string(request.address) + " of unit " +
+                                     std::to_string(config_node.unit);
+            const int rc =
+                with_retries(node, what, err, [&] { return read(request, registers, bits); });
             if (rc == -1) {
-                const int err = errno;
                 const std::string_view kind = modbus::classify_error(err);
-                complete = false;
-                record_error(&node, kind,
-                             "reading " + std::to_string(request.count) + " from address " +
-                                 std::to_string(request.address) + " of unit " +
-                                 std::to_string(config_node.unit) + ": " + modbus_strerror(err));
-                if (kind == "connection") {
-                    disconnect();
-                    break;
+                if (kind == "exception") answered = true;
+                if (err == EMBXILADD) {
+                    // A coalesced read over registers the device does not map: split it, and
+                    // remember the split for every later poll.
+                    auto pieces = modbus::split_request(request, config_node.attributes.list());
+                    if (!pieces.empty()) {
+                        log.log(
+                            LogLevel::notice,
+                            config_node.id + ": unit " + std::to_string(config_node.unit) +
+                                " refused " + what.substr(8) + "; reading it in " +
+                                std::to_string(pieces.size()) + " requests from now on",
+                            LogContext{
+                                .source = name, .node = config_node.id, .event = "modbus-split"});
+                        auto& requests = node.plan.requests;
+                        requests.erase(requests.begin() + static_cast<long>(r));
+                        requests.insert(requests.begin() + static_cast<long>(r), pieces.begin(),
+                                        pieces.end());
+                        --r;  // read the first piece next
+                        continue;
+                    }
                 }
-                if (kind != "exception") modbus_flush(context);
-                if (kind == "timeout") break;  // not answering: do not wait for it again
+                complete = false;
+                if (!connected) break;
+                if (kind != "exception") break;  // not answering: do not wait for it again
                 continue;
             }
+            answered = true;
             reply_time = WallClock::now();
             reconnect_delay = modbus::kFirstReconnectDelay;
             if (rc != request.count) {
                 complete = false;
-                record_error(&node, "protocol",
+                record_error(&node, "garbled",
                              "short reply from unit " + std::to_string(config_node.unit));
                 continue;
             }
@@ -373,6 +500,7 @@ struct ModbusSource::Impl {
         node.online = complete;
         node.ever_polled = true;
         update_online();  // before the sample, so a consumer sees matching stats
+        if (connected) note_health(node, answered);
 
         Sample sample;
         sample.source = name;
@@ -397,6 +525,35 @@ struct ModbusSource::Impl {
                 ++stats.samples;
             }
             queue.push(std::move(sample));
+        }
+    }
+
+    // Feeds one poll's outcome to the dead-unit rule; logs and takes the node offline once
+    // when it dies, and logs once when it answers again.
+    void note_health(NodeState& node, bool answered) {
+        const ModbusNode& config_node = *node.config;
+        switch (node.health.record_poll(answered)) {
+            case modbus::UnitHealth::Change::none:
+                return;
+            case modbus::UnitHealth::Change::died:
+                log.log(LogLevel::warning,
+                        config_node.id + ": unit " + std::to_string(config_node.unit) +
+                            " did not answer " + std::to_string(config.dead_after) +
+                            " polls in a row; polling it every " +
+                            std::to_string(config.dead_poll.count()) + " ms until it answers",
+                        LogContext{.source = name, .node = config_node.id, .event = "modbus-dead"});
+                if (node.available != false) {
+                    node.available = false;
+                    push_availability(node, false);
+                }
+                return;
+            case modbus::UnitHealth::Change::revived:
+                log.log(
+                    LogLevel::notice,
+                    config_node.id + ": unit " + std::to_string(config_node.unit) +
+                        " answers again; back to its poll interval",
+                    LogContext{.source = name, .node = config_node.id, .event = "modbus-revived"});
+                return;
         }
     }
 
@@ -471,9 +628,9 @@ struct ModbusSource::Impl {
             finish_write(write.done, reason);
             return;
         }
-        if (send_write(attribute, write.data) == -1) {
-            const int err = errno;
-            const std::string_view kind = modbus::classify_error(err);
+        int err = 0;
+        if (with_retries(node, what, err, [&] { return send_write(attribute, write.data); }) ==
+            -1) {
             const std::string reason = write_failure(err);
             {
                 std::lock_guard lock(stats_mutex);
@@ -481,11 +638,6 @@ struct ModbusSource::Impl {
             }
             log.log_limited("write-error:" + name + "/" + config_node.id, LogLevel::warning,
                             what + ": " + modbus_strerror(err), context_fields);
-            if (kind == "connection") {
-                disconnect();
-            } else if (kind != "exception") {
-                modbus_flush(context);
-            }
             finish_write(write.done, reason);
             return;
         }
@@ -558,8 +710,10 @@ struct ModbusSource::Impl {
                 continue;
             }
             poll(nodes[next]);
-            // The next deadline keeps the rhythm; missed ones are skipped, not bursted.
-            schedule->polled(next, Steady::now());
+            // The next deadline keeps the rhythm (a dead unit's comes dead_poll later, on its
+            // grid); missed ones are skipped, not bursted.
+            const Millis own = nodes[next].config->poll;
+            schedule->polled(next, Steady::now(), nodes[next].health.interval(own) - own);
         }
         disconnect();
         modbus_free(context);

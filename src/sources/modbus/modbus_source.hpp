@@ -7,11 +7,19 @@
 // it (so many nodes make a steady stream, not a burst per interval), missed deadlines are
 // skipped rather than caught up in a burst, and after a reconnect every node resumes at its
 // next grid point. A node's first poll comes within one interval of start(). A node that
-// does not answer costs one response timeout per poll and nothing more. Errors are
-// counted by kind ("timeout", "exception", "crc", "protocol", "connection", "decode") and
-// logged rate-limited per node and kind. Lost connections are closed and reopened with
+// does not answer costs one response timeout per poll (times 1 + retries) and nothing
+// more; after dead_after such polls in a row it is dead: offline, logged once, and polled
+// only every dead_poll (on its grid) until it answers (UnitHealth). Errors are counted by
+// kind ("timeout", "truncated", "crc", "wrong-unit", "garbled", "exception", "connection",
+// "decode") and logged rate-limited per node and kind; after a bad frame the line is
+// flushed and nothing from it is published. Lost connections are closed and reopened with
 // exponential backoff (0.5 s doubling up to 30 s). All libmodbus calls happen on the
 // source's own thread.
+//
+// On the wire: before every request the source keeps the line silent for t3.5 (RTU,
+// rtu_timing.hpp) plus the node's request_gap since the bus last went quiet; requests hold at
+// most max_registers registers (the source's, lowered by the node's model); a coalesced read
+// refused with "illegal data address" is split (split_request) and stays split.
 //
 // Availability: a node is online from the poll that first returns a reading (any attribute)
 // and offline once no poll returned one for its offline_after (counted from the start for a
@@ -42,6 +50,8 @@ namespace modbus {
 inline constexpr std::chrono::milliseconds kFirstReconnectDelay{500};
 inline constexpr std::chrono::milliseconds kMaxReconnectDelay{30000};
 inline constexpr std::chrono::milliseconds kMinimumOfflineAfter{30000};
+// The longest the source drains a noisy RTU line after a bad frame.
+inline constexpr std::chrono::milliseconds kMaxDrain{1000};
 // Writes queued for the source's thread at most; more are refused at once.
 inline constexpr std::size_t kMaxPendingWrites = 64;
 
@@ -50,9 +60,21 @@ inline constexpr std::size_t kMaxPendingWrites = 64;
 Millis offline_after_for(const ModbusSourceConfig& source, const ModbusNode& node);
 
 // The error kind libmodbus's `errnum` belongs to: "timeout" (ETIMEDOUT), "exception" (an
-// exception reply, EMBXILFUN..EMBXGTAR), "crc" (EMBBADCRC), "protocol" (a malformed or
-// mismatched reply) or "connection" (anything else: refused, reset, broken pipe, ...).
+// exception reply, EMBXILFUN..EMBXGTAR), "crc" (EMBBADCRC), "wrong-unit" (a reply from
+// another unit, EMBBADSLAVE), "garbled" (a malformed reply: EMBBADDATA..EMBMDATA) or
+// "connection" (anything else: refused, reset, broken pipe, ...).
 std::string_view classify_error(int errnum);
+
+// As classify_error(), but a timeout that came sooner than the response `timeout` is
+// "truncated": a reply started and stopped (libmodbus's byte timeout ran out mid-frame).
+std::string_view classify_failure(int errnum, Millis elapsed, Millis timeout);
+
+// The node's request_gap, else its model's, else the source's.
+Millis request_gap_for(const ModbusSourceConfig& source, const ModbusNode& node);
+// The source's max_registers, lowered by the node's model's; 1..125.
+std::uint16_t max_registers_for(const ModbusSourceConfig& source, const ModbusNode& node);
+// The node's model's max_gap, else the source's.
+std::uint16_t max_gap_for(const ModbusSourceConfig& source, const ModbusNode& node);
 }  // namespace modbus
 
 class ModbusSource final : public Source {

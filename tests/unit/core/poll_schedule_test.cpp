@@ -176,6 +176,21 @@ TEST(PollSchedule, ADeadUnitCostsItsTimeoutAndTheSpreadComesBack) {
     }
 }
 
+TEST(PollSchedule, AHoldKeepsADeadUnitAwayOnItsGrid) {
+    // A dead unit (dead_poll 30 s, poll 1 s) is held back 29 s after each poll: its next
+    // deadline is the first grid point after that, so it is polled about every 30 s and
+    // still on the grid it had; a hold of zero (or less) is an ordinary poll.
+    PollSchedule schedule(same_interval(4, 1s), "bus-1", kStart);
+    const TimePoint done = schedule.first(2) + 300ms;
+    schedule.polled(2, done, 29s);
+    EXPECT_EQ(schedule.deadline(2), schedule.after(2, done + 29s));
+    EXPECT_GE(schedule.deadline(2) - done, Duration(29s));
+    EXPECT_LT(schedule.deadline(2) - done, Duration(30s));
+    EXPECT_EQ((schedule.deadline(2) - schedule.first(2)) % 1s, Duration(0));
+    schedule.polled(1, done, -5s);
+    EXPECT_EQ(schedule.deadline(1), schedule.after(1, done));
+}
+
 TEST(PollSchedule, AReconnectResumesOnTheGridWithoutABurst) {
     PollSchedule schedule(same_interval(50, 100ms), "bus-1", kStart);
     // The bus is down from 1.2345 s to 4.321 s.

@@ -113,8 +113,9 @@ TEST(ModbusSourceTcp, DeadUnitCostsOnlyItsTimeout) {
     SampleQueue queue(1000);
     RecordingLogger log;
     ModbusNode dead = meter_node("dead-9", 9, 500ms);
-    ModbusSource source(
-        "pdu-bus", tcp_config(sim.port(), 150ms, {pdu_node("pdu-1", 1, 100ms), dead}), queue, log);
+    auto config = tcp_config(sim.port(), 150ms, {pdu_node("pdu-1", 1, 100ms), dead});
+    config.dead_after = 0;  // keep polling it at its own rate: this is about the cost per poll
+    ModbusSource source("pdu-bus", config, queue, log);
     source.start();
     std::this_thread::sleep_for(3s);
     const int online = source.stats().nodes_online;
@@ -253,11 +254,18 @@ TEST(ModbusErrors, ClassifiesLibmodbusErrnos) {
     EXPECT_EQ(modbus::classify_error(EMBXILADD), "exception");
     EXPECT_EQ(modbus::classify_error(EMBXGTAR), "exception");
     EXPECT_EQ(modbus::classify_error(EMBBADCRC), "crc");
-    EXPECT_EQ(modbus::classify_error(EMBBADDATA), "protocol");
-    EXPECT_EQ(modbus::classify_error(EMBBADSLAVE), "protocol");
+    EXPECT_EQ(modbus::classify_error(EMBBADDATA), "garbled");
+    EXPECT_EQ(modbus::classify_error(EMBBADEXC), "garbled");
+    EXPECT_EQ(modbus::classify_error(EMBUNKEXC), "garbled");
+    EXPECT_EQ(modbus::classify_error(EMBMDATA), "garbled");
+    EXPECT_EQ(modbus::classify_error(EMBBADSLAVE), "wrong-unit");
     EXPECT_EQ(modbus::classify_error(ECONNRESET), "connection");
     EXPECT_EQ(modbus::classify_error(EPIPE), "connection");
     EXPECT_EQ(modbus::classify_error(ECONNREFUSED), "connection");
+    // A timeout sooner than the response timeout is a reply that stopped half way.
+    EXPECT_EQ(modbus::classify_failure(ETIMEDOUT, Millis(1000), Millis(1000)), "timeout");
+    EXPECT_EQ(modbus::classify_failure(ETIMEDOUT, Millis(620), Millis(1000)), "truncated");
+    EXPECT_EQ(modbus::classify_failure(EMBBADCRC, Millis(20), Millis(1000)), "crc");
 }
 
 // ---- availability ------------------------------------------------------------------------

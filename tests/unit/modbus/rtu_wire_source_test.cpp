@@ -1,0 +1,282 @@
+// ModbusSource on nodebridge-sim's wire-accurate RTU line (--wire): values decode at 9600
+// and 19200 baud (which needs the source's t3.5 silence: the line misses a request sent
+// sooner), a noisy line never yields a wrong value and counts its CRC errors, a dead unit
+// goes offline and is polled at dead_poll, a slow unit leaves the others their polls, and a
+// coalesced read the device refuses is split and remembered.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <thread>
+
+#include "modbus_source.hpp"
+#include "sim_process.hpp"
+#include "source_fixtures.hpp"
+#include "support/support.hpp"
+
+namespace nodebridge {
+namespace {
+
+using namespace std::chrono_literals;
+using test::SimProcess;
+using test::TempDir;
+using namespace modbus_test;
+
+// `count` float32 input registers from address 0, as the simulator's --nodes/--attributes
+// devices serve them: attribute k of unit u is 10 k + u +- 0.5.
+ModbusNode generated_node(int unit, int count, Millis poll) {
+    ModbusNode node;
+    node.id = "unit-" + std::to_string(unit);
+    node.unit = unit;
+    node.poll = poll;
+    for (int k = 0; k < count; ++k) {
+        node.attributes.push_back(attribute("a" + std::to_string(k), ModbusTable::input,
+                                            static_cast<std::uint16_t>(2 * k),
+                                            ModbusType::float32));
+    }
+    return node;
+}
+
+ModbusSourceConfig wire_config(const std::string& device, int baud, Parity parity, Millis timeout,
+                               std::vector<ModbusNode> nodes) {
+    ModbusSourceConfig config;
+    config.link = SerialLine{.device = device, .baud = baud, .parity = parity};
+    config.timeout = timeout;
+    config.nodes = std::move(nodes);
+    return config;
+}
+
+std::vector<std::string> sim_args(const TempDir& dir, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"modbus-rtu", "--link", dir.file("ttySIM"), "--wire"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+}
+
+// Pops every sample that arrives within `span`, readings per node.
+std::map<std::string, std::vector<Sample>> gather(SampleQueue& queue, Millis span,
+                                                  std::vector<Sample>* availability = nullptr) {
+    std::map<std::string, std::vector<Sample>> readings;
+    const auto deadline = SteadyClock::now() + span;
+    while (auto sample = queue.pop_until(deadline)) {
+        if (sample->online) {
+            if (availability != nullptr) availability->push_back(std::move(*sample));
+            continue;
+        }
+        readings[sample->node].push_back(std::move(*sample));
+    }
+    return readings;
+}
+
+void values_decode_at(int baud, Parity parity, const char* parity_name) {
+    TempDir dir;
+    SimProcess sim(dir, sim_args(dir, {"--baud", std::to_string(baud), "--parity", parity_name,
+                                       "--nodes", "2", "--attributes", "4"}));
+    SampleQueue queue(1000);
+    RecordingLogger log;
+    ModbusSource source("line",
+                        wire_config(dir.file("ttySIM"), baud, parity, 500ms,
+                                    {generated_node(1, 4, 100ms), generated_node(2, 4, 100ms)}),
+                        queue, log);
+    source.start();
+    auto readings = gather(queue, 1500ms);
+    source.stop();
+    for (int unit : {1, 2}) {
+        const auto& samples = readings["unit-" + std::to_string(unit)];
+        EXPECT_GE(samples.size(), 8u) << baud << " unit " << unit;
+        for (const Sample& sample : samples) {
+            ASSERT_EQ(sample.attributes.size(), 4u);
+            for (int k = 0; k < 4; ++k) {
+                const double value = std::get<double>(sample.attributes[k].value);
+                EXPECT_NEAR(value, 10.0 * k + unit, 0.51) << baud << " unit " << unit;
+            }
+        }
+    }
+    // Every request was answered: the source kept t3.5 of silence before each.
+    EXPECT_TRUE(source.stats().errors.empty()) << baud << ": " << source.stats().last_error;
+}
+
+TEST(RtuWireSource, ValuesDecodeAt9600And19200Baud) {
+    values_decode_at(9600, Parity::none, "none");
+    values_decode_at(19200, Parity::even, "even");
+}
+
+TEST(RtuWireSource, ANoisyLineNeverPublishesAWrongValueAndCountsCrcErrors) {
+    TempDir dir;
+    const std::string devices = dir.write("devices.yaml", R"(devices:
+  - unit: 1
+    points: [{ table: holding, address: 0, type: uint16, value: 12345 }]
+  - unit: 2
+    points: [{ table: input, address: 0, type: float32, value: 230.5 }]
+)");
+    // At 115200 baud a one-register transaction takes about 5 ms on the wire, so thousands
+    // of polls fit in seconds; 5% of the replies have one bit flipped.
+    SimProcess sim(dir, sim_args(dir, {"--baud", "115200", "--devices", devices, "--corrupt",
+                                       "0.05", "--seed", "7"}));
+    ModbusNode a;
+    a.id = "a";
+    a.unit = 1;
+    a.poll = 1ms;
+    a.attributes = {attribute("count", ModbusTable::holding, 0, ModbusType::uint16)};
+    ModbusNode b;
+    b.id = "b";
+    b.unit = 2;
+    b.poll = 1ms;
+    b.attributes = {attribute("voltage", ModbusTable::input, 0, ModbusType::float32)};
+    auto config = wire_config(dir.file("ttySIM"), 115200, Parity::none, 200ms, {a, b});
+    config.dead_after = 0;
+    SampleQueue queue(100000);
+    RecordingLogger log;
+    ModbusSource source("noisy", config, queue, log);
+    source.start();
+    const auto deadline = SteadyClock::now() + 12s;
+    std::uint64_t readings = 0;
+    std::uint64_t wrong = 0;
+    while (SteadyClock::now() < deadline && source.stats().polls < 3000) {
+        auto sample = queue.pop_for(100ms);
+        if (!sample || sample->online) continue;
+        ++readings;
+        ASSERT_EQ(sample->attributes.size(), 1u);
+        const Value& value = sample->attributes[0].value;
+        const bool right =
+            sample->node == "a" ? value == Value{std::int64_t{12345}} : value == Value{230.5};
+        if (!right) ++wrong;
+    }
+    source.stop();
+    while (auto sample = queue.pop_for(0ms)) {
+        if (sample->online) continue;
+        ++readings;
+        const Value& value = sample->attributes.at(0).value;
+        if (!(sample->node == "a" ? value == Value{std::int64_t{12345}} : value == Value{230.5}))
+            ++wrong;
+    }
+    const SourceStats stats = source.stats();
+    // 3000 polls take about 15 s on an idle machine; a loaded one gets fewer in the 12 s
+    // this allows, still hundreds of corrupted replies' worth.
+    EXPECT_GE(stats.polls, 500u);
+    EXPECT_EQ(wrong, 0u);
+    EXPECT_GE(readings, stats.polls * 85 / 100);  // about 95% of the replies are clean
+    ASSERT_TRUE(stats.errors.contains("crc")) << stats.last_error;
+    // Most flipped bits break the CRC; a flipped byte count or unit id is counted as what it
+    // looks like (truncated, wrong-unit). Nothing else goes wrong on this line.
+    std::uint64_t bad_frames = 0;
+    for (const auto& [kind, count] : stats.errors) {
+        EXPECT_TRUE(kind == "crc" || kind == "truncated" || kind == "wrong-unit" ||
+                    kind == "garbled" || kind == "timeout")
+            << kind;
+        bad_frames += count;
+    }
+    EXPECT_GE(stats.errors.at("crc"), stats.polls / 50);  // 5% corrupted, most caught by CRC
+    EXPECT_LE(bad_frames, stats.polls / 10);
+}
+
+TEST(RtuWireSource, ADeadUnitGoesOfflineOnceAndIsPolledAtDeadPoll) {
+    TempDir dir;
+    SimProcess sim(dir, sim_args(dir, {"--baud", "19200", "--nodes", "2", "--attributes", "1",
+                                       "--dead", "2"}));
+    auto config = wire_config(dir.file("ttySIM"), 19200, Parity::none, 100ms,
+                              {generated_node(1, 1, 100ms), generated_node(2, 1, 100ms)});
+    config.dead_after = 3;
+    config.dead_poll = 1s;
+    SampleQueue queue(1000);
+    RecordingLogger log;
+    ModbusSource source("line", config, queue, log);
+    source.start();
+    std::vector<Sample> availability;
+    auto first = gather(queue, 1500ms, &availability);
+    const auto timeouts_then = source.node_errors()["unit-2"]["timeout"];
+    auto later = gather(queue, 3000ms, &availability);
+    const auto timeouts_later = source.node_errors()["unit-2"]["timeout"];
+    source.stop();
+
+    // Offline at once after dead_after polls, not after offline_after (30 s).
+    std::erase_if(availability, [](const Sample& s) { return s.node != "unit-2"; });
+    ASSERT_EQ(availability.size(), 1u);
+    EXPECT_FALSE(*availability[0].online);
+    // 3 polls to die (by 0.4 s), then perhaps the first at dead_poll.
+    EXPECT_GE(timeouts_then, 3u);
+    EXPECT_LE(timeouts_then, 4u);
+    // Over the next 3 s it is polled at dead_poll (1 s), not at its 100 ms.
+    EXPECT_GE(timeouts_later - timeouts_then, 2u);
+    EXPECT_LE(timeouts_later - timeouts_then, 4u);
+    // Logged once, not per poll.
+    int dead_lines = 0;
+    for (const auto& line : log.lines()) dead_lines += line.starts_with("modbus-dead ") ? 1 : 0;
+    EXPECT_EQ(dead_lines, 1);
+    // The live unit keeps its rhythm: 45 polls in 4.5 s, a few lost to the dead one's timeouts.
+    EXPECT_GE(first["unit-1"].size() + later["unit-1"].size(), 38u);
+}
+
+TEST(RtuWireSource, ASlowUnitDoesNotPushTheOthersPastTheirPoll) {
+    TempDir dir;
+    SimProcess sim(dir, sim_args(dir, {"--baud", "19200", "--nodes", "3", "--attributes", "2",
+                                       "--slow", "3:150"}));
+    auto config = wire_config(
+        dir.file("ttySIM"), 19200, Parity::none, 500ms,
+        {generated_node(1, 2, 200ms), generated_node(2, 2, 200ms), generated_node(3, 2, 1000ms)});
+    SampleQueue queue(1000);
+    RecordingLogger log;
+    ModbusSource source("line", config, queue, log);
+    source.start();
+    gather(queue, 500ms);  // the first polls are spread over the interval
+    auto readings = gather(queue, 4000ms);
+    source.stop();
+    EXPECT_GE(readings["unit-3"].size(), 3u);  // slow, but it answers
+    for (const char* id : {"unit-1", "unit-2"}) {
+        const auto& samples = readings[id];
+        EXPECT_GE(samples.size(), 18u) << id;  // 20 polls in 4 s
+        for (std::size_t i = 1; i < samples.size(); ++i) {
+            EXPECT_LT(samples[i].time - samples[i - 1].time, 400ms)
+                << id << ": a poll was skipped after reading " << i;
+        }
+    }
+    EXPECT_TRUE(source.stats().errors.empty()) << source.stats().last_error;
+}
+
+TEST(RtuWireSource, ARefusedCoalescedReadIsSplitAndRemembered) {
+    TempDir dir;
+    const std::string devices = dir.write("devices.yaml", R"(devices:
+  - unit: 4
+    sizes: { input: 12 }
+    unmapped: [{ table: input, from: 2, to: 9 }]
+    points:
+      - { table: input, address: 0, type: float32, value: 49.5 }
+      - { table: input, address: 10, type: uint16, value: 7 }
+      - { table: input, address: 11, type: uint16, value: 9 }
+)");
+    SimProcess sim(dir, sim_args(dir, {"--baud", "19200", "--devices", devices}));
+    ModbusNode node;
+    node.id = "meter";
+    node.unit = 4;
+    node.poll = 100ms;
+    node.attributes = {attribute("frequency", ModbusTable::input, 0, ModbusType::float32),
+                       attribute("mode", ModbusTable::input, 10, ModbusType::uint16),
+                       attribute("phase", ModbusTable::input, 11, ModbusType::uint16)};
+    auto config = wire_config(dir.file("ttySIM"), 19200, Parity::none, 300ms, {node});
+    config.max_gap = 10;  // plans one read of 0..11, which spans the hole
+    SampleQueue queue(1000);
+    RecordingLogger log;
+    ModbusSource source("line", config, queue, log);
+    source.start();
+    auto readings = gather(queue, 1500ms);
+    source.stop();
+    const auto& samples = readings["meter"];
+    ASSERT_GE(samples.size(), 10u);
+    for (const Sample& sample : samples) {
+        ASSERT_EQ(sample.attributes.size(), 3u);
+        EXPECT_EQ(sample.attributes[0].value, Value{49.5});
+        EXPECT_EQ(sample.attributes[1].value, Value{std::int64_t{7}});
+        EXPECT_EQ(sample.attributes[2].value, Value{std::int64_t{9}});
+    }
+    // Refused once, split once, and not asked again.
+    const auto stats = source.stats();
+    ASSERT_TRUE(stats.errors.contains("exception"));
+    EXPECT_EQ(stats.errors.at("exception"), 1u);
+    int splits = 0;
+    for (const auto& line : log.lines()) splits += line.starts_with("modbus-split ") ? 1 : 0;
+    EXPECT_EQ(splits, 1);
+}
+
+}  // namespace
+}  // namespace nodebridge
