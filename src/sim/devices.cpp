@@ -9,6 +9,7 @@
 #include <limits>
 #include <numbers>
 
+#include "model_devices.hpp"
 #include "options.hpp"
 
 namespace nodebridge::sim {
@@ -614,12 +615,30 @@ std::unique_ptr<DeviceSet> devices_from_options(Options& options, std::string& e
     const auto file = options.text("devices");
     const auto nodes = options.integer("nodes", 1, 247);
     const auto attributes = options.integer("attributes", 1, 1000);
+    const auto model = options.text("model");
+    const auto units = options.text("units");
+    const auto model_dir = options.text("model-dir");
     if (!options.ok()) {
         error = options.error();
         return nullptr;
     }
     std::vector<DeviceSpec> specs;
-    if (file) {
+    if (model) {
+        if (file || nodes || attributes) {
+            error = "--model excludes --devices and --nodes/--attributes";
+            return nullptr;
+        }
+        const auto unit_list = parse_units(units.value_or("1"), error);
+        if (!unit_list) return nullptr;
+        const std::vector<std::string> dirs =
+            model_dir ? std::vector<std::string>{*model_dir} : default_model_dirs();
+        const auto found = find_model(*model, dirs, error);
+        if (!found) return nullptr;
+        specs = model_devices(*found, *unit_list);
+    } else if (units || model_dir) {
+        error = "--units and --model-dir need --model";
+        return nullptr;
+    } else if (file) {
         if (nodes || attributes) {
             error = "--devices and --nodes/--attributes exclude each other";
             return nullptr;

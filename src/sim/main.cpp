@@ -16,9 +16,11 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"modbus-tcp", nodebridge::sim::run_modbus_tcp,
-     "modbus-tcp --port P [--bind 127.0.0.1] [--devices FILE.yaml] [--nodes N --attributes M]"},
+     "modbus-tcp --port P [--bind 127.0.0.1] [--devices FILE.yaml | --nodes N --attributes M |\n"
+     "             --model NAME [--units 1-10] [--model-dir DIR]]"},
     {"modbus-rtu", nodebridge::sim::run_modbus_rtu,
-     "modbus-rtu --link PATH [--devices FILE.yaml] [--nodes N --attributes M] [--wire] "
+     "modbus-rtu --link PATH [--devices FILE.yaml | --nodes N --attributes M |\n"
+     "             --model NAME [--units 1-10] [--model-dir DIR]] [--wire] "
      "[--baud 19200] [--parity none|even|odd] [--stop-bits 1|2] [--turnaround 5ms] "
      "[--corrupt P] [--drop P] [--slow UNIT:MS,...] [--dead UNIT,...] [--seed S] "
      "[--request-registers N]"},

@@ -379,11 +379,11 @@ timespec until(Clock::time_point deadline, Clock::time_point now) {
 }  // namespace
 
 int run_modbus_rtu(Args args) {
-    Options options(
-        args,
-        {"link", "devices", "nodes", "attributes", "wire", "baud", "parity", "stop-bits",
-         "turnaround", "corrupt", "drop", "slow", "dead", "seed", "request-registers"},
-        {"wire"});
+    Options options(args,
+                    {"link", "devices", "nodes", "attributes", "model", "units", "model-dir",
+                     "wire", "baud", "parity", "stop-bits", "turnaround", "corrupt", "drop", "slow",
+                     "dead", "seed", "request-registers"},
+                    {"wire"});
     const auto link = options.text("link");
     if (options.ok() && !link) {
         std::fprintf(stderr, "nodebridge-sim modbus-rtu: --link PATH is required\n");

@@ -44,7 +44,8 @@ int bound_port(int socket_fd) {
 }  // namespace
 
 int run_modbus_tcp(Args args) {
-    Options options(args, {"port", "bind", "devices", "nodes", "attributes"});
+    Options options(
+        args, {"port", "bind", "devices", "nodes", "attributes", "model", "units", "model-dir"});
     const auto port = options.integer("port", 0, 65535);
     const std::string bind = options.text("bind").value_or("127.0.0.1");
     if (options.ok() && !port) {

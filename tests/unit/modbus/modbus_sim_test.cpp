@@ -160,6 +160,72 @@ TEST(ModbusSim, BadArgumentsExit64) {
     EXPECT_EQ(command.wait_for_exit(5s), 64);
 }
 
+// A model with each encoding the library uses: float32 in both word orders, a scaled int32
+// with the low word first, a scaled int16 and a scaled counter.
+constexpr const char* kModel = R"(models:
+  test-meter:
+    manufacturer: Test
+    model: Meter
+    description: every encoding
+    datasheet: {title: none, version: "1", url: "https://example.invalid/"}
+    attributes:
+      voltage: {table: input, address: 0, type: float32, unit: V, quantity: voltage}
+      frequency: {table: input, address: 2, type: float32, word_order: little, unit: Hz, quantity: frequency}
+      current: {table: input, address: 4, type: int32, word_order: little, scale: 0.001, unit: A, quantity: current}
+      temperature: {table: holding, address: 10, type: int16, scale: 0.1, unit: "°C", quantity: temperature}
+      energy: {table: holding, address: 20, type: uint32, scale: 0.1, unit: kWh, quantity: energy, counter: true}
+)";
+
+TEST(ModbusSim, ModelServesEveryAttributeEncodedAsTheModelSays) {
+    TempDir dir;
+    dir.write("test-meter.yaml", kModel);
+    SimProcess sim(dir, {"modbus-tcp", "--port", "0", "--model", "test-meter", "--units", "2-3",
+                         "--model-dir", dir.path()});
+    EXPECT_NE(sim.process().output().find("units 2,3"), std::string::npos)
+        << sim.process().output();
+    Context ctx = connect_tcp(sim.port());
+    for (int unit : {2, 3}) {
+        std::uint16_t in[6] = {};
+        modbus_set_slave(ctx.get(), unit);
+        ASSERT_EQ(modbus_read_input_registers(ctx.get(), 0, 6, in), 6) << modbus_strerror(errno);
+        EXPECT_NEAR(modbus_get_float_abcd(in), 230.0, 1.51);      // mains voltage, high word first
+        EXPECT_NEAR(modbus_get_float_cdab(in + 2), 50.0, 0.051);  // low word first
+        const auto milliamps = static_cast<std::int32_t>((std::uint32_t{in[5]} << 16) | in[4]);
+        EXPECT_GE(milliamps, 500);  // a 0.5..16 A ramp in mA
+        EXPECT_LE(milliamps, 16000);
+        const auto holding = read_holding(ctx.get(), unit, 10, 12);
+        const auto tenths = static_cast<std::int16_t>(holding[0]);
+        EXPECT_GE(tenths, 205);  // 22 +- 1.5 degC in 0.1 degC
+        EXPECT_LE(tenths, 235);
+        const std::uint32_t energy = (std::uint32_t{holding[10]} << 16) | holding[11];
+        EXPECT_GE(energy, 12345u);  // a counter from 1234.5 kWh in 0.1 kWh
+        EXPECT_LT(energy, 12400u);
+    }
+    std::uint16_t reg = 0;
+    modbus_set_slave(ctx.get(), 4);
+    EXPECT_EQ(modbus_read_input_registers(ctx.get(), 0, 1, &reg), -1);  // not in --units
+    EXPECT_EQ(sim.terminate(), 0);
+}
+
+TEST(ModbusSim, UnknownModelOrBadUnitsExit78) {
+    TempDir dir;
+    dir.write("test-meter.yaml", kModel);
+    test::Process unknown({NODEBRIDGE_SIM_PATH, "modbus-tcp", "--port", "0", "--model", "nope",
+                           "--model-dir", dir.path()},
+                          dir.file("a.log"));
+    EXPECT_EQ(unknown.wait_for_exit(5s), 78);
+    EXPECT_NE(unknown.output().find("unknown model 'nope'"), std::string::npos) << unknown.output();
+    test::Process units({NODEBRIDGE_SIM_PATH, "modbus-tcp", "--port", "0", "--model", "test-meter",
+                         "--units", "3-1", "--model-dir", dir.path()},
+                        dir.file("b.log"));
+    EXPECT_EQ(units.wait_for_exit(5s), 78);
+    EXPECT_NE(units.output().find("--units"), std::string::npos) << units.output();
+    test::Process both({NODEBRIDGE_SIM_PATH, "modbus-tcp", "--port", "0", "--model", "test-meter",
+                        "--nodes", "2", "--model-dir", dir.path()},
+                       dir.file("c.log"));
+    EXPECT_EQ(both.wait_for_exit(5s), 78);
+}
+
 TEST(ModbusSim, GeneratedDevicesForTheBenchmark) {
     TempDir dir;
     SimProcess sim(dir, {"modbus-tcp", "--port", "0", "--nodes", "3", "--attributes", "4"});
