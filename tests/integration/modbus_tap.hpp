@@ -1,0 +1,40 @@
+#pragma once
+// A Modbus TCP relay for tests: it listens on a loopback port, passes every byte between one
+// client at a time (nodebridged) and an upstream server (the simulator), and keeps the
+// register words of every read reply, so a test knows exactly which words the client was
+// given and can check what the client made of them.
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace nodebridge::test {
+
+// One reply to "read holding registers" (3) or "read input registers" (4).
+struct TappedReply {
+    int function = 0;                  // 3 or 4
+    std::uint16_t start = 0;           // the request's first address
+    std::vector<std::uint16_t> words;  // the registers returned, in address order
+};
+
+class ModbusTap {
+  public:
+    // Listens on 127.0.0.1 (a port the kernel picks) and relays to 127.0.0.1:`upstream_port`.
+    // Throws std::runtime_error when it cannot listen.
+    explicit ModbusTap(int upstream_port);
+    // Stops the relay thread and closes every socket.
+    ~ModbusTap();
+    ModbusTap(const ModbusTap&) = delete;
+    ModbusTap& operator=(const ModbusTap&) = delete;
+
+    int port() const;
+    // Every read reply relayed so far, oldest first (the newest 20000 are kept).
+    std::vector<TappedReply> replies() const;
+
+    struct State;
+
+  private:
+    std::shared_ptr<State> state_;
+};
+
+}  // namespace nodebridge::test
