@@ -9,6 +9,7 @@
 // With --wire, the pty behaves like an RS-485 line at --baud (README.md, "Wire-accurate
 // line"): every byte arrives and leaves no sooner than the line would carry it, a silence of
 // t3.5 ends a frame, and a frame with a gap over t1.5 inside it is ignored (rtu_timing.hpp).
+// Cutting the bytes into request frames is RequestFramer's job (rtu_framer.hpp).
 
 #include <fcntl.h>
 #include <modbus.h>
@@ -26,6 +27,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,7 @@
 #include "devices.hpp"
 #include "options.hpp"
 #include "pty_link.hpp"
+#include "rtu_framer.hpp"
 #include "rtu_timing.hpp"
 #include "stop_signals.hpp"
 
@@ -44,47 +47,7 @@ using Clock = std::chrono::steady_clock;
 using modbus::Micros;
 
 constexpr auto kTick = std::chrono::milliseconds(100);
-constexpr auto kStaleFrame = std::chrono::milliseconds(100);
 constexpr std::size_t kBufferSize = 1024;
-
-std::uint16_t crc16(const std::uint8_t* data, std::size_t size) {
-    std::uint16_t crc = 0xFFFF;
-    for (std::size_t i = 0; i < size; ++i) {
-        crc ^= data[i];
-        for (int bit = 0; bit < 8; ++bit) {
-            crc = (crc & 1) != 0 ? static_cast<std::uint16_t>((crc >> 1) ^ 0xA001)
-                                 : static_cast<std::uint16_t>(crc >> 1);
-        }
-    }
-    return crc;
-}
-
-// The full length of the request frame at `frame` (unit, function, data, CRC); 0 when more
-// bytes are needed to tell; -1 for a function code this server does not know.
-long request_length(const std::uint8_t* frame, std::size_t size) {
-    if (size < 2) return 0;
-    switch (frame[1]) {
-        case MODBUS_FC_READ_COILS:
-        case MODBUS_FC_READ_DISCRETE_INPUTS:
-        case MODBUS_FC_READ_HOLDING_REGISTERS:
-        case MODBUS_FC_READ_INPUT_REGISTERS:
-        case MODBUS_FC_WRITE_SINGLE_COIL:
-        case MODBUS_FC_WRITE_SINGLE_REGISTER:
-            return 8;
-        case MODBUS_FC_READ_EXCEPTION_STATUS:
-        case MODBUS_FC_REPORT_SLAVE_ID:
-            return 4;
-        case MODBUS_FC_MASK_WRITE_REGISTER:
-            return 10;
-        case MODBUS_FC_WRITE_MULTIPLE_COILS:
-        case MODBUS_FC_WRITE_MULTIPLE_REGISTERS:
-            return size < 7 ? 0 : 9 + frame[6];
-        case MODBUS_FC_WRITE_AND_READ_REGISTERS:
-            return size < 11 ? 0 : 13 + frame[10];
-        default:
-            return -1;
-    }
-}
 
 // How the line behaves: its speed and framing, and the faults it injects.
 struct LineOptions {
@@ -193,88 +156,31 @@ class Line {
           pipe_read_(pipe_read),
           pipe_write_(pipe_write),
           random_(options.seed),
-          t15_(modbus::t15(options.framing)),
-          t35_(modbus::t35(options.framing)) {}
+          framer_(options.wire, options.framing) {}
 
     // When the line next needs attention (a frame boundary or a byte to send), if ever.
     Clock::time_point next_due() const {
-        auto due = Clock::time_point::max();
-        if (options_.wire && filled_ > 0) due = last_arrival_ + t35_;
+        auto due = framer_.frame_due();
         if (!tx_.empty()) due = std::min(due, byte_due_at(tx_.front(), tx_.front().sent));
         return due;
     }
 
     // Takes bytes the master just read at `now`.
     void receive(const std::uint8_t* data, std::size_t size, Clock::time_point now) {
-        if (!options_.wire) {
-            if (filled_ > 0 && now - last_arrival_ > kStaleFrame) filled_ = 0;  // a torn frame
-            last_arrival_ = now;
-            append(data, size);
-            parse_by_length(now);
-            return;
-        }
-        end_frame_if_silent(now);
-        if (filled_ > 0 && now - last_arrival_ > t15_) broken_ = true;  // a gap inside a frame
-        // A frame must follow the previous one (our own reply too) after t3.5 of silence; a
-        // slave misses a request that starts sooner.
-        if (filled_ == 0 && now < tx_end_ + t35_) broken_ = true;
-        const auto begin = filled_ > 0 ? std::max(now, last_arrival_) : now;
-        last_arrival_ = begin + modbus::frame_time(options_.framing, size);
-        append(data, size);
+        framer_.receive(std::span<const std::uint8_t>(data, size), now, sink());
     }
 
     // Ends a frame after t3.5 of silence and writes the reply bytes that are due.
     void service(Clock::time_point now) {
-        if (options_.wire) end_frame_if_silent(now);
+        framer_.service(now, sink());
         send_due(now);
     }
 
   private:
-    void append(const std::uint8_t* data, std::size_t size) {
-        const std::size_t room = buffer_.size() - filled_;
-        if (size > room) broken_ = true;  // longer than any request: garbage
-        std::memcpy(buffer_.data() + filled_, data, std::min(size, room));
-        filled_ += std::min(size, room);
-    }
-
-    void end_frame_if_silent(Clock::time_point now) {
-        if (filled_ == 0 || now < last_arrival_ + t35_) return;
-        const long length = request_length(buffer_.data(), filled_);
-        if (!broken_ && filled_ >= 4 && length == static_cast<long>(filled_) &&
-            crc_ok(buffer_.data(), filled_)) {
-            dispatch(buffer_.data(), filled_, last_arrival_ + t35_);
-        }
-        filled_ = 0;
-        broken_ = false;
-    }
-
-    // Without --wire: frames end where their function code says.
-    void parse_by_length(Clock::time_point now) {
-        while (filled_ >= 4) {
-            const long length = request_length(buffer_.data(), filled_);
-            if (length < 0) {
-                filled_ = 0;  // unknown function: resynchronise on the next frame
-                break;
-            }
-            if (length == 0 || filled_ < static_cast<std::size_t>(length)) break;
-            const auto size = static_cast<std::size_t>(length);
-            std::size_t consumed = size;
-            if (!crc_ok(buffer_.data(), size)) {
-                consumed = 1;  // not a frame boundary: slide by one byte
-            } else {
-                dispatch(buffer_.data(), size, now);
-            }
-            std::memmove(buffer_.data(), buffer_.data() + consumed, filled_ - consumed);
-            filled_ -= consumed;
-        }
-        if (filled_ == buffer_.size()) filled_ = 0;
-        broken_ = false;
-    }
-
-    static bool crc_ok(const std::uint8_t* frame, std::size_t size) {
-        const std::uint16_t expected = crc16(frame, size - 2);
-        const auto received = static_cast<std::uint16_t>(frame[size - 2] | (frame[size - 1] << 8));
-        return expected == received;
+    RequestFramer::FrameSink sink() {
+        return [this](std::span<const std::uint8_t> frame, Clock::time_point boundary) {
+            dispatch(frame.data(), frame.size(), boundary);
+        };
     }
 
     // Answers one valid request frame that ended at `boundary`.
@@ -287,7 +193,7 @@ class Line {
         if (refused(frame)) {
             // Exception 2, illegal data address: unit, function | 0x80, code, CRC.
             out.bytes = {frame[0], static_cast<std::uint8_t>(frame[1] | 0x80), 2};
-            const std::uint16_t crc = crc16(out.bytes.data(), out.bytes.size());
+            const std::uint16_t crc = crc16(out.bytes);
             out.bytes.push_back(static_cast<std::uint8_t>(crc & 0xFF));
             out.bytes.push_back(static_cast<std::uint8_t>(crc >> 8));
         } else {
@@ -317,6 +223,7 @@ class Line {
         tx_end_ =
             out.start +
             (options_.wire ? modbus::frame_time(options_.framing, out.bytes.size()) : Micros(0));
+        framer_.reply_until(tx_end_);
         tx_.push_back(std::move(out));
     }
 
@@ -359,12 +266,7 @@ class Line {
     int pipe_read_;
     int pipe_write_;
     std::mt19937 random_;
-    const Micros t15_;
-    const Micros t35_;
-    std::array<std::uint8_t, kBufferSize> buffer_{};
-    std::size_t filled_ = 0;
-    bool broken_ = false;               // a gap over t1.5 or an overflow inside this frame
-    Clock::time_point last_arrival_{};  // when the last byte received fully arrived
+    RequestFramer framer_;  // bytes in, request frames out
     std::deque<Outgoing> tx_;
     Clock::time_point tx_end_{};  // when the last queued reply ends on the line
 };

@@ -18,6 +18,7 @@
 #include "decode.hpp"
 #include "encode.hpp"
 #include "nodebridge/poll_schedule.hpp"
+#include "poll_reply.hpp"
 #include "request_plan.hpp"
 #include "rtu_timing.hpp"
 #include "unit_health.hpp"
@@ -77,7 +78,7 @@ struct NodeState {
     modbus::UnitHealth health{3, Millis{30000}};
     Millis request_gap{0};  // extra silence before each of its requests
     int retries = 0;        // repeats of a request without a valid reply
-    bool online = false;  // the last poll read every attribute
+    bool online = false;    // the last poll read every attribute
     bool ever_polled = false;
     // Availability, as published: unset until the first reading or the first offline_after.
     Millis offline_after{30000};
@@ -443,19 +444,16 @@ struct ModbusSource::Impl {
                 if (err == EMBXILADD) {
                     // A coalesced read over registers the device does not map: split it, and
                     // remember the split for every later poll.
-                    auto pieces = modbus::split_request(request, config_node.attributes.list());
-                    if (!pieces.empty()) {
+                    const std::size_t pieces = modbus::split_in_place(
+                        node.plan.requests, r, config_node.attributes.list());
+                    if (pieces > 0) {
                         log.log(
                             LogLevel::notice,
                             config_node.id + ": unit " + std::to_string(config_node.unit) +
                                 " refused " + what.substr(8) + "; reading it in " +
-                                std::to_string(pieces.size()) + " requests from now on",
+                                std::to_string(pieces) + " requests from now on",
                             LogContext{
                                 .source = name, .node = config_node.id, .event = "modbus-split"});
-                        auto& requests = node.plan.requests;
-                        requests.erase(requests.begin() + static_cast<long>(r));
-                        requests.insert(requests.begin() + static_cast<long>(r), pieces.begin(),
-                                        pieces.end());
                         --r;  // read the first piece next
                         continue;
                     }
@@ -474,20 +472,14 @@ struct ModbusSource::Impl {
                              "short reply from unit " + std::to_string(config_node.unit));
                 continue;
             }
-            for (std::size_t index : request.attributes) {
-                const ModbusAttribute& attribute = config_node.attributes[index];
-                const std::size_t offset = attribute.address - request.address;
-                const std::uint16_t width = modbus::attribute_width(attribute);
-                if (modbus::is_bit_table(request.table)) {
-                    values[index] = modbus::decode_bit(attribute, bits[offset] != 0);
-                    continue;
-                }
-                values[index] = modbus::decode_registers(
-                    attribute, std::span<const std::uint16_t>(registers).subspan(offset, width));
-                if (!values[index]) {
-                    complete = false;
-                    record_error(&node, "decode", "cannot decode " + attribute.name);
-                }
+            for (const std::size_t index : modbus::decode_reply(
+                     request, config_node.attributes.list(), registers, bits, values)) {
+                complete = false;
+                const auto& attributes = config_node.attributes;
+                record_error(&node, "decode",
+                             "cannot decode " + (index < attributes.size()
+                                                     ? attributes[index].name
+                                                     : "attribute #" + std::to_string(index)));
             }
         }
 
