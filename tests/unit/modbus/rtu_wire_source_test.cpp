@@ -1,14 +1,15 @@
 // ModbusSource on nodebridge-sim's wire-accurate RTU line (--wire): values decode at 9600
 // and 19200 baud (which needs the source's t3.5 silence: the line misses a request sent
-// sooner), a noisy line never yields a wrong value and counts its CRC errors, a dead unit
-// goes offline and is polled at dead_poll, a slow unit leaves the others their polls, and a
-// coalesced read the device refuses is split and remembered.
+// sooner), a noisy line never yields a wrong value over thousands of polls and counts its CRC
+// errors, a dead unit goes offline and is polled at dead_poll, a slow unit leaves the others
+// their polls, and a coalesced read the device refuses is split and remembered.
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include "modbus_source.hpp"
@@ -102,6 +103,39 @@ TEST(RtuWireSource, ValuesDecodeAt9600And19200Baud) {
     values_decode_at(19200, Parity::even, "even");
 }
 
+// One noisy line: a simulator on its own pty (units 1 and 2, 5% of replies with a bit
+// flipped) and the source that polls it as fast as the wire allows, into a shared queue.
+struct NoisyLine {
+    NoisyLine(const TempDir& dir, int index, const std::string& devices, SampleQueue& queue,
+              Logger& log)
+        : link(dir.file("ttySIM" + std::to_string(index))),
+          sim(dir,
+              {"modbus-rtu", "--link", link, "--wire", "--baud", "115200", "--devices", devices,
+               "--corrupt", "0.05", "--seed", std::to_string(7 + index)},
+              "sim" + std::to_string(index) + ".log"),
+          source("noisy-" + std::to_string(index), config(), queue, log) {}
+
+    ModbusSourceConfig config() const {
+        ModbusNode a;
+        a.id = "a";
+        a.unit = 1;
+        a.poll = 1ms;
+        a.attributes = {attribute("count", ModbusTable::holding, 0, ModbusType::uint16)};
+        ModbusNode b;
+        b.id = "b";
+        b.unit = 2;
+        b.poll = 1ms;
+        b.attributes = {attribute("voltage", ModbusTable::input, 0, ModbusType::float32)};
+        auto line = wire_config(link, 115200, Parity::none, 200ms, {a, b});
+        line.dead_after = 0;  // a run of corrupted replies must not slow the unit down
+        return line;
+    }
+
+    std::string link;
+    SimProcess sim;
+    ModbusSource source;
+};
+
 TEST(RtuWireSource, ANoisyLineNeverPublishesAWrongValueAndCountsCrcErrors) {
     TempDir dir;
     const std::string devices = dir.write("devices.yaml", R"(devices:
@@ -110,51 +144,49 @@ TEST(RtuWireSource, ANoisyLineNeverPublishesAWrongValueAndCountsCrcErrors) {
   - unit: 2
     points: [{ table: input, address: 0, type: float32, value: 230.5 }]
 )");
-    // At 115200 baud a one-register transaction takes about 5 ms on the wire, so thousands
-    // of polls fit in seconds; 5% of the replies have one bit flipped.
-    SimProcess sim(dir, sim_args(dir, {"--baud", "115200", "--devices", devices, "--corrupt",
-                                       "0.05", "--seed", "7"}));
-    ModbusNode a;
-    a.id = "a";
-    a.unit = 1;
-    a.poll = 1ms;
-    a.attributes = {attribute("count", ModbusTable::holding, 0, ModbusType::uint16)};
-    ModbusNode b;
-    b.id = "b";
-    b.unit = 2;
-    b.poll = 1ms;
-    b.attributes = {attribute("voltage", ModbusTable::input, 0, ModbusType::float32)};
-    auto config = wire_config(dir.file("ttySIM"), 115200, Parity::none, 200ms, {a, b});
-    config.dead_after = 0;
+    // At 115200 baud a one-register transaction takes about 5 ms on the wire (t3.5 is 1.75 ms
+    // there), about 200 polls a second per line. Three lines polled at once reach a few
+    // thousand polls in seconds; a loaded machine gets fewer per second, so the run stops at
+    // 2,400 polls or after 40 s, whichever comes first.
+    constexpr std::uint64_t kPolls = 2400;
     SampleQueue queue(100000);
     RecordingLogger log;
-    ModbusSource source("noisy", config, queue, log);
-    source.start();
-    const auto deadline = SteadyClock::now() + 12s;
+    std::vector<std::unique_ptr<NoisyLine>> lines;
+    for (int i = 0; i < 3; ++i) {
+        lines.push_back(std::make_unique<NoisyLine>(dir, i, devices, queue, log));
+    }
+    const auto total = [&] {
+        SourceStats sum;
+        for (const auto& line : lines) {
+            const SourceStats stats = line->source.stats();
+            sum.polls += stats.polls;
+            for (const auto& [kind, count] : stats.errors) sum.errors[kind] += count;
+            if (!stats.last_error.empty()) sum.last_error = stats.last_error;
+        }
+        return sum;
+    };
     std::uint64_t readings = 0;
     std::uint64_t wrong = 0;
-    while (SteadyClock::now() < deadline && source.stats().polls < 3000) {
-        auto sample = queue.pop_for(100ms);
-        if (!sample || sample->online) continue;
+    const auto check = [&](const Sample& sample) {
         ++readings;
-        ASSERT_EQ(sample->attributes.size(), 1u);
-        const Value& value = sample->attributes[0].value;
+        ASSERT_EQ(sample.attributes.size(), 1u);
+        const Value& value = sample.attributes[0].value;
         const bool right =
-            sample->node == "a" ? value == Value{std::int64_t{12345}} : value == Value{230.5};
+            sample.node == "a" ? value == Value{std::int64_t{12345}} : value == Value{230.5};
         if (!right) ++wrong;
+    };
+    for (const auto& line : lines) line->source.start();
+    const auto deadline = SteadyClock::now() + 40s;
+    while (SteadyClock::now() < deadline && total().polls < kPolls) {
+        auto sample = queue.pop_for(100ms);
+        if (sample && !sample->online) check(*sample);
     }
-    source.stop();
+    for (const auto& line : lines) line->source.stop();
     while (auto sample = queue.pop_for(0ms)) {
-        if (sample->online) continue;
-        ++readings;
-        const Value& value = sample->attributes.at(0).value;
-        if (!(sample->node == "a" ? value == Value{std::int64_t{12345}} : value == Value{230.5}))
-            ++wrong;
+        if (!sample->online) check(*sample);
     }
-    const SourceStats stats = source.stats();
-    // 3000 polls take about 15 s on an idle machine; a loaded one gets fewer in the 12 s
-    // this allows, still hundreds of corrupted replies' worth.
-    EXPECT_GE(stats.polls, 500u);
+    const SourceStats stats = total();
+    EXPECT_GE(stats.polls, 2000u) << "too few polls in 40 s to judge the noisy line";
     EXPECT_EQ(wrong, 0u);
     EXPECT_GE(readings, stats.polls * 85 / 100);  // about 95% of the replies are clean
     ASSERT_TRUE(stats.errors.contains("crc")) << stats.last_error;
