@@ -16,6 +16,8 @@
 #include <variant>
 #include <vector>
 
+#include "nodebridge/number_text.hpp"
+
 namespace nodebridge {
 
 using Millis = std::chrono::milliseconds;
@@ -50,9 +52,8 @@ std::string to_string(ModbusTable table);
 std::string to_string(ModbusType type);
 // True for int16, uint16, int32, uint32, int64 and uint64.
 bool is_integer(ModbusType type);
-// The shortest text that reads back as `value` ("0.1", "70000", "-1e+39"), for messages
-// about configured values and commands.
-std::string number_text(double value);
+// number_text(): nodebridge/number_text.hpp, the one formatter for numbers in messages and
+// payloads.
 
 // ---- what a reading is (models, dashboards, discovery) ------------------------------------
 

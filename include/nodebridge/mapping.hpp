@@ -85,8 +85,8 @@ class Mapper {
     std::unique_ptr<Impl> impl_;
 };
 
-// Formats a value as a payload or JSON fragment: numbers in the shortest form that
-// round-trips ("230.5", "1e-07"; non-finite numbers as "null" in JSON and "nan", "inf",
+// Formats a value as a payload or JSON fragment: numbers as number_text() writes them
+// ("230.5", "0.0001", "1e+21"; non-finite numbers as "null" in JSON and "nan", "inf",
 // "-inf" as text), integers as integers, bools as true/false, text as is (value) or as an
 // escaped JSON string (json; control characters as \u00XX, invalid UTF-8 as U+FFFD).
 void append_value_text(const Value& value, std::string& out);

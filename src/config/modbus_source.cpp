@@ -1,7 +1,6 @@
 // modbus-tcp and modbus-rtu sources: endpoint, nodes, attributes and their register ranges.
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -626,12 +625,6 @@ std::string to_string(ModbusType type) {
 bool is_integer(ModbusType type) {
     return type == ModbusType::int16 || type == ModbusType::uint16 || type == ModbusType::int32 ||
            type == ModbusType::uint32 || type == ModbusType::int64 || type == ModbusType::uint64;
-}
-
-std::string number_text(double value) {
-    char buffer[32];
-    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-    return ec == std::errc() ? std::string(buffer, end) : std::string("?");
 }
 
 }  // namespace nodebridge

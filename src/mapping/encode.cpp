@@ -92,13 +92,11 @@ void append_number(double value, bool json, std::string& out) {
         out += json ? "null" : "nan";
         return;
     }
-    if (std::isinf(value)) {
-        out += json ? "null" : (value < 0 ? "-inf" : "inf");
+    if (std::isinf(value) && json) {
+        out += "null";
         return;
     }
-    char buffer[32];
-    const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-    out.append(buffer, result.ptr);
+    append_number_text(value, out);
 }
 
 void write_timestamp(WallClock::time_point time, char (&buffer)[kTimestampLength]) {

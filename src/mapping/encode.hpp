@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "nodebridge/number_text.hpp"
 #include "nodebridge/sample.hpp"
 
 namespace nodebridge::mapping {
@@ -16,8 +17,8 @@ namespace nodebridge::mapping {
 // one per maximal invalid subpart. The result is always valid JSON.
 void append_json_string(std::string_view text, std::string& out);
 
-// Appends a double in the shortest form that reads back to the same double ("230.5",
-// "1e-07", "-0"). NaN and infinities become "null" when `json`, else "nan", "inf", "-inf".
+// Appends a double as append_number_text() writes it ("230.5", "0.0001", "1e+21"). NaN and
+// infinities become "null" when `json`, else "nan", "inf", "-inf".
 void append_number(double value, bool json, std::string& out);
 
 // Length of "2026-11-24T12:00:00.123Z".

@@ -37,12 +37,22 @@ TEST(ValueText, NumbersInShortestRoundTripForm) {
     EXPECT_EQ(text_of(0.1 + 0.2), "0.30000000000000004");
     EXPECT_EQ(text_of(-12.25), "-12.25");
     EXPECT_EQ(text_of(230.0), "230");
-    EXPECT_EQ(text_of(1e-7), "1e-07");
+    EXPECT_EQ(text_of(1e-7), "0.0000001");
+    EXPECT_EQ(text_of(9.99e-8), "9.99e-8");
+    EXPECT_EQ(text_of(1e20), "100000000000000000000");
     EXPECT_EQ(text_of(1e21), "1e+21");
     EXPECT_EQ(text_of(5e-324), "5e-324");
     EXPECT_EQ(text_of(1.7976931348623157e308), "1.7976931348623157e+308");
-    EXPECT_EQ(text_of(-0.0), "-0");
+    EXPECT_EQ(text_of(-0.0), "0");
     EXPECT_EQ(text_of(static_cast<double>(static_cast<float>(230.1))), "230.10000610351562");
+}
+
+TEST(ValueJson, NumbersAsInValuePayloads) {
+    // The same text as a `value` payload: an energy counter reads 0.0001, not 1e-04.
+    for (double value : {0.0001, 1e-7, 9.99e-8, 1e20, 1e21, -2.5, 0.1, 123456789012.0, -0.0}) {
+        EXPECT_EQ(json_of(value), text_of(value)) << text_of(value);
+    }
+    EXPECT_EQ(json_of(0.0001), "0.0001");
 }
 
 TEST(ValueText, ShortestFormReadsBackExactly) {

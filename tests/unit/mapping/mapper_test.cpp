@@ -196,6 +196,45 @@ TEST(MapperPayloads, JsonPerNodeEscapesNamesAndIds) {
                                            std::string(kTs) + "\",\"t\\\\x\":\"\\u0001\"}"}));
 }
 
+TEST(MapperPayloads, NumbersReadTheSameInValueAndJsonPayloads) {
+    // Each number's expected text, as a person reads it: positional from 1e-7 up to 1e21.
+    const std::vector<std::pair<double, std::string>> numbers = {
+        {0.0001, "0.0001"},  // an energy counter in kWh, not "1e-04"
+        {49.99, "49.99"},    // a mains frequency in Hz
+        {230.0, "230"},      // an integer-valued reading has no point
+        {0.1 + 0.2, "0.30000000000000004"},
+        {123456789012.0, "123456789012"},
+        {-12.5, "-12.5"},
+        {1e-7, "0.0000001"},
+        {9.99e-8, "9.99e-8"},
+        {1e21, "1e+21"},
+        {-0.0, "0"}};
+    std::vector<Attribute> attributes;
+    for (std::size_t i = 0; i < numbers.size(); ++i) {
+        attributes.push_back({"a" + std::to_string(i), numbers[i].first, ""});
+    }
+    const Sample sample = make_sample("s", "n", attributes);
+
+    Mapper value("gw", {make_rule("{node}/{attribute}", PayloadForm::value)});
+    Mapper json("gw", {make_rule("{node}/{attribute}", PayloadForm::json)});
+    Mapper node("gw", {make_rule("{node}", PayloadForm::json)});
+    const auto values = map(value, sample, t0);
+    const auto jsons = map(json, sample, t0);
+    const auto nodes = map(node, sample, t0);
+    ASSERT_EQ(values.size(), numbers.size());
+    ASSERT_EQ(jsons.size(), numbers.size());
+    ASSERT_EQ(nodes.size(), 1u);
+    std::string per_node = R"({"node":"n","ts":")" + std::string(kTs) + '"';
+    for (std::size_t i = 0; i < numbers.size(); ++i) {
+        const std::string& text = numbers[i].second;
+        EXPECT_EQ(values[i].payload, text);
+        EXPECT_EQ(jsons[i].payload,
+                  R"({"value":)" + text + R"(,"ts":")" + std::string(kTs) + "\"}");
+        per_node += ",\"a" + std::to_string(i) + "\":" + text;
+    }
+    EXPECT_EQ(nodes[0].payload, per_node + "}");
+}
+
 TEST(MapperPayloads, QosAndRetainComeFromTheRule) {
     MappingRule rule = make_rule("{node}/{attribute}");
     rule.qos = 2;

@@ -277,11 +277,5 @@ TEST(EncodeRoundTrip, Int64ValuesStayExact) {
     EXPECT_EQ(decode_registers(a, regs(a, lowest)), Value{lowest});
 }
 
-TEST(NumberText, ShortestRoundTrip) {
-    EXPECT_EQ(number_text(0.1), "0.1");
-    EXPECT_EQ(number_text(70000), "70000");
-    EXPECT_EQ(number_text(-1e39), "-1e+39");
-}
-
 }  // namespace
 }  // namespace nodebridge::modbus
