@@ -7,7 +7,8 @@
 // written with millisecond resolution), so every latency figure carries up to 1 ms of
 // truncation on top of the real delay; the raw MQTT loop writes "ts" the same way.
 //
-// Usage: pipeline_bench [--warmup S] [--measure S] [--rss-after S] [--outage S]
+// Usage: pipeline_bench [--warmup S] [--measure S] [--outage S]
+// Resident memory of the 1,000-node case is memory_bench's.
 // Targets are printed as PASS/MISS and never change the exit status; only a broken setup
 // (a process that does not start, no message at all) exits 1.
 
@@ -42,6 +43,7 @@
 #include "support/support.hpp"
 
 #include "bench_broker.hpp"
+#include "bench_sim.hpp"
 
 namespace nodebridge::bench {
 namespace {
@@ -66,7 +68,6 @@ constexpr Millis kPacedPoll{200};
 struct Settings {
     double warmup_s = 2.0;   // after the first message, before the window opens
     double measure_s = 6.0;  // the measurement window of each case
-    double rss_after_s = 5.0;
     double outage_s = 60.0;  // how long the broker is away in the outage case
 };
 
@@ -175,16 +176,6 @@ double cpu_seconds(pid_t pid) {
         if (index == 14 || index == 15) ticks += std::strtod(field.c_str(), nullptr);
     }
     return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-// A "VmRSS:"-style line of /proc/PID/status in KiB, or 0.
-long status_kib(pid_t pid, std::string_view key) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.starts_with(key)) return std::strtol(line.c_str() + key.size(), nullptr, 10);
-    }
-    return 0;
 }
 
 // The first three fields of /proc/loadavg: other work on the machine skews every figure.
@@ -309,38 +300,6 @@ class Receiver {
 };
 
 // ---- processes ---------------------------------------------------------------------------
-
-// nodebridge-sim modbus-tcp with `nodes` units of `attributes` float32 input registers.
-class SimProcess {
-  public:
-    SimProcess(const TempDir& dir, const std::string& name, int nodes, int attributes) {
-        process_ = std::make_unique<Process>(
-            std::vector<std::string>{SIM_PATH, "modbus-tcp", "--bind", "127.0.0.1", "--port", "0",
-                                     "--nodes", std::to_string(nodes), "--attributes",
-                                     std::to_string(attributes)},
-            dir.file(name + ".log"));
-        if (!process_->wait_for_output("ready", 10s)) {
-            throw std::runtime_error("nodebridge-sim did not start:\n" + process_->output());
-        }
-        std::smatch match;
-        const std::string output = process_->output();
-        if (!std::regex_search(output, match,
-                               std::regex(R"(ready modbus-tcp 127\.0\.0\.1:(\d+))"))) {
-            throw std::runtime_error("unexpected nodebridge-sim ready line:\n" + output);
-        }
-        port_ = std::stoi(match[1]);
-    }
-    ~SimProcess() {
-        process_->signal(SIGTERM);
-        process_->wait_for_exit(5s);
-    }
-    int port() const { return port_; }
-    pid_t pid() const { return process_->pid(); }
-
-  private:
-    int port_ = 0;
-    std::unique_ptr<Process> process_;
-};
 
 // ---- raw libmodbus baseline --------------------------------------------------------------
 
@@ -686,53 +645,6 @@ MqttResult run_daemon(const Settings& settings, const TempDir& dir, const std::s
     return result;
 }
 
-struct RssResult {
-    long rss_kib = 0;
-    long hwm_kib = 0;
-    double attributes_per_s = 0;
-    int nodes = 0;
-};
-
-// 1,000 nodes x 20 attributes: five simulators of 200 units, five sources, poll 1 s, all
-// answering; VmRSS of nodebridged after it has run `rss_after_s`.
-RssResult run_rss(const Settings& settings, const TempDir& dir, const BrokerProcess& broker) {
-    constexpr int kSims = 5;
-    constexpr int kUnits = 200;
-    std::vector<std::unique_ptr<SimProcess>> sims;
-    std::vector<Bus> buses;
-    for (int i = 1; i <= kSims; ++i) {
-        sims.push_back(
-            std::make_unique<SimProcess>(dir, "rss-sim-" + std::to_string(i), kUnits, kAttributes));
-        buses.push_back({"bus" + std::to_string(i), sims.back()->port(), kUnits});
-    }
-    Receiver receiver(broker.port(), "bench/bench/#", 0);
-    const std::string path =
-        dir.write("rss.yaml", daemon_config(broker.port(), buses, kAttributes, "1s",
-                                            Shape::per_attribute, 0, dir.file("spool-rss")));
-    Process daemon({NODEBRIDGED_PATH, "-c", path, "--log-level", "warning"}, dir.file("rss.log"));
-    const auto started = Steady::now();
-    if (!test::wait_until([&] { return receiver.count() > 0 || !daemon.running(); }, 30s) ||
-        receiver.count() == 0) {
-        throw std::runtime_error("rss: no message from nodebridged\n" + daemon.output());
-    }
-    const auto remaining =
-        std::chrono::duration<double>(settings.rss_after_s) - (Steady::now() - started);
-    if (remaining.count() > 0) sleep_checked(remaining);
-    RssResult result;
-    result.nodes = kSims * kUnits;
-    result.rss_kib = status_kib(daemon.pid(), "VmRSS:");
-    result.hwm_kib = status_kib(daemon.pid(), "VmHWM:");
-    const std::int64_t to = wall_us();
-    result.attributes_per_s = static_cast<double>(receiver.window(to - 2'000'000, to).first) / 2.0;
-    daemon.signal(SIGTERM);
-    daemon.wait_for_exit(15s);
-    if (!daemon.output().empty()) {
-        std::fprintf(stderr, "rss: nodebridged logged (warning and above):\n%s\n",
-                     daemon.output().substr(0, 2000).c_str());
-    }
-    return result;
-}
-
 // Bytes of the regular files directly in `dir`.
 std::uint64_t dir_bytes(const std::string& dir) {
     std::uint64_t total = 0;
@@ -864,8 +776,6 @@ int run(const Settings& settings) {
     const MqttResult p0 = daemon_case("paced-qos0", "200ms", Shape::per_attribute, 0);
     const MqttResult p1 = daemon_case("paced-qos1", "200ms", Shape::per_attribute, 1);
     const MqttResult p1m = daemon_case("paced-qos1-memory", "200ms", Shape::per_attribute, 1, true);
-    step("resident memory, 1,000 nodes x 20 attributes");
-    const RssResult rss = run_rss(settings, dir, broker);
 
     std::printf("\n## nodebridge end-to-end benchmark\n\n");
     std::printf("Load average (1/5/15 min) before: %s, after: %s.\n", load_before.c_str(),
@@ -958,17 +868,6 @@ int run(const Settings& settings) {
     row("per-attribute JSON, QoS 1 (memory only), poll 200ms (10k attr/s)", p1m,
         latency_target(p1m, mqb1));
 
-    std::printf("\n### Resident memory\n\n");
-    std::printf("| case | VmRSS MiB | VmHWM MiB | attr/s | target |\n|---|---:|---:|---:|---|\n");
-    std::printf(
-        "| %d nodes x %d attributes (5 sources x 200 units, 5 sims, poll 1s, all answering), after "
-        "%.0f s "
-        "| %.1f | %.1f | %s | %s: <= 20 MiB |\n",
-        rss.nodes, kAttributes, settings.rss_after_s, static_cast<double>(rss.rss_kib) / 1024.0,
-        static_cast<double>(rss.hwm_kib) / 1024.0, rate_text(rss.attributes_per_s).c_str(),
-        verdict(rss.rss_kib > 0 && rss.rss_kib <= 20 * 1024));
-    std::fflush(stdout);
-
     const std::vector<OutageSample> outage = run_outage(settings, dir);
     std::printf("\n### Broker away: memory stays flat, the spool grows\n\n");
     std::printf("%d nodes x %d attributes, poll 200ms (10k attr/s), QoS 1, no broker.\n\n", kNodes,
@@ -1013,12 +912,11 @@ int main(int argc, char** argv) {
         const std::string_view arg = argv[i];
         double* target = arg == "--warmup"      ? &settings.warmup_s
                          : arg == "--measure"   ? &settings.measure_s
-                         : arg == "--rss-after" ? &settings.rss_after_s
                          : arg == "--outage"    ? &settings.outage_s
                                                 : nullptr;
         if (target == nullptr || i + 1 >= argc || !parse_seconds(argv[i + 1], *target)) {
             std::fprintf(stderr,
-                         "usage: %s [--warmup S] [--measure S] [--rss-after S] [--outage S]\n",
+                         "usage: %s [--warmup S] [--measure S] [--outage S]\n",
                          argv[0]);
             return 64;
         }
