@@ -1,5 +1,7 @@
 #include "poll_reply.hpp"
 
+#include <iterator>
+
 #include "decode.hpp"
 
 namespace nodebridge::modbus {
