@@ -515,11 +515,21 @@ struct Config {
 };
 
 // Where models come from besides the config's own `models:`.
+// A key the loader knows in one of the maps it read.
+struct ConfigKey {
+    std::string map;  // the map, as messages name it: "mqtt", "modbus-tcp source 'pdu-bus'"
+    std::string key;  // "keepalive"
+};
+
 struct LoadOptions {
     // Directories whose *.yaml files (each a `models:` map) are read, in this order, before
     // the config; a later definition of a name replaces an earlier one. Empty: none (what
     // tests use); nodebridged passes default_model_dirs() unless given --model-dir.
     std::vector<std::string> model_dirs;
+    // When set, every key the loader looks up in a map it reads (whether the file has it or
+    // not, i.e. every key that map accepts) is added here. Null: nothing is recorded. For the
+    // test that every accepted key is documented (tests/unit/config/documented_keys_test.cpp).
+    std::vector<ConfigKey>* known_keys = nullptr;
 };
 
 // The shipped library then the site's own: {"<datadir>/nodebridge/models",

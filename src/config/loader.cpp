@@ -102,7 +102,7 @@ class Loader {
         models_.freeze();
         config_.models = models_.all();
         for (const auto& [node, file] : sources_) {
-            const Context ctx{file, &diag_, &models_};
+            const Context ctx{file, &diag_, &models_, options_.known_keys};
             read_sources(node, ctx, config_.sources);
         }
         sources_.clear();
@@ -220,7 +220,7 @@ class Loader {
     void parse_file(const std::string& path, const std::string& text, FileKind kind) {
         const bool is_main = kind == FileKind::main;
         order_.push_back(path);
-        const Context ctx{path, &diag_};
+        const Context ctx{path, &diag_, nullptr, options_.known_keys};
         std::vector<YAML::Node> documents;
         try {
             StrayTokenCheck::run(text);

@@ -348,7 +348,10 @@ const MapReader::Entry* MapReader::entry(std::string_view key) const {
 }
 
 std::optional<YAML::Node> MapReader::find(std::string_view key) {
-    if (std::find(known_.begin(), known_.end(), key) == known_.end()) known_.emplace_back(key);
+    if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
+        known_.emplace_back(key);
+        if (ctx_.known_keys) ctx_.known_keys->push_back({what_, std::string(key)});
+    }
     for (auto& e : entries_) {
         if (e.key == key) {
             e.used = true;

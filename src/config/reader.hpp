@@ -61,6 +61,8 @@ struct Context {
     // The models known once every file is read (model_reader.cpp); null while reading the
     // files themselves, set when the sources (which name models) are read afterwards.
     const ModelRegistry* models = nullptr;
+    // Where MapReader records every key it looks up (LoadOptions::known_keys); null: nowhere.
+    std::vector<ConfigKey>* known_keys = nullptr;
 
     void error(const Position& where, std::string message) const {
         diag->error(where, std::move(message));
