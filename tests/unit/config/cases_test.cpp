@@ -19,6 +19,8 @@ namespace fs = std::filesystem;
 
 const fs::path kCases = fs::path(NODEBRIDGE_SOURCE_DIR) / "tests" / "cases";
 const fs::path kShipped = fs::path(NODEBRIDGE_SOURCE_DIR) / "config";
+// The shipped model library, which examples may name (installed as /usr/share/nodebridge/models).
+const LoadOptions kWithLibrary{{(fs::path(NODEBRIDGE_SOURCE_DIR) / "models").string()}};
 
 std::vector<std::string> read_lines(const fs::path& file) {
     std::ifstream in(file);
@@ -95,7 +97,7 @@ TEST(ShippedConfigs, EveryExampleLoadsWithoutErrors) {
     }
     EXPECT_GE(examples.size(), 6u);
     for (const auto& example : examples) {
-        LoadResult result = load_config(example.string());
+        LoadResult result = load_config(example.string(), kWithLibrary);
         EXPECT_TRUE(result.errors.empty())
             << example.filename() << ": " << result.errors.front().to_string();
     }
@@ -120,12 +122,25 @@ TEST(ShippedConfigs, OneSerialNodesExamplePerFormat) {
     }
 }
 
-TEST(ShippedConfigs, TheDemoHasModbusTcpRtuAndWirelessNodes) {
-    LoadResult result = load_config((kShipped / "examples" / "demo.yaml").string());
+TEST(ShippedConfigs, TheDemoHasModbusTcpRtuWirelessAndLibraryModelNodes) {
+    LoadResult result = load_config((kShipped / "examples" / "demo.yaml").string(), kWithLibrary);
     ASSERT_TRUE(result.errors.empty()) << result.errors.front().to_string();
     std::vector<std::string> types;
     for (const SourceConfig& source : result.config->sources) types.push_back(source.type);
-    EXPECT_EQ(types, (std::vector<std::string>{"modbus-tcp", "modbus-rtu", "serial-nodes"}));
+    EXPECT_EQ(types,
+              (std::vector<std::string>{"modbus-tcp", "modbus-rtu", "serial-nodes", "modbus-tcp"}));
+    // The meters: one unit range of a shipped model, which scripts/demo's simulator serves.
+    const auto& meters = std::get<ModbusSourceConfig>(result.config->sources[3].settings);
+    EXPECT_EQ(std::get<ModbusTcpEndpoint>(meters.link).port, 1503);
+    ASSERT_EQ(meters.nodes.size(), 3u);
+    for (const ModbusNode& node : meters.nodes) {
+        EXPECT_TRUE(node.from_range) << node.id;
+        ASSERT_TRUE(node.model) << node.id;
+        EXPECT_EQ(node.model->name, "eastron-sdm120");
+        EXPECT_EQ(node.model->where.file,
+                  (fs::path(NODEBRIDGE_SOURCE_DIR) / "models" / "eastron-sdm120.yaml").string());
+    }
+    EXPECT_EQ(meters.nodes[2].id, "sdm120-3");
     // scripts/demo rewrites these with sed: they must stay as written.
     EXPECT_EQ(result.config->mqtt.port, 1883);
     EXPECT_EQ(std::get<ModbusTcpEndpoint>(
