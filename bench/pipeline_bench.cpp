@@ -847,11 +847,17 @@ int run(const Settings& settings) {
         }
         return out;
     };
-    auto latency_target = [](const MqttResult& r, const MqttResult& raw) {
-        char text[160];
-        std::snprintf(text, sizeof text, "%s: p99 %.2f ms <= 2 ms (raw burst p99 %.2f ms)",
-                      verdict(r.latency.count > 0 && r.latency.p99_ms <= 2.0), r.latency.p99_ms,
-                      raw.latency.p99_ms);
+    // Issue #14: p99 at most the evenly paced bare libmosquitto loop's p99 in the same run plus
+    // 1 ms (the stricter of its two variants, with and without TCP_NODELAY); the machine's
+    // load is in both. The brief's absolute 2 ms (an idle machine) is printed beside it.
+    const double even_p99 = std::min(mqe.latency.p99_ms, mqen.latency.p99_ms);
+    auto latency_target = [&](const MqttResult& r) {
+        char text[200];
+        std::snprintf(text, sizeof text,
+                      "%s: p99 %.2f ms <= evenly paced raw p99 %.2f ms + 1 ms; %s: <= 2 ms",
+                      verdict(r.latency.count > 0 && r.latency.p99_ms <= even_p99 + 1.0),
+                      r.latency.p99_ms, even_p99,
+                      verdict(r.latency.count > 0 && r.latency.p99_ms <= 2.0));
         return std::string(text);
     };
     row("per-attribute JSON, QoS 0, poll 1ms", d0,
@@ -862,11 +868,11 @@ int run(const Settings& settings) {
         throughput_target(d1m, mq1.attributes_per_s, nullptr));
     row("per-node JSON, QoS 0, poll 1ms", dn,
         throughput_target(dn, mqn.attributes_per_s, &both_node));
-    row("per-attribute JSON, QoS 0, poll 200ms (10k attr/s)", p0, latency_target(p0, mqb0));
+    row("per-attribute JSON, QoS 0, poll 200ms (10k attr/s)", p0, latency_target(p0));
     row("per-attribute JSON, QoS 1 (disk spool), poll 200ms (10k attr/s)", p1,
-        latency_target(p1, mqb1));
+        latency_target(p1));
     row("per-attribute JSON, QoS 1 (memory only), poll 200ms (10k attr/s)", p1m,
-        latency_target(p1m, mqb1));
+        latency_target(p1m));
 
     const std::vector<OutageSample> outage = run_outage(settings, dir);
     std::printf("\n### Broker away: memory stays flat, the spool grows\n\n");
