@@ -453,7 +453,13 @@ std::string DeviceSet::unit_list() const {
     return out;
 }
 
-bool DeviceSet::refuses(int unit, Table table, std::uint32_t address, std::uint32_t count) const {
+bool DeviceSet::refuses(int unit, const std::uint8_t* pdu, std::size_t size) const {
+    static constexpr Table kByFunction[] = {Table::coil, Table::discrete, Table::holding,
+                                            Table::input};
+    if (size < 5 || pdu[0] < 1 || pdu[0] > 4) return false;
+    const Table table = kByFunction[pdu[0] - 1];
+    const auto address = static_cast<std::uint32_t>((pdu[1] << 8) | pdu[2]);
+    const auto count = static_cast<std::uint32_t>((pdu[3] << 8) | pdu[4]);
     const auto it = devices_.find(unit);
     if (it == devices_.end() || count == 0) return false;
     for (const auto& [range_table, first, last] : it->second.spec.unmapped) {

@@ -110,9 +110,9 @@ class DeviceSet {
     // "1,2,7"
     std::string unit_list() const;
 
-    // Whether a read of `count` items of `table` from `address` touches an unmapped range
-    // of `unit`.
-    bool refuses(int unit, Table table, std::uint32_t address, std::uint32_t count) const;
+    // Whether `pdu` (function code first, as on either transport) is a read (functions 1..4)
+    // that touches an unmapped range of `unit`: the device answers it with exception 2.
+    bool refuses(int unit, const std::uint8_t* pdu, std::size_t size) const;
 
     // The device file's turnaround for `unit`, if it set one.
     std::optional<double> turnaround(int unit) const;

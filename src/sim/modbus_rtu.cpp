@@ -190,7 +190,7 @@ class Line {
         if (mapping == nullptr || options_.dead.contains(unit)) return;
         if (options_.drop > 0 && std::bernoulli_distribution(options_.drop)(random_)) return;
         Outgoing out;
-        if (refused(frame)) {
+        if (devices_.refuses(unit, frame + 1, size - 3)) {
             // Exception 2, illegal data address: unit, function | 0x80, code, CRC.
             out.bytes = {frame[0], static_cast<std::uint8_t>(frame[1] | 0x80), 2};
             const std::uint16_t crc = crc16(out.bytes);
@@ -240,17 +240,6 @@ class Line {
             if (out.sent < out.bytes.size()) return;
             tx_.pop_front();
         }
-    }
-
-    // Whether `frame`, a read request (functions 1..4), touches its device's unmapped ranges.
-    bool refused(const std::uint8_t* frame) const {
-        static constexpr Table kByFunction[] = {Table::coil, Table::discrete, Table::holding,
-                                                Table::input};
-        const int function = frame[1];
-        if (function < 1 || function > 4) return false;
-        const auto address = static_cast<std::uint32_t>((frame[2] << 8) | frame[3]);
-        const auto count = static_cast<std::uint32_t>((frame[4] << 8) | frame[5]);
-        return devices_.refuses(frame[0], kByFunction[function - 1], address, count);
     }
 
     // When byte `index` of `out` has fully crossed the line.

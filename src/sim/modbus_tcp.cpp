@@ -118,9 +118,17 @@ int run_modbus_tcp(Args args) {
             const int unit = query[kMbapLength - 1];
             modbus_mapping_t* mapping = devices->mapping(unit);
             if (mapping == nullptr) continue;  // no such device: stay silent
-            devices->note_request(unit, query.data() + kMbapLength,
-                                  static_cast<std::size_t>(length - kMbapLength));
-            if (modbus_reply(context, query.data(), length, mapping) < 0 && errno != 0 &&
+            const std::uint8_t* pdu = query.data() + kMbapLength;
+            const auto pdu_size = static_cast<std::size_t>(length - kMbapLength);
+            int sent = 0;
+            if (devices->refuses(unit, pdu, pdu_size)) {
+                sent = modbus_reply_exception(context, query.data(),
+                                              MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS);
+            } else {
+                devices->note_request(unit, pdu, pdu_size);
+                sent = modbus_reply(context, query.data(), length, mapping);
+            }
+            if (sent < 0 && errno != 0 &&
                 (errno == EPIPE || errno == ECONNRESET || errno == EBADF)) {
                 closed.push_back(client);
             }

@@ -55,21 +55,6 @@ std::vector<std::string> sim_args(const TempDir& dir, std::vector<std::string> e
     return args;
 }
 
-// Pops every sample that arrives within `span`, readings per node.
-std::map<std::string, std::vector<Sample>> gather(SampleQueue& queue, Millis span,
-                                                  std::vector<Sample>* availability = nullptr) {
-    std::map<std::string, std::vector<Sample>> readings;
-    const auto deadline = SteadyClock::now() + span;
-    while (auto sample = queue.pop_until(deadline)) {
-        if (sample->online) {
-            if (availability != nullptr) availability->push_back(std::move(*sample));
-            continue;
-        }
-        readings[sample->node].push_back(std::move(*sample));
-    }
-    return readings;
-}
-
 void values_decode_at(int baud, Parity parity, const char* parity_name) {
     TempDir dir;
     SimProcess sim(dir, sim_args(dir, {"--baud", std::to_string(baud), "--parity", parity_name,

@@ -2,6 +2,7 @@
 // What the ModbusSource tests share: a recording logger, the simulator's default nodes as
 // source configuration, and ways to wait for readings.
 
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -94,6 +95,21 @@ inline ModbusSourceConfig rtu_config(const std::string& device, Millis timeout,
     config.timeout = timeout;
     config.nodes = std::move(nodes);
     return config;
+}
+
+// Pops every sample that arrives within `span`, readings per node.
+inline std::map<std::string, std::vector<Sample>> gather(SampleQueue& queue, Millis span,
+                                                  std::vector<Sample>* availability = nullptr) {
+    std::map<std::string, std::vector<Sample>> readings;
+    const auto deadline = SteadyClock::now() + span;
+    while (auto sample = queue.pop_until(deadline)) {
+        if (sample->online) {
+            if (availability != nullptr) availability->push_back(std::move(*sample));
+            continue;
+        }
+        readings[sample->node].push_back(std::move(*sample));
+    }
+    return readings;
 }
 
 inline const Attribute* find(const Sample& sample, std::string_view name) {
