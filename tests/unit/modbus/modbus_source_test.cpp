@@ -10,6 +10,7 @@
 #include <map>
 #include <thread>
 
+#include "link_rules.hpp"
 #include "sim_process.hpp"
 #include "source_fixtures.hpp"
 #include "support/support.hpp"
@@ -156,75 +157,17 @@ TEST(ModbusSourceTcp, ADeadUnitGoesOfflineOnceAndIsPolledAtDeadPoll) {
                              {pdu_node("pdu-1", 1, 100ms), meter_node("dead-9", 9, 100ms)});
     config.dead_after = 3;
     config.dead_poll = 1s;
-    SampleQueue queue(1000);
-    RecordingLogger log;
-    ModbusSource source("pdu-bus", config, queue, log);
-    source.start();
-    std::vector<Sample> availability;
-    auto first = gather(queue, 1500ms, &availability);
-    const auto timeouts_then = source.node_errors()["dead-9"]["timeout"];
-    auto later = gather(queue, 3000ms, &availability);
-    const auto timeouts_later = source.node_errors()["dead-9"]["timeout"];
-    source.stop();
-
-    std::erase_if(availability, [](const Sample& s) { return s.node != "dead-9"; });
-    ASSERT_EQ(availability.size(), 1u);  // offline once, after dead_after polls
-    EXPECT_FALSE(*availability[0].online);
-    EXPECT_GE(timeouts_then, 3u);
-    EXPECT_LE(timeouts_then, 5u);
-    // Then at dead_poll (1 s), not at its 100 ms: 3 s hold 2 to 4 such polls, not 20.
-    EXPECT_GE(timeouts_later - timeouts_then, 2u);
-    EXPECT_LE(timeouts_later - timeouts_then, 4u);
-    int dead_lines = 0;
-    for (const auto& line : log.lines()) dead_lines += line.starts_with("modbus-dead ") ? 1 : 0;
-    EXPECT_EQ(dead_lines, 1);
-    // The bus time goes back to the live unit: 45 polls in 4.5 s, a few lost to timeouts.
-    EXPECT_GE(first["pdu-1"].size() + later["pdu-1"].size(), 36u);
+    expect_dead_unit_polled_at_dead_poll(config, "pdu-1", "dead-9", 36);
 }
 
 // Issue #13, part 3: a coalesced read that a TCP device refuses (it spans unmapped registers)
 // is split and remembered, as on RTU.
 TEST(ModbusSourceTcp, ARefusedCoalescedReadIsSplitAndRemembered) {
     TempDir dir;
-    const std::string devices = dir.write("devices.yaml", R"(devices:
-  - unit: 4
-    sizes: { input: 12 }
-    unmapped: [{ table: input, from: 2, to: 9 }]
-    points:
-      - { table: input, address: 0, type: float32, value: 49.5 }
-      - { table: input, address: 10, type: uint16, value: 7 }
-      - { table: input, address: 11, type: uint16, value: 9 }
-)");
+    const std::string devices = dir.write("devices.yaml", kDeviceWithAHole);
     SimProcess sim(dir, {"modbus-tcp", "--port", "0", "--devices", devices});
-    ModbusNode node;
-    node.id = "meter";
-    node.unit = 4;
-    node.poll = 100ms;
-    node.attributes = {attribute("frequency", ModbusTable::input, 0, ModbusType::float32),
-                       attribute("mode", ModbusTable::input, 10, ModbusType::uint16),
-                       attribute("phase", ModbusTable::input, 11, ModbusType::uint16)};
-    auto config = tcp_config(sim.port(), 300ms, {node});
-    config.max_gap = 10;  // plans one read of 0..11, which spans the hole
-    SampleQueue queue(1000);
-    RecordingLogger log;
-    ModbusSource source("pdu-bus", config, queue, log);
-    source.start();
-    auto readings = gather(queue, 1500ms);
-    source.stop();
-    const auto& samples = readings["meter"];
-    ASSERT_GE(samples.size(), 10u);
-    for (const Sample& sample : samples) {
-        ASSERT_EQ(sample.attributes.size(), 3u);
-        EXPECT_EQ(sample.attributes[0].value, Value{49.5});
-        EXPECT_EQ(sample.attributes[1].value, Value{std::int64_t{7}});
-        EXPECT_EQ(sample.attributes[2].value, Value{std::int64_t{9}});
-    }
-    const auto stats = source.stats();
-    ASSERT_TRUE(stats.errors.contains("exception"));
-    EXPECT_EQ(stats.errors.at("exception"), 1u);  // refused once, then never asked again
-    int splits = 0;
-    for (const auto& line : log.lines()) splits += line.starts_with("modbus-split ") ? 1 : 0;
-    EXPECT_EQ(splits, 1);
+    expect_refused_read_split_and_remembered(
+        tcp_config(sim.port(), 300ms, {node_around_the_hole()}));
 }
 
 TEST(ModbusSourceTcp, ExceptionKeepsTheAttributesThatWereRead) {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <thread>
 
+#include "link_rules.hpp"
 #include "modbus_source.hpp"
 #include "sim_process.hpp"
 #include "source_fixtures.hpp"
@@ -196,33 +197,8 @@ TEST(RtuWireSource, ADeadUnitGoesOfflineOnceAndIsPolledAtDeadPoll) {
                               {generated_node(1, 1, 100ms), generated_node(2, 1, 100ms)});
     config.dead_after = 3;
     config.dead_poll = 1s;
-    SampleQueue queue(1000);
-    RecordingLogger log;
-    ModbusSource source("line", config, queue, log);
-    source.start();
-    std::vector<Sample> availability;
-    auto first = gather(queue, 1500ms, &availability);
-    const auto timeouts_then = source.node_errors()["unit-2"]["timeout"];
-    auto later = gather(queue, 3000ms, &availability);
-    const auto timeouts_later = source.node_errors()["unit-2"]["timeout"];
-    source.stop();
-
-    // Offline at once after dead_after polls, not after offline_after (30 s).
-    std::erase_if(availability, [](const Sample& s) { return s.node != "unit-2"; });
-    ASSERT_EQ(availability.size(), 1u);
-    EXPECT_FALSE(*availability[0].online);
-    // 3 polls to die (by 0.4 s), then perhaps the first at dead_poll.
-    EXPECT_GE(timeouts_then, 3u);
-    EXPECT_LE(timeouts_then, 4u);
-    // Over the next 3 s it is polled at dead_poll (1 s), not at its 100 ms.
-    EXPECT_GE(timeouts_later - timeouts_then, 2u);
-    EXPECT_LE(timeouts_later - timeouts_then, 4u);
-    // Logged once, not per poll.
-    int dead_lines = 0;
-    for (const auto& line : log.lines()) dead_lines += line.starts_with("modbus-dead ") ? 1 : 0;
-    EXPECT_EQ(dead_lines, 1);
-    // The live unit keeps its rhythm: 45 polls in 4.5 s, a few lost to the dead one's timeouts.
-    EXPECT_GE(first["unit-1"].size() + later["unit-1"].size(), 38u);
+    // 45 polls of unit-1 in 4.5 s, a few lost to the dead one's timeouts.
+    expect_dead_unit_polled_at_dead_poll(config, "unit-1", "unit-2", 38);
 }
 
 TEST(RtuWireSource, ASlowUnitDoesNotPushTheOthersPastTheirPoll) {
@@ -253,46 +229,10 @@ TEST(RtuWireSource, ASlowUnitDoesNotPushTheOthersPastTheirPoll) {
 
 TEST(RtuWireSource, ARefusedCoalescedReadIsSplitAndRemembered) {
     TempDir dir;
-    const std::string devices = dir.write("devices.yaml", R"(devices:
-  - unit: 4
-    sizes: { input: 12 }
-    unmapped: [{ table: input, from: 2, to: 9 }]
-    points:
-      - { table: input, address: 0, type: float32, value: 49.5 }
-      - { table: input, address: 10, type: uint16, value: 7 }
-      - { table: input, address: 11, type: uint16, value: 9 }
-)");
+    const std::string devices = dir.write("devices.yaml", kDeviceWithAHole);
     SimProcess sim(dir, sim_args(dir, {"--baud", "19200", "--devices", devices}));
-    ModbusNode node;
-    node.id = "meter";
-    node.unit = 4;
-    node.poll = 100ms;
-    node.attributes = {attribute("frequency", ModbusTable::input, 0, ModbusType::float32),
-                       attribute("mode", ModbusTable::input, 10, ModbusType::uint16),
-                       attribute("phase", ModbusTable::input, 11, ModbusType::uint16)};
-    auto config = wire_config(dir.file("ttySIM"), 19200, Parity::none, 300ms, {node});
-    config.max_gap = 10;  // plans one read of 0..11, which spans the hole
-    SampleQueue queue(1000);
-    RecordingLogger log;
-    ModbusSource source("line", config, queue, log);
-    source.start();
-    auto readings = gather(queue, 1500ms);
-    source.stop();
-    const auto& samples = readings["meter"];
-    ASSERT_GE(samples.size(), 10u);
-    for (const Sample& sample : samples) {
-        ASSERT_EQ(sample.attributes.size(), 3u);
-        EXPECT_EQ(sample.attributes[0].value, Value{49.5});
-        EXPECT_EQ(sample.attributes[1].value, Value{std::int64_t{7}});
-        EXPECT_EQ(sample.attributes[2].value, Value{std::int64_t{9}});
-    }
-    // Refused once, split once, and not asked again.
-    const auto stats = source.stats();
-    ASSERT_TRUE(stats.errors.contains("exception"));
-    EXPECT_EQ(stats.errors.at("exception"), 1u);
-    int splits = 0;
-    for (const auto& line : log.lines()) splits += line.starts_with("modbus-split ") ? 1 : 0;
-    EXPECT_EQ(splits, 1);
+    expect_refused_read_split_and_remembered(
+        wire_config(dir.file("ttySIM"), 19200, Parity::none, 300ms, {node_around_the_hole()}));
 }
 
 }  // namespace
