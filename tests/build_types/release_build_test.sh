@@ -20,13 +20,9 @@ options=(-DCMAKE_BUILD_TYPE=Release -DNODEBRIDGE_WERROR=ON -DNODEBRIDGE_TESTS=OF
     -DNODEBRIDGE_BENCH=OFF -DCMAKE_CXX_COMPILER="$compiler")
 if command -v ccache >/dev/null 2>&1; then
     options+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-    # Paths below the base dir are hashed relative to the compiler's directory, which is the
-    # same in every run: the source is at a fixed place relative to WORK_PARENT.
-    if [[ -z ${CCACHE_BASEDIR:-} ]]; then
-        base=$source_dir
-        while [[ $base != / && $work != "$base"/* ]]; do base=$(dirname "$base"); done
-        [[ $base == / ]] || export CCACHE_BASEDIR=$base
-    fi
+    # Paths under the source tree are hashed relative to the compiling directory, so the
+    # hits survive the build directory's changing name.
+    export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$source_dir}
 fi
 
 echo "== configure: $compiler, Release"
