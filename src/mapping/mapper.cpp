@@ -1,8 +1,11 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "encode.hpp"
 #include "glob.hpp"
@@ -49,9 +52,37 @@ struct CompiledRule {
     }
 };
 
-struct NodeAttribute {
+// An attribute's name and the unit of its latest reading, as messages show them.
+struct AttributeLabel {
     std::string name;
-    std::string unit;  // the unit of the latest reading
+    std::string unit;
+};
+
+// Every distinct label once, however many nodes carry it: 1,000 meters of one model share
+// their 20 labels instead of holding 20,000 copies (issue #10's memory target). An id stays
+// valid as long as the pool; labels are never removed (a reload that keeps no state starts
+// a new pool).
+class LabelPool {
+  public:
+    std::uint32_t intern(std::string_view name, std::string_view unit) {
+        const auto length = static_cast<std::uint32_t>(name.size());
+        key_.resize(sizeof length);
+        std::memcpy(key_.data(), &length, sizeof length);
+        key_.append(name);
+        key_.append(unit);
+        if (const auto found = ids_.find(key_); found != ids_.end()) return found->second;
+        const auto id = static_cast<std::uint32_t>(labels_.size());
+        labels_.push_back({std::string(name), std::string(unit)});
+        ids_.emplace(key_, id);
+        return id;
+    }
+
+    const AttributeLabel& operator[](std::uint32_t id) const { return labels_[id]; }
+
+  private:
+    std::vector<AttributeLabel> labels_;
+    std::unordered_map<std::string, std::uint32_t> ids_;  // "<4-byte name length><name><unit>"
+    std::string key_;                                     // scratch for intern()
 };
 
 // One rule that matches one (source, node): the cached match decision plus its keys.
@@ -65,7 +96,7 @@ struct Binding {
 struct NodeEntry {
     std::string source;
     std::string node;
-    std::vector<NodeAttribute> attributes;  // in order of first appearance
+    std::vector<std::uint32_t> attributes;  // LabelPool ids, in order of first appearance
     std::vector<Binding> bindings;          // matching rules, in rule order
 };
 
@@ -128,6 +159,7 @@ struct Mapper::Impl {
     std::vector<CompiledRule> rules;
     std::vector<std::unique_ptr<NodeEntry>> nodes;
     std::unordered_map<std::string, std::uint32_t> node_index;  // see node_key_of()
+    LabelPool labels;                                           // of every node's attributes
     std::vector<HeapEntry> heap;                                // min-heap on `due`
     std::string scratch_key;
     std::vector<std::uint16_t> scratch_indices;
@@ -168,25 +200,27 @@ struct Mapper::Impl {
     // The node's index for `attribute`, adding it (and its keys) on first sight; `hint` is
     // where it usually is, since sources send attributes in a stable order.
     std::uint16_t resolve(NodeEntry& node, std::size_t hint, const Attribute& attribute) {
+        const auto name_at = [&](std::size_t i) -> const std::string& {
+            return labels[node.attributes[i]].name;
+        };
         std::size_t index = hint;
-        if (index >= node.attributes.size() || node.attributes[index].name != attribute.name) {
+        if (index >= node.attributes.size() || name_at(index) != attribute.name) {
             index = 0;
-            while (index < node.attributes.size() &&
-                   node.attributes[index].name != attribute.name) {
-                ++index;
-            }
+            while (index < node.attributes.size() && name_at(index) != attribute.name) ++index;
             if (index == node.attributes.size()) {
                 if (index >= kMaxAttributesPerNode) return kUnresolved;
-                node.attributes.push_back({attribute.name, attribute.unit});
+                node.attributes.push_back(labels.intern(attribute.name, attribute.unit));
                 for (Binding& binding : node.bindings) {
                     const CompiledRule& rule = rules[binding.rule];
                     binding.selected.push_back(rule.selects(attribute.name) ? 1 : 0);
                     if (rule.policy.stateful()) binding.keys.emplace_back();
                 }
+                return static_cast<std::uint16_t>(index);
             }
         }
-        if (node.attributes[index].unit != attribute.unit)
-            node.attributes[index].unit = attribute.unit;
+        if (labels[node.attributes[index]].unit != attribute.unit) {
+            node.attributes[index] = labels.intern(attribute.name, attribute.unit);
+        }
         return static_cast<std::uint16_t>(index);
     }
 
@@ -245,7 +279,7 @@ struct Mapper::Impl {
 
     template <typename V>
     void emit_attribute(const CompiledRule& rule, const NodeEntry& node,
-                        const NodeAttribute& attribute, const V& value, std::string_view timestamp,
+                        const AttributeLabel& attribute, const V& value, std::string_view timestamp,
                         std::vector<Message>& out) {
         Message& message = start_message(rule, out);
         message.topic.reserve(rule.topic.text().size() + gateway.size() + node.node.size() +
@@ -320,6 +354,7 @@ void Mapper::Impl::adopt(Impl& previous) {
         }
     }
     if (!any_kept) return;
+    labels = std::move(previous.labels);  // the carried nodes' ids point into it
     // The previous mapper respected the node bound, and we take at most its nodes.
     for (auto& old_node : previous.nodes) carry_over(*old_node, kept);
 }
@@ -350,8 +385,8 @@ void Mapper::Impl::carry_over(NodeEntry& old_node, const std::vector<std::uint32
         }
         // A new or changed rule: fresh state, one entry per attribute the node already has.
         binding.selected.reserve(entry->attributes.size());
-        for (const NodeAttribute& attribute : entry->attributes) {
-            binding.selected.push_back(rule.selects(attribute.name) ? 1 : 0);
+        for (const std::uint32_t label : entry->attributes) {
+            binding.selected.push_back(rule.selects(labels[label].name) ? 1 : 0);
         }
         if (rule.policy.stateful()) binding.keys.resize(entry->attributes.size());
     }
@@ -450,7 +485,8 @@ void Mapper::Impl::map_per_attribute(std::uint32_t node_id, NodeEntry& node, std
         if (index == kUnresolved || !binding.selected[index]) continue;
         const Attribute& attribute = sample.attributes[i];
         if (!stateful) {
-            emit_attribute(rule, node, node.attributes[index], attribute.value, timestamp, out);
+            emit_attribute(rule, node, labels[node.attributes[index]], attribute.value, timestamp,
+                           out);
             continue;
         }
         KeyState& key = binding.keys[index];
@@ -463,7 +499,8 @@ void Mapper::Impl::map_per_attribute(std::uint32_t node_id, NodeEntry& node, std
         switch (mapping::admit(policy, key, changed, now)) {
             case Verdict::publish:
                 if (policy.on_change) key.last_published.assign(attribute.value);
-                emit_attribute(rule, node, node.attributes[index], attribute.value, timestamp, out);
+                emit_attribute(rule, node, labels[node.attributes[index]], attribute.value,
+                               timestamp, out);
                 break;
             case Verdict::hold:
             case Verdict::suppress:
@@ -486,7 +523,7 @@ void Mapper::Impl::map_per_node(std::uint32_t node_id, NodeEntry& node, std::siz
         const std::uint16_t index = scratch_indices[i];
         if (index == kUnresolved || !binding.selected[index]) continue;
         any_selected = true;
-        estimate += node.attributes[index].name.size() + 24;
+        estimate += labels[node.attributes[index]].name.size() + 24;
         if (!changed && binding.keys[index].last_published.differs(sample.attributes[i].value,
                                                                    policy.deadband)) {
             changed = true;
@@ -537,7 +574,7 @@ void Mapper::Impl::emit_due(const HeapEntry& entry, SteadyClock::time_point now,
     if (entry.attribute != kNodeKey) {
         KeyState& key = binding.keys[entry.attribute];
         mapping::write_timestamp(key.latest_time, timestamp_buffer);
-        emit_attribute(rule, node, node.attributes[entry.attribute], key.latest,
+        emit_attribute(rule, node, labels[node.attributes[entry.attribute]], key.latest,
                        std::string_view(timestamp_buffer, sizeof timestamp_buffer), out);
         mapping::note_republished(policy, key, now);
         return;
@@ -551,7 +588,7 @@ void Mapper::Impl::emit_due(const HeapEntry& entry, SteadyClock::time_point now,
         KeyState& key = binding.keys[index];
         if (!key.in_latest || !binding.selected[index]) continue;
         message.payload += ',';
-        mapping::append_json_string(node.attributes[index].name, message.payload);
+        mapping::append_json_string(labels[node.attributes[index]].name, message.payload);
         message.payload += ':';
         key.latest.append_json(message.payload);
         if (policy.on_change) key.last_published.assign(key.latest);
