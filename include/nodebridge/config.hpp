@@ -528,7 +528,7 @@ struct LoadOptions {
     std::vector<std::string> model_dirs;
     // When set, every key the loader looks up in a map it reads (whether the file has it or
     // not, i.e. every key that map accepts) is added here. Null: nothing is recorded. For the
-    // test that every accepted key is documented (tests/unit/config/documented_keys_test.cpp).
+    // test that every accepted key is documented (tests/docs/documented_test.cpp).
     std::vector<ConfigKey>* known_keys = nullptr;
 };
 
