@@ -19,6 +19,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nodebridge/config.hpp"
@@ -72,6 +73,9 @@ struct DiscoveryPlan {
     std::string origin;                    // the "o" object, with braces
     std::vector<DiscoveryDevice> devices;  // the gateway first, then nodes in config order
                                            // (serial-nodes nodes in the order heard)
+    std::string gateway_id;                // "nodebridge_<gateway>", the gateway's device id
+    std::vector<std::string> unheard;      // device id prefixes of the serial-nodes sources:
+                                           // their nodes join the plan once heard
 
     // The retained, QoS 1 discovery messages, one per device (device mode) or per entity
     // (entity mode), in device order.
@@ -96,6 +100,36 @@ DiscoveryPlan plan_discovery(const Config& config, const std::vector<HeardNode>&
 // different names never share an id.
 std::string safe_id(std::string_view text);
 
+// Recognises this gateway's configs among the retained ones on the broker, so that those
+// announced under an earlier config (changed while the daemon was stopped, which no reload
+// saw) can be removed. Immutable once made: any thread may use it.
+class OwnConfigs {
+  public:
+    OwnConfigs() = default;  // claims nothing
+    explicit OwnConfigs(const DiscoveryPlan& plan);
+
+    // The subscriptions that bring every retained config under the plan's prefix, in both
+    // layouts whatever the mode: <prefix>/device/+/config and <prefix>/+/+/+/config. Empty
+    // when the plan is (discovery off).
+    std::vector<std::string> filters() const;
+
+    // True when `topic` matches filters(): a config topic under the prefix, anybody's.
+    bool covers(std::string_view topic) const;
+
+    // True when `payload` on `topic` is a config this gateway announced: a config topic under
+    // the prefix whose device id is the gateway's own, or starts with it and whose payload
+    // names the gateway as `via_device` (so gateway "a" never claims gateway "a_b"'s
+    // devices). Devices of serial-nodes sources are never claimed: a node not heard yet since
+    // the start is not in the plan, yet still there.
+    bool claims(std::string_view topic, std::string_view payload) const;
+
+  private:
+    std::string prefix_;      // "<prefix>/"
+    std::string gateway_id_;  // empty: claims nothing
+    std::string via_;         // "\"via_device\":\"<gateway id>\"" as device payloads hold it
+    std::vector<std::string> unheard_;
+};
+
 // Queues discovery messages and hands them out a batch at a time, so that announcing a
 // thousand devices does not flood the broker. Not thread-safe: one thread drives it.
 class Announcer {
@@ -108,6 +142,11 @@ class Announcer {
     // Queues every config of the plan (after a connect, or when Home Assistant comes back
     // online); queued removals stay queued, queued configs are not repeated.
     void announce();
+
+    // A config the broker still holds (one OwnConfigs claims): when the plan does not hold
+    // its topic, queues its removal (an empty retained message) unless one is queued already,
+    // and returns true.
+    bool remove_leftover(const std::string& topic);
 
     // Takes up to `count` queued messages, oldest first.
     std::vector<Message> take(std::size_t count);

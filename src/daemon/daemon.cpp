@@ -213,7 +213,7 @@ struct Daemon::Impl {
                 }
             };
         }
-        discovery.wrap(topics, handler);  // Home Assistant's status topic
+        discovery.wrap(topics, handler);  // Home Assistant's status and config topics
         publisher->set_subscriptions(std::move(topics), std::move(handler));
         if (sparkplug) publisher->set_session_hooks(sparkplug->hooks());
     }
@@ -298,7 +298,10 @@ struct Daemon::Impl {
         const bool mqtt_changed = next.mqtt != config.mqtt;
         auto next_commands = std::make_shared<const CommandRouter>(next);
         const bool commands_changed = next_commands->targets() != commands->targets();
-        const bool discovery_changed = next.homeassistant != config.homeassistant;
+        // While discovery is on its handler is renewed on every reload: it knows the plan's
+        // gateway and serial-nodes sources (homeassistant::OwnConfigs).
+        const bool discovery_changed =
+            next.homeassistant != config.homeassistant || next.homeassistant.has_value();
         discovery.reload(next);
         if (commands_changed) commands = std::move(next_commands);
         if (mqtt_changed) {

@@ -34,13 +34,24 @@ void Discovery::wrap(std::vector<std::string>& topics, Publisher::IncomingHandle
     if (!config_.homeassistant) return;
     const std::string status = config_.homeassistant->status_topic;
     topics.push_back(status);
-    handler = [status, online = online_, next = std::move(handler)](
-                  std::string_view topic, std::string_view payload, bool retained) {
-        if (topic != status) {
+    homeassistant::OwnConfigs own(announcer_.plan());
+    for (std::string& filter : own.filters()) topics.push_back(std::move(filter));
+    handler = [status, own = std::move(own), online = online_, found = found_,
+               next = std::move(handler)](std::string_view topic, std::string_view payload,
+                                          bool retained) {
+        if (topic == status) {
+            if (payload == "online") online->store(true);
+            return;
+        }
+        if (!own.covers(topic)) {
             if (next) next(topic, payload, retained);
             return;
         }
-        if (payload == "online") online->store(true);
+        // Only what the broker held before this connection counts: our own configs come
+        // back live (not retained), and are in the plan anyway.
+        if (!retained || !own.claims(topic, payload)) return;
+        std::lock_guard lock(found->mutex);
+        if (found->topics.size() < Found::kMax) found->topics.emplace_back(topic);
     };
 }
 
@@ -68,6 +79,20 @@ std::vector<Message> Discovery::due(bool connected, std::uint64_t connects, bool
         log_.log(LogLevel::info,
                  "announcing " + std::to_string(announcer_.plan().devices.size()) +
                      " devices to Home Assistant on " + config_.homeassistant->discovery_prefix,
+                 {.event = "discovery"});
+    }
+    std::vector<std::string> found;
+    {
+        std::lock_guard lock(found_->mutex);
+        found.swap(found_->topics);
+    }
+    std::size_t leftovers = 0;
+    for (const std::string& topic : found) leftovers += announcer_.remove_leftover(topic);
+    if (leftovers > 0) {
+        log_.log(LogLevel::info,
+                 "removing " + std::to_string(leftovers) +
+                     " Home Assistant configs this gateway announced under an earlier "
+                     "configuration",
                  {.event = "discovery"});
     }
     if (!connected) return {};

@@ -37,8 +37,10 @@ class Discovery final : public SampleObserver {
     void tick(SteadyClock::time_point) override {}
     SteadyClock::time_point next_due() const override { return SteadyClock::time_point::max(); }
 
-    // The subscription for the Publisher: `topics` plus the status topic (when discovery is
-    // on), and a handler that takes "online" there and passes everything else to `handler`.
+    // The subscription for the Publisher: `topics` plus, when discovery is on, the status
+    // topic and the config topics under the discovery prefix; a handler that takes "online"
+    // on the status topic, notes the retained configs of this gateway that the broker holds
+    // (homeassistant::OwnConfigs) and passes everything else to `handler`.
     void wrap(std::vector<std::string>& topics, Publisher::IncomingHandler& handler);
 
     // A reload: plans for `config`; what the previous config announced and this one does not
@@ -47,8 +49,9 @@ class Discovery final : public SampleObserver {
 
     // The messages to publish now. `connected` and `connects` are the Publisher's; a new
     // connection (connects changed, or `fresh_session`: a new Publisher counting from 0) or
-    // an "online" on the status topic queues every config again. Nothing is handed out
-    // while disconnected.
+    // an "online" on the status topic queues every config again. Configs of this gateway
+    // the broker still holds and the plan does not (left by a config changed while the
+    // daemon was stopped) are removed. Nothing is handed out while disconnected.
     std::vector<Message> due(bool connected, std::uint64_t connects, bool fresh_session);
 
     // True while messages wait: the daemon then calls due() every kInterval.
@@ -65,6 +68,14 @@ class Discovery final : public SampleObserver {
     std::uint64_t connects_seen_ = 0;
     // Set on the network thread when the status topic says "online".
     std::shared_ptr<std::atomic<bool>> online_ = std::make_shared<std::atomic<bool>>(false);
+
+    // Config topics of this gateway found retained on the broker, from the network thread.
+    struct Found {
+        static constexpr std::size_t kMax = 65536;  // more wait for the next connection
+        std::mutex mutex;
+        std::vector<std::string> topics;
+    };
+    std::shared_ptr<Found> found_ = std::make_shared<Found>();
 };
 
 }  // namespace nodebridge

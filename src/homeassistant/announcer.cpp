@@ -1,5 +1,7 @@
 // The Announcer: queues discovery configs and removals, hands them out in batches.
 
+#include <algorithm>
+
 #include "nodebridge/homeassistant.hpp"
 
 namespace nodebridge::homeassistant {
@@ -34,6 +36,17 @@ void Announcer::update(DiscoveryPlan plan) {
 void Announcer::announce() {
     std::erase_if(queue_, [](const Pending& pending) { return pending.config; });
     for (Message& config : plan_.messages()) queue_.push_back({std::move(config), true});
+}
+
+bool Announcer::remove_leftover(const std::string& topic) {
+    if (announced_.contains(topic)) return false;
+    const bool queued = std::any_of(queue_.begin(), queue_.end(), [&](const Pending& pending) {
+        return pending.message.topic == topic && pending.message.payload.empty();
+    });
+    if (queued) return false;
+    queue_.push_back(
+        {Message{.topic = topic, .payload = {}, .qos = 1, .retain = true, .rule = {}}, false});
+    return true;
 }
 
 std::vector<Message> Announcer::take(std::size_t count) {

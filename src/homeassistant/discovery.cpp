@@ -169,6 +169,7 @@ class Builder {
         plan.prefix = ha_.discovery_prefix;
         plan.origin = origin_;
         plan.devices.push_back(gateway_device());
+        plan.gateway_id = gateway_id_;
         for (const SourceConfig& source : config_.sources) {
             if (const auto* modbus = std::get_if<ModbusSourceConfig>(&source.settings)) {
                 for (const ModbusNode& node : modbus->nodes) {
@@ -180,6 +181,7 @@ class Builder {
                 }
             } else if (const auto* serial =
                            std::get_if<SerialNodesSourceConfig>(&source.settings)) {
+                plan.unheard.push_back(gateway_id_ + "_" + safe_id(source.name) + "_");
                 for (const HeardNode& node : heard) {
                     if (node.source != source.name) continue;
                     std::vector<Reading> readings;
@@ -598,6 +600,70 @@ std::vector<Message> DiscoveryPlan::removals_since(const DiscoveryPlan& previous
         }
     }
     return out;
+}
+
+OwnConfigs::OwnConfigs(const DiscoveryPlan& plan)
+    : prefix_(plan.prefix + "/"),
+      gateway_id_(plan.gateway_id),
+      via_("\"via_device\":\"" + plan.gateway_id + "\""),
+      unheard_(plan.unheard) {}
+
+std::vector<std::string> OwnConfigs::filters() const {
+    if (gateway_id_.empty()) return {};
+    return {prefix_ + "device/+/config", prefix_ + "+/+/+/config"};
+}
+
+namespace {
+
+// A topic the filters bring: "<prefix>device/<id>/config" (device layout) or
+// "<prefix><platform>/<id>/<key>/config" (entity layout).
+struct ConfigTopic {
+    std::string_view first;  // "device" or the platform
+    std::string_view id;
+    bool device_layout = false;
+};
+
+std::optional<ConfigTopic> config_topic_of(std::string_view prefix, std::string_view topic) {
+    constexpr std::string_view kConfig = "/config";
+    if (topic.size() < prefix.size() + kConfig.size() || !topic.starts_with(prefix) ||
+        !topic.ends_with(kConfig)) {
+        return std::nullopt;
+    }
+    std::string_view rest =
+        topic.substr(prefix.size(), topic.size() - prefix.size() - kConfig.size());
+    std::vector<std::string_view> levels;
+    while (levels.size() < 4) {
+        const std::size_t slash = rest.find('/');
+        levels.push_back(rest.substr(0, slash));
+        if (slash == std::string_view::npos) break;
+        rest.remove_prefix(slash + 1);
+    }
+    if (levels.size() == 2 && levels[0] == "device") return ConfigTopic{levels[0], levels[1], true};
+    if (levels.size() == 3) return ConfigTopic{levels[0], levels[1], false};
+    return std::nullopt;
+}
+
+}  // namespace
+
+bool OwnConfigs::covers(std::string_view topic) const {
+    return !gateway_id_.empty() && config_topic_of(prefix_, topic).has_value();
+}
+
+bool OwnConfigs::claims(std::string_view topic, std::string_view payload) const {
+    if (gateway_id_.empty()) return false;
+    const auto config = config_topic_of(prefix_, topic);
+    // The entity layout never has "device" for a platform: not a topic this gateway writes.
+    if (!config || (!config->device_layout && config->first == "device")) return false;
+    const std::string_view id = config->id;
+    if (id == gateway_id_) return true;
+    if (!id.starts_with(gateway_id_) || id.size() <= gateway_id_.size() ||
+        id[gateway_id_.size()] != '_') {
+        return false;
+    }
+    for (const std::string& unheard : unheard_) {
+        if (id.starts_with(unheard)) return false;
+    }
+    return payload.find(via_) != std::string_view::npos;
 }
 
 }  // namespace nodebridge::homeassistant

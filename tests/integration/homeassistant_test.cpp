@@ -273,10 +273,21 @@ class HomeAssistant : public ::testing::Test {
         return nullptr;
     }
 
-    void publish(const std::string& topic, const std::string& payload) {
-        Process pub({"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p",
-                     std::to_string(broker_.port()), "-q", "1", "-t", topic, "-m", payload},
-                    dir_.file("pub-" + std::to_string(++published_) + ".log"));
+    void publish(const std::string& topic, const std::string& payload, bool retain = false) {
+        const std::string port = std::to_string(broker_.port());
+        std::vector<std::string> command = {"/usr/bin/mosquitto_pub",
+                                            "-h",
+                                            "127.0.0.1",
+                                            "-p",
+                                            port,
+                                            "-q",
+                                            "1",
+                                            "-t",
+                                            topic,
+                                            "-m",
+                                            payload};
+        if (retain) command.push_back("-r");
+        Process pub(command, dir_.file("pub-" + std::to_string(++published_) + ".log"));
         ASSERT_EQ(pub.wait_for_exit(10s), 0) << pub.output();
     }
 
@@ -466,6 +477,58 @@ TEST_F(HomeAssistant, AReloadRemovesWhatIsGoneAndEntityModeWorks) {
     EXPECT_NE(find(all, "pdu-1_setpoint"), nullptr);
     EXPECT_NE(find(all, "pdu-1_breaker"), nullptr);
     EXPECT_EQ(find(all, "pdu-1_breaker")->platform, "switch");
+}
+
+// The config changed while the daemon was stopped (a node and an entity removed, then
+// `systemctl restart`): what the earlier config announced is still retained on the broker,
+// and only the daemon can know it is its own. It removes exactly that at start, and leaves
+// another gateway's, an unrelated integration's and a not yet heard wireless node's alone.
+TEST_F(HomeAssistant, ConfigsLeftByAnEarlierConfigurationAreRemovedAtStart) {
+    const std::string via = R"("via_device":"nodebridge_gw-ha")";
+    const std::string gone_node = "homeassistant/device/nodebridge_gw-ha_pdu-bus_pdu-9/config";
+    const std::string gone_entity =
+        "homeassistant/sensor/nodebridge_gw-ha_pdu-bus_pdu-1/current/config";
+    const std::map<std::string, std::string> kept = {
+        {"homeassistant/device/nodebridge_gw-ha_b_pdu-bus_pdu-9/config",
+         R"({"dev":{"ids":["nodebridge_gw-ha_b_pdu-bus_pdu-9"],"via_device":"nodebridge_gw-ha_b"}})"},
+        {"homeassistant/device/nodebridge_gw-ha_radio_ZZ99/config",
+         R"({"dev":{"ids":["nodebridge_gw-ha_radio_ZZ99"],)" + via + "}}"},
+        {"homeassistant/light/kitchen_lamp/config", R"({"name":"lamp","state_topic":"z/lamp"})"},
+    };
+    publish(gone_node, R"({"dev":{"ids":["nodebridge_gw-ha_pdu-bus_pdu-9"],)" + via + "}}", true);
+    publish(gone_entity, R"({"dev":{"ids":["nodebridge_gw-ha_pdu-bus_pdu-1"],)" + via + "}}", true);
+    for (const auto& [topic, payload] : kept) publish(topic, payload, true);
+    ASSERT_TRUE(subscriber_->wait_for_message(gone_entity, 10s).has_value());
+    subscriber_->clear();  // the fake radio node must not count as one the daemon announced
+
+    start_daemon();
+    ASSERT_TRUE(wait_for_devices(20s)) << log();
+    EXPECT_TRUE(subscriber_->wait_for_message(gone_node, 15s, "").has_value()) << log();
+    EXPECT_TRUE(subscriber_->wait_for_message(gone_entity, 15s, "").has_value()) << log();
+    EXPECT_TRUE(daemon_->wait_for_output("removing 2 Home Assistant configs", 5s)) << log();
+    // The configs it received and did not claim are nobody's commands either.
+    EXPECT_EQ(log().find("rejected"), std::string::npos) << log();
+
+    // What the broker holds now, as Home Assistant would find it when it starts.
+    Subscriber fresh(broker_.port(), {"homeassistant/#"});
+    ASSERT_TRUE(fresh.wait_for(
+        [&](const std::vector<Received>& all) {
+            std::set<std::string> topics;
+            for (const Received& m : all) topics.insert(m.topic);
+            for (const auto& [topic, payload] : kept) {
+                if (!topics.count(topic)) return false;
+            }
+            return topics.count("homeassistant/device/nodebridge_gw-ha_pdu-bus_pdu-1/config") > 0;
+        },
+        10s));
+    for (const auto& [topic, payload] : kept) {
+        const auto messages = fresh.on_topic(topic);
+        ASSERT_EQ(messages.size(), 1u) << topic;
+        EXPECT_EQ(messages[0].payload, payload) << topic;
+        EXPECT_TRUE(messages[0].retain) << topic;
+    }
+    EXPECT_TRUE(fresh.on_topic(gone_node).empty());
+    EXPECT_TRUE(fresh.on_topic(gone_entity).empty());
 }
 
 TEST_F(HomeAssistant, ShowDiscoveryPrintsTheConfigsWithoutConnecting) {

@@ -94,5 +94,26 @@ TEST(Announcer, AnUnchangedPlanQueuesNothing) {
     EXPECT_TRUE(announcer.idle());
 }
 
+TEST(Announcer, ALeftoverIsRemovedOnceUnlessThePlanHoldsIt) {
+    Announcer announcer;
+    announcer.update(plan_with({"a"}));
+    EXPECT_FALSE(announcer.remove_leftover("homeassistant/device/a/config"));
+    EXPECT_TRUE(announcer.idle());
+    EXPECT_TRUE(announcer.remove_leftover("homeassistant/device/gone/config"));
+    EXPECT_FALSE(announcer.remove_leftover("homeassistant/device/gone/config"));  // queued
+    const auto out = announcer.take(10);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].topic, "homeassistant/device/gone/config");
+    EXPECT_EQ(out[0].payload, "");
+    EXPECT_TRUE(out[0].retain);
+    EXPECT_EQ(out[0].qos, 1);
+    // An announce() after it (a connect) leaves a queued removal in place.
+    EXPECT_TRUE(announcer.remove_leftover("homeassistant/device/gone-too/config"));
+    announcer.announce();
+    EXPECT_EQ(topics(announcer.take(10)),
+              (std::vector<std::string>{"homeassistant/device/gone-too/config",
+                                        "homeassistant/device/a/config"}));
+}
+
 }  // namespace
 }  // namespace nodebridge::homeassistant

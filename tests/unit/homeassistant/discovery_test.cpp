@@ -457,5 +457,71 @@ TEST(Discovery, ChangingTheModeRemovesEverythingOnTheOldTopics) {
     EXPECT_EQ(plan_discovery(off).removals_since(plan_discovery(before)).size(), 2u);
 }
 
+// ---- configs left on the broker by an earlier configuration ---------------------------
+
+TEST(OwnConfigs, ClaimsEverythingThisGatewayAnnouncesInEitherLayout) {
+    const OwnConfigs own(plan_discovery(base_config()));
+    EXPECT_EQ(own.filters(), (std::vector<std::string>{"homeassistant/device/+/config",
+                                                       "homeassistant/+/+/+/config"}));
+    Config entity = base_config();
+    entity.homeassistant->mode = DiscoveryMode::entity;
+    std::vector<Message> announced = plan_discovery(base_config()).messages();
+    for (Message& message : plan_discovery(entity).messages()) announced.push_back(message);
+    ASSERT_GT(announced.size(), 5u);
+    for (const Message& message : announced) {
+        EXPECT_TRUE(own.claims(message.topic, message.payload)) << message.topic;
+    }
+}
+
+TEST(OwnConfigs, NeverClaimsAnotherGatewaysOrAnUnheardNodesConfig) {
+    const OwnConfigs own(plan_discovery(base_config()));  // gateway "gw-1"
+    // Gateway "gw-1_b": every device id of it starts with "nodebridge_gw-1_".
+    Config other = base_config();
+    other.gateway = "gw-1_b";
+    const auto others = plan_discovery(other).messages();
+    ASSERT_EQ(others.size(), 2u);
+    ASSERT_TRUE(others[1].topic.starts_with("homeassistant/device/nodebridge_gw-1_"));
+    for (const Message& message : others) {
+        EXPECT_FALSE(own.claims(message.topic, message.payload)) << message.topic;
+    }
+    // A serial-nodes node of a source still configured: not heard since the start, so not in
+    // the plan, yet it may come back any moment.
+    HeardNode heard{"radio", "0A1B", {{"temp", HeardKind::number, "\u00b0C"}}};
+    const auto with_node = plan_discovery(base_config(), {heard}).messages();
+    const Message* node =
+        on_topic(with_node, "homeassistant/device/nodebridge_gw-1_radio_0A1B/config");
+    ASSERT_NE(node, nullptr);
+    EXPECT_FALSE(own.claims(node->topic, node->payload));
+    // Not config topics of the plan's prefix and layouts.
+    const std::string payload = R"({"dev":{"via_device":"nodebridge_gw-1"}})";
+    for (const std::string topic : {
+             "homeassistant/device/nodebridge_gw-1_x_y/state",
+             "other/device/nodebridge_gw-1_x_y/config",
+             "homeassistant/device/nodebridge_gw-1_x_y/extra/config",
+             "homeassistant/sensor/nodebridge_gw-1_x_y/config",
+             "homeassistant/sensor/nodebridge_gw-1_x_y/k/extra/config",
+             "homeassistant/device/nodebridge_gw-1x/config",
+             "homeassistant/device/nodebridge_gw-1_/config/config",
+         }) {
+        EXPECT_FALSE(own.claims(topic, payload)) << topic;
+    }
+    EXPECT_TRUE(own.claims("homeassistant/device/nodebridge_gw-1_x_y/config", payload));
+    // What the filters bring is covered (kept from the command handler), claimed or not.
+    EXPECT_TRUE(own.covers("homeassistant/device/somebody/config"));
+    EXPECT_TRUE(own.covers("homeassistant/light/somebody/lamp/config"));
+    EXPECT_TRUE(own.covers("homeassistant/device/nodebridge_gw-1_x_y/extra/config"));
+    EXPECT_FALSE(own.covers("homeassistant/status"));
+    EXPECT_FALSE(own.covers("homeassistant/sensor/nodebridge_gw-1_x_y/config"));
+    EXPECT_FALSE(own.covers("dc1/pdu-1/relay/set"));
+    EXPECT_FALSE(own.claims("homeassistant/device/nodebridge_gw-1_x_y/config", "{}"));
+    // Discovery off: nothing to subscribe to, nothing claimed.
+    Config off = base_config();
+    off.homeassistant.reset();
+    const OwnConfigs none(plan_discovery(off));
+    EXPECT_TRUE(none.filters().empty());
+    EXPECT_FALSE(none.claims("homeassistant/device/nodebridge_gw-1/config", payload));
+    EXPECT_FALSE(OwnConfigs().claims("homeassistant/device/nodebridge_gw-1/config", payload));
+}
+
 }  // namespace
 }  // namespace nodebridge::homeassistant
