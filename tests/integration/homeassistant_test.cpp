@@ -274,21 +274,8 @@ class HomeAssistant : public ::testing::Test {
     }
 
     void publish(const std::string& topic, const std::string& payload, bool retain = false) {
-        const std::string port = std::to_string(broker_.port());
-        std::vector<std::string> command = {"/usr/bin/mosquitto_pub",
-                                            "-h",
-                                            "127.0.0.1",
-                                            "-p",
-                                            port,
-                                            "-q",
-                                            "1",
-                                            "-t",
-                                            topic,
-                                            "-m",
-                                            payload};
-        if (retain) command.push_back("-r");
-        Process pub(command, dir_.file("pub-" + std::to_string(++published_) + ".log"));
-        ASSERT_EQ(pub.wait_for_exit(10s), 0) << pub.output();
+        const std::string log = dir_.file("pub-" + std::to_string(++published_) + ".log");
+        ASSERT_EQ(publish_with_mosquitto_pub(broker_.port(), topic, payload, retain, log), "");
     }
 
     TempDir dir_;

@@ -72,20 +72,8 @@ class WriteBack : public ::testing::Test {
     }
 
     void send(const std::string& topic, const std::string& payload, bool retain = false) {
-        std::vector<std::string> argv = {"/usr/bin/mosquitto_pub",
-                                         "-h",
-                                         "127.0.0.1",
-                                         "-p",
-                                         std::to_string(broker_.port()),
-                                         "-q",
-                                         "1",
-                                         "-t",
-                                         topic,
-                                         "-m",
-                                         payload};
-        if (retain) argv.push_back("-r");
-        Process pub(argv, dir_.file("pub-" + std::to_string(++sent_) + ".log"));
-        ASSERT_EQ(pub.wait_for_exit(10s), 0) << pub.output();
+        const std::string log = dir_.file("pub-" + std::to_string(++sent_) + ".log");
+        ASSERT_EQ(publish_with_mosquitto_pub(broker_.port(), topic, payload, retain, log), "");
     }
 
     // Sends a command and returns the result published for it.

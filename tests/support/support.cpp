@@ -167,6 +167,22 @@ bool Process::wait_for_output(std::string_view text, Millis timeout) {
     return wait_until([&] { return output().find(text) != std::string::npos; }, timeout);
 }
 
+std::string publish_with_mosquitto_pub(int port, const std::string& topic,
+                                       const std::string& payload, bool retain,
+                                       const std::string& log_path) {
+    std::vector<std::string> argv = {"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-q", "1"};
+    for (const std::string& argument : {std::string("-p"), std::to_string(port), std::string("-t"),
+                                        topic, std::string("-m"), payload}) {
+        argv.push_back(argument);
+    }
+    if (retain) argv.push_back("-r");
+    Process pub(argv, log_path);
+    const auto code = pub.wait_for_exit(10s);
+    if (code == 0) return {};
+    return "mosquitto_pub " + (code ? "exited " + std::to_string(*code) : "ran over 10 s") + ": " +
+           pub.output();
+}
+
 // ---- Broker ----------------------------------------------------------------------------
 
 Broker::Broker() : Broker(Options{}) {}
@@ -190,9 +206,9 @@ void Broker::start() {
     conf += options_.extra_config;
     conf += '\n';
     const std::string conf_path = dir_.write("mosquitto.conf", conf);
-    process_ = std::make_unique<Process>(
-        std::vector<std::string>{"/usr/sbin/mosquitto", "-c", conf_path},
-        dir_.file("mosquitto-" + std::to_string(++generation_) + ".log"));
+    process_ =
+        std::make_unique<Process>(std::vector<std::string>{"/usr/sbin/mosquitto", "-c", conf_path},
+                                  dir_.file("mosquitto-" + std::to_string(++generation_) + ".log"));
     if (!wait_until([&] { return port_accepts(port_) || !process_->running(); }, 10s) ||
         !process_->running()) {
         const std::string log = process_->output();
@@ -214,7 +230,8 @@ void Broker::stop(int sig) {
 
 std::string Broker::log() const {
     std::string all;
-    for (int g = 1; g <= generation_; ++g) all += read_file(dir_.file("mosquitto-" + std::to_string(g) + ".log"));
+    for (int g = 1; g <= generation_; ++g)
+        all += read_file(dir_.file("mosquitto-" + std::to_string(g) + ".log"));
     return all;
 }
 
@@ -304,7 +321,8 @@ Subscriber::Subscriber(int port, std::vector<std::string> topics, Options option
     if (options.persistent) {
         mosquitto_property_add_int32(&properties, MQTT_PROP_SESSION_EXPIRY_INTERVAL, 3600);
     }
-    const int rc = mosquitto_connect_bind_v5(state_->client, "127.0.0.1", port, 10, nullptr, properties);
+    const int rc =
+        mosquitto_connect_bind_v5(state_->client, "127.0.0.1", port, 10, nullptr, properties);
     mosquitto_property_free_all(&properties);
     if (rc != MOSQ_ERR_SUCCESS) {
         mosquitto_destroy(state_->client);

@@ -27,7 +27,7 @@ int free_port();
 
 // A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
 class TempDir {
-public:
+  public:
     TempDir();
     ~TempDir();
     TempDir(const TempDir&) = delete;
@@ -39,7 +39,7 @@ public:
     // Writes `content` to path()/name and returns the full path.
     std::string write(std::string_view name, std::string_view content) const;
 
-private:
+  private:
     std::string path_;
 };
 
@@ -51,11 +51,10 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 // A child process whose stdout and stderr go to one log file. The destructor kills it
 // (SIGKILL) and reaps it if it is still running.
 class Process {
-public:
+  public:
     // Starts argv[0] (a path) with `argv`. `env` entries ("K=V") are added to the
     // inherited environment. Throws std::runtime_error if it cannot be started.
-    Process(std::vector<std::string> argv, std::string log_path,
-            std::vector<std::string> env = {});
+    Process(std::vector<std::string> argv, std::string log_path, std::vector<std::string> env = {});
     ~Process();
     Process(const Process&) = delete;
     Process& operator=(const Process&) = delete;
@@ -71,16 +70,23 @@ public:
     // Waits until its output contains `text`.
     bool wait_for_output(std::string_view text, Millis timeout);
 
-private:
+  private:
     pid_t pid_ = -1;
     std::optional<int> exit_code_;
     std::string log_path_;
 };
 
+// Publishes one QoS 1 message to the broker on 127.0.0.1:`port` with mosquitto_pub (a client
+// of its own, as another program would) and waits, 10 s at most, for it to be handed over.
+// Empty on success, else what went wrong with mosquitto_pub's output (kept in `log_path`).
+std::string publish_with_mosquitto_pub(int port, const std::string& topic,
+                                       const std::string& payload, bool retain,
+                                       const std::string& log_path);
+
 // A real mosquitto broker on 127.0.0.1. Persistence keeps QoS>0 sessions and retained
 // messages across stop()/start(), like a production broker.
 class Broker {
-public:
+  public:
     struct Options {
         bool persistence = true;
         std::string extra_config;  // appended to the generated mosquitto.conf
@@ -97,7 +103,7 @@ public:
     int port() const { return port_; }
     std::string log() const;
 
-private:
+  private:
     Options options_;
     TempDir dir_;
     int port_;
@@ -115,11 +121,11 @@ struct Received {
 // An MQTT 5 subscriber with "retain as published", so tests see the publisher's retain
 // flag. The constructor returns once the broker acknowledged the subscriptions.
 class Subscriber {
-public:
+  public:
     struct Options {
         int qos = 2;
-        std::string client_id;        // empty = random, clean session
-        bool persistent = false;      // keep the session (and queued messages) across reconnects
+        std::string client_id;    // empty = random, clean session
+        bool persistent = false;  // keep the session (and queued messages) across reconnects
     };
     Subscriber(int port, std::vector<std::string> topics);
     Subscriber(int port, std::vector<std::string> topics, Options options);
@@ -130,7 +136,8 @@ public:
     std::vector<Received> messages() const;
     std::vector<Received> on_topic(std::string_view topic) const;
     // Waits until `condition` holds for the messages received so far.
-    bool wait_for(const std::function<bool(const std::vector<Received>&)>& condition, Millis timeout);
+    bool wait_for(const std::function<bool(const std::vector<Received>&)>& condition,
+                  Millis timeout);
     // Waits for a message on `topic` (optionally with `payload`) and returns the latest one.
     std::optional<Received> wait_for_message(std::string_view topic, Millis timeout,
                                              std::optional<std::string_view> payload = {});
@@ -139,7 +146,7 @@ public:
 
     struct State;
 
-private:
+  private:
     std::shared_ptr<State> state_;
 };
 

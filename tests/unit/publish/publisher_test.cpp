@@ -607,20 +607,8 @@ struct Inbox {
 // Publishes one message with mosquitto_pub and waits for it to be handed over.
 void send(int port, const std::string& topic, const std::string& payload, bool retain = false) {
     static const test::TempDir logs;
-    std::vector<std::string> argv = {"/usr/bin/mosquitto_pub",
-                                     "-h",
-                                     "127.0.0.1",
-                                     "-p",
-                                     std::to_string(port),
-                                     "-q",
-                                     "1",
-                                     "-t",
-                                     topic,
-                                     "-m",
-                                     payload};
-    if (retain) argv.push_back("-r");
-    test::Process pub(argv, logs.file("pub-" + std::to_string(test::free_port()) + ".log"));
-    ASSERT_EQ(pub.wait_for_exit(10s), 0) << pub.output();
+    const std::string log = logs.file("pub-" + std::to_string(test::free_port()) + ".log");
+    ASSERT_EQ(test::publish_with_mosquitto_pub(port, topic, payload, retain, log), "");
 }
 
 TEST_P(PublisherProtocolTest, SubscribedTopicsReachTheHandlerAcrossReconnectsAndChanges) {
