@@ -569,11 +569,13 @@ void Publisher::Impl::on_subscribe(mosquitto*, void* self, int mid, int count, c
     const std::string topic = std::move(it->second);
     impl.subscribing_.erase(it);
     if (count >= 1 && granted != nullptr && granted[0] >= 0x80) {
+        // Rate-limited per topic: a refused discovery filter must not hide a refused command
+        // topic.
         impl.log_.log_limited(
-            "mqtt-subscribe", LogLevel::warning,
+            "mqtt-subscribe:" + topic, LogLevel::warning,
             "MQTT: the broker refused the subscription to '" + topic + "' (" +
                 (impl.config_.protocol == 5 ? mosquitto_reason_string(granted[0]) : "failure") +
-                "); commands sent there are not received",
+                "); what is published there does not reach this gateway",
             {.topic = topic, .event = "mqtt-subscribe"});
     }
 }
