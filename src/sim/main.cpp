@@ -51,9 +51,19 @@ int main(int argc, char** argv) {
         return 0;
     }
     for (const Command& command : kCommands) {
-        if (args[0] == command.name) {
-            return command.run(nodebridge::sim::Args(args).subspan(1));
+        if (args[0] != command.name) continue;
+        // "COMMAND --help" anywhere among its options: that command's usage, not an option
+        // missing its value.
+        for (std::size_t i = 1; i < args.size(); ++i) {
+            if (args[i] == "--help" || args[i] == "-h") {
+                std::printf(
+                    "usage: nodebridge-sim %.*s\n\nSee nodebridge-sim(1) and "
+                    "src/sim/README.md for what each option does.\n",
+                    static_cast<int>(command.usage.size()), command.usage.data());
+                return 0;
+            }
         }
+        return command.run(nodebridge::sim::Args(args).subspan(1));
     }
     std::fprintf(stderr, "nodebridge-sim: unknown command '%.*s'\n",
                  static_cast<int>(args[0].size()), args[0].data());

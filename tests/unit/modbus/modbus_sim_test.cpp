@@ -160,6 +160,26 @@ TEST(ModbusSim, BadArgumentsExit64) {
     EXPECT_EQ(command.wait_for_exit(5s), 64);
 }
 
+// Every command answers --help with its own usage on stdout, exit 0, wherever it stands.
+TEST(ModbusSim, EachCommandHasItsOwnHelp) {
+    TempDir dir;
+    const std::vector<std::pair<std::string, std::string>> commands = {
+        {"modbus-tcp", "--model-dir"},
+        {"modbus-rtu", "--turnaround"},
+        {"serial-nodes", "--garbage"}};
+    for (const auto& [name, option] : commands) {
+        for (const std::vector<std::string>& args :
+             {std::vector<std::string>{NODEBRIDGE_SIM_PATH, name, "--help"},
+              std::vector<std::string>{NODEBRIDGE_SIM_PATH, name, "--port", "0", "-h"}}) {
+            test::Process help(args, dir.file(name + std::to_string(args.size()) + ".log"));
+            EXPECT_EQ(help.wait_for_exit(5s), 0) << help.output();
+            const std::string text = help.output();
+            EXPECT_TRUE(text.starts_with("usage: nodebridge-sim " + name + " ")) << text;
+            EXPECT_NE(text.find(option), std::string::npos) << text;
+        }
+    }
+}
+
 // A model with each encoding the library uses: float32 in both word orders, a scaled int32
 // with the low word first, a scaled int16 and a scaled counter.
 constexpr const char* kModel = R"(models:
