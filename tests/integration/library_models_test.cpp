@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -92,6 +93,15 @@ std::vector<Model> library_models() {
     return models;
 }
 
+// A float32 as the decimal the device means, as nodebridged publishes it: the shortest text
+// that reads back as the same float, read as a double.
+double float_decimal(float value) {
+    if (!std::isfinite(value)) return value;
+    char text[32];
+    const auto written = std::to_chars(text, text + sizeof text, value);
+    return std::strtod(std::string(text, written.ptr).c_str(), nullptr);
+}
+
 // What `words` (a reply starting at `start`) hold for `spec`, if the reply covers it.
 std::optional<double> decode(const Spec& spec, const TappedReply& reply) {
     const int count = width(spec.type);
@@ -116,7 +126,7 @@ std::optional<double> decode(const Spec& spec, const TappedReply& reply) {
     else if (spec.type == "uint32")
         raw = static_cast<std::uint32_t>(bits);
     else if (spec.type == "float32")
-        raw = std::bit_cast<float>(static_cast<std::uint32_t>(bits));
+        raw = float_decimal(std::bit_cast<float>(static_cast<std::uint32_t>(bits)));
     else if (spec.type == "int64")
         raw = static_cast<double>(static_cast<std::int64_t>(bits));
     else if (spec.type == "uint64")

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -69,6 +70,15 @@ std::uint16_t attribute_width(const ModbusAttribute& attribute) {
     return is_bit_table(attribute.table) ? 1 : attribute.width();
 }
 
+double float32_decimal(float value) {
+    if (!std::isfinite(value)) return value;
+    char text[32];
+    const auto written = std::to_chars(text, text + sizeof text, value);  // shortest round trip
+    double decimal = value;
+    std::from_chars(text, written.ptr, decimal);
+    return decimal;
+}
+
 double scale_value(const ModbusAttribute& attribute, double raw) {
     double value = raw * attribute.scale + attribute.offset;
     if (!std::isfinite(value) || !attribute.round.has_value()) return value;
@@ -117,7 +127,7 @@ std::optional<Value> decode_registers(const ModbusAttribute& attribute,
                                static_cast<std::int64_t>(assemble(attribute, registers)));
         case ModbusType::float32: {
             const auto bits = static_cast<std::uint32_t>(assemble(attribute, registers));
-            return Value{scale_value(attribute, std::bit_cast<float>(bits))};
+            return Value{scale_value(attribute, float32_decimal(std::bit_cast<float>(bits)))};
         }
         case ModbusType::float64: {
             const std::uint64_t bits = assemble(attribute, registers);

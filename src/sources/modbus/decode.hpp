@@ -25,7 +25,8 @@ bool is_bit_table(ModbusTable table);
 // Decodes one attribute from exactly attribute_width() registers, first register first.
 // Applies byte_swap (within each register), word_order (of 16-bit words), then
 // raw * scale + offset, then round. Integer types with scale 1, offset 0 and no round stay
-// int64 (a uint64 above INT64_MAX becomes double); every other number is a double. bool on
+// int64 (a uint64 above INT64_MAX becomes double); every other number is a double. A
+// float32 is taken as the decimal it stands for (float32_decimal) before scaling. bool on
 // a register is "nonzero", or with `bit` that bit of the register (after byte_swap;
 // nullopt for a bit over 15). Strings are bytes high first, cut at the first NUL, trailing
 // spaces trimmed, control characters and invalid UTF-8 replaced by U+FFFD; word_order does
@@ -36,6 +37,11 @@ std::optional<Value> decode_registers(const ModbusAttribute& attribute,
 // Decodes one attribute from a coil or discrete bit: a bool for type bool, otherwise the
 // number 0 or 1 put through scale, offset and round like an integer register.
 Value decode_bit(const ModbusAttribute& attribute, bool bit);
+
+// A float32 as the double nearest its shortest decimal, the number the device means: 230.8
+// sent as 0x4366CCCD, which widened bit for bit is 230.8000030517578. Converting the result
+// back to float32 gives the same bits. Non-finite values pass through unchanged.
+double float32_decimal(float value);
 
 // value * scale + offset, then rounded to `round` decimals (negative rounds to tens,
 // hundreds...). Non-finite values pass through unchanged.

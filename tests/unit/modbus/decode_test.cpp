@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -109,6 +110,32 @@ TEST(DecodeRegisters, Float32AllOrders) {
               Value{230.5});
     EXPECT_EQ(decode(attr(ModbusType::float32, WordOrder::little, true), {0x0080, 0x6643}),
               Value{230.5});
+}
+
+// A meter sends 230.8 V as the float32 nearest to it; the reading is 230.8, not the
+// 230.8000030517578 that float holds exactly, and it goes back to the same bits.
+TEST(DecodeRegisters, Float32IsTheDecimalTheDeviceMeant) {
+    EXPECT_EQ(decode(attr(ModbusType::float32), {0x4366, 0xCCCD}), Value{230.8});
+    EXPECT_EQ(decode(attr(ModbusType::float32), {0x3DCC, 0xCCCD}), Value{0.1});
+    EXPECT_EQ(decode(attr(ModbusType::float32), {0x4B18, 0x9680}), Value{10000000.0});
+    EXPECT_EQ(decode(attr(ModbusType::float32), {0x0000, 0x0001}), Value{1e-45});  // subnormal
+    EXPECT_EQ(decode(attr(ModbusType::float32), {0x7F7F, 0xFFFF}), Value{3.4028235e38});
+    EXPECT_EQ(decode(attr(ModbusType::float32), {0xC2C8, 0x0000}), Value{-100.0});
+    // Scale and round apply to the decimal.
+    auto kilo = attr(ModbusType::float32);
+    kilo.scale = 1000;
+    EXPECT_EQ(decode(kilo, {0x3DCC, 0xCCCD}), Value{100.0});
+    // Every float32 of a sweep of bit patterns comes back to its own bits.
+    for (std::uint64_t bits = 0; bits <= 0xFFFFFFFF; bits += 65537 * 7) {
+        const auto word = static_cast<std::uint32_t>(bits);
+        const float f = std::bit_cast<float>(word);
+        if (!std::isfinite(f)) continue;
+        const Value v = decode(attr(ModbusType::float32), {static_cast<std::uint16_t>(word >> 16),
+                                                           static_cast<std::uint16_t>(word)});
+        ASSERT_TRUE(std::holds_alternative<double>(v));
+        EXPECT_EQ(std::bit_cast<std::uint32_t>(static_cast<float>(std::get<double>(v))), word)
+            << std::hex << word;
+    }
 }
 
 TEST(DecodeRegisters, Float64) {

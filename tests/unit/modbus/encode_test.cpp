@@ -232,9 +232,14 @@ TEST(EncodeRoundTrip, EveryTypeWordOrderAndByteSwap) {
                         EXPECT_EQ(static_cast<double>(*integer), v);
                     } else {
                         ASSERT_TRUE(std::holds_alternative<double>(*back));
-                        const double expected =
-                            each.type == ModbusType::float32 ? static_cast<float>(v) : v;
-                        EXPECT_EQ(std::get<double>(*back), expected);
+                        const double got = std::get<double>(*back);
+                        if (each.type == ModbusType::float32) {
+                            // Read back as the float's decimal (float32_decimal): the same
+                            // float32 once narrowed again.
+                            EXPECT_EQ(static_cast<float>(got), static_cast<float>(v));
+                        } else {
+                            EXPECT_EQ(got, v);
+                        }
                     }
                 }
             }
