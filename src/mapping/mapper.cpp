@@ -52,6 +52,17 @@ struct CompiledRule {
     }
 };
 
+// Writes "<4-byte length of first><first><second>" into `out`: one map key for a pair of
+// names, unambiguous whatever bytes they hold.
+const std::string& pair_key(std::string_view first, std::string_view second, std::string& out) {
+    const auto length = static_cast<std::uint32_t>(first.size());
+    out.resize(sizeof length);
+    std::memcpy(out.data(), &length, sizeof length);
+    out.append(first);
+    out.append(second);
+    return out;
+}
+
 // An attribute's name and the unit of its latest reading, as messages show them.
 struct AttributeLabel {
     std::string name;
@@ -65,11 +76,7 @@ struct AttributeLabel {
 class LabelPool {
   public:
     std::uint32_t intern(std::string_view name, std::string_view unit) {
-        const auto length = static_cast<std::uint32_t>(name.size());
-        key_.resize(sizeof length);
-        std::memcpy(key_.data(), &length, sizeof length);
-        key_.append(name);
-        key_.append(unit);
+        pair_key(name, unit, key_);
         if (const auto found = ids_.find(key_); found != ids_.end()) return found->second;
         const auto id = static_cast<std::uint32_t>(labels_.size());
         labels_.push_back({std::string(name), std::string(unit)});
@@ -81,7 +88,7 @@ class LabelPool {
 
   private:
     std::vector<AttributeLabel> labels_;
-    std::unordered_map<std::string, std::uint32_t> ids_;  // "<4-byte name length><name><unit>"
+    std::unordered_map<std::string, std::uint32_t> ids_;  // pair_key(name, unit)
     std::string key_;                                     // scratch for intern()
 };
 
@@ -158,21 +165,15 @@ struct Mapper::Impl {
     std::string gateway;
     std::vector<CompiledRule> rules;
     std::vector<std::unique_ptr<NodeEntry>> nodes;
-    std::unordered_map<std::string, std::uint32_t> node_index;  // see node_key_of()
+    std::unordered_map<std::string, std::uint32_t> node_index;  // by pair_key(source, node)
     LabelPool labels;                                           // of every node's attributes
     std::vector<HeapEntry> heap;                                // min-heap on `due`
     std::string scratch_key;
     std::vector<std::uint16_t> scratch_indices;
     std::uint64_t dropped = 0;
 
-    // "<4-byte source length><source><node>": unambiguous whatever bytes the names hold.
     const std::string& node_key_of(std::string_view source, std::string_view node) {
-        const auto length = static_cast<std::uint32_t>(source.size());
-        scratch_key.resize(sizeof length);
-        std::memcpy(scratch_key.data(), &length, sizeof length);
-        scratch_key.append(source);
-        scratch_key.append(node);
-        return scratch_key;
+        return pair_key(source, node, scratch_key);
     }
 
     // The index of the sample's node entry, created (with its match decisions) on first
