@@ -124,9 +124,10 @@ class OwnConfigs {
     bool claims(std::string_view topic, std::string_view payload) const;
 
   private:
-    std::string prefix_;      // "<prefix>/"
-    std::string gateway_id_;  // empty: claims nothing
-    std::string via_;         // "\"via_device\":\"<gateway id>\"" as device payloads hold it
+    std::string prefix_;       // "<prefix>/"
+    std::string gateway_id_;   // empty: claims nothing
+    std::string node_prefix_;  // "<gateway id>_": every node device id starts with it
+    std::string via_;          // "\"via_device\":\"<gateway id>\"" as device payloads hold it
     std::vector<std::string> unheard_;
 };
 

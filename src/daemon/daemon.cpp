@@ -298,10 +298,10 @@ struct Daemon::Impl {
         const bool mqtt_changed = next.mqtt != config.mqtt;
         auto next_commands = std::make_shared<const CommandRouter>(next);
         const bool commands_changed = next_commands->targets() != commands->targets();
-        // While discovery is on its handler is renewed on every reload: it knows the plan's
-        // gateway and serial-nodes sources (homeassistant::OwnConfigs).
-        const bool discovery_changed =
-            next.homeassistant != config.homeassistant || next.homeassistant.has_value();
+        // Discovery's handler is renewed on every reload while it is (or was) on: it knows
+        // the plan's gateway and serial-nodes sources (homeassistant::OwnConfigs).
+        const bool discovery_involved =
+            next.homeassistant.has_value() || config.homeassistant.has_value();
         discovery.reload(next);
         if (commands_changed) commands = std::move(next_commands);
         if (mqtt_changed) {
@@ -333,7 +333,7 @@ struct Daemon::Impl {
                         {.event = "reload"});
                 held_dropped = 0;
             }
-        } else if (commands_changed || discovery_changed) {
+        } else if (commands_changed || discovery_involved) {
             std::lock_guard lock(publisher_mutex);
             subscribe_commands();
         }

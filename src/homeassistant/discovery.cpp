@@ -605,6 +605,7 @@ std::vector<Message> DiscoveryPlan::removals_since(const DiscoveryPlan& previous
 OwnConfigs::OwnConfigs(const DiscoveryPlan& plan)
     : prefix_(plan.prefix + "/"),
       gateway_id_(plan.gateway_id),
+      node_prefix_(plan.gateway_id + "_"),
       via_("\"via_device\":\"" + plan.gateway_id + "\""),
       unheard_(plan.unheard) {}
 
@@ -631,15 +632,16 @@ std::optional<ConfigTopic> config_topic_of(std::string_view prefix, std::string_
     }
     std::string_view rest =
         topic.substr(prefix.size(), topic.size() - prefix.size() - kConfig.size());
-    std::vector<std::string_view> levels;
-    while (levels.size() < 4) {
+    std::string_view levels[4];
+    std::size_t count = 0;
+    while (count < 4) {
         const std::size_t slash = rest.find('/');
-        levels.push_back(rest.substr(0, slash));
+        levels[count++] = rest.substr(0, slash);
         if (slash == std::string_view::npos) break;
         rest.remove_prefix(slash + 1);
     }
-    if (levels.size() == 2 && levels[0] == "device") return ConfigTopic{levels[0], levels[1], true};
-    if (levels.size() == 3) return ConfigTopic{levels[0], levels[1], false};
+    if (count == 2 && levels[0] == "device") return ConfigTopic{levels[0], levels[1], true};
+    if (count == 3) return ConfigTopic{levels[0], levels[1], false};
     return std::nullopt;
 }
 
@@ -656,10 +658,7 @@ bool OwnConfigs::claims(std::string_view topic, std::string_view payload) const 
     if (!config || (!config->device_layout && config->first == "device")) return false;
     const std::string_view id = config->id;
     if (id == gateway_id_) return true;
-    if (!id.starts_with(gateway_id_) || id.size() <= gateway_id_.size() ||
-        id[gateway_id_.size()] != '_') {
-        return false;
-    }
+    if (!id.starts_with(node_prefix_)) return false;
     for (const std::string& unheard : unheard_) {
         if (id.starts_with(unheard)) return false;
     }
