@@ -374,6 +374,42 @@ struct ModbusSource::Impl {
         quiet_since = Steady::now();
     }
 
+    // Brings the link back in step after a request that got no valid reply, so that what is
+    // read next is the reply to the next request. On RTU the line is drained (drain_line).
+    // On TCP the connection is closed and opened again: a late reply may arrive at any time
+    // after the timeout, and libmodbus, meeting a reply whose transaction id is not the
+    // request's, fails that request instead of skipping it, so each later request would read
+    // the reply to the one before it and the device stayed dark until something reconnected.
+    // A new connection carries no reply to an old request. Each reopening is counted as
+    // "resync". Returns false when the endpoint cannot be reached again (then disconnected).
+    bool resync(const NodeState& node) {
+        if (std::holds_alternative<SerialLine>(config.link)) {
+            drain_line();
+            return true;
+        }
+        {
+            std::lock_guard lock(stats_mutex);
+            ++stats.errors["resync"];
+            ++node_errors[node.config->id]["resync"];
+        }
+        log.log_limited("resync:" + name, LogLevel::info,
+                        "reopening the connection to " + link +
+                            " so a late reply cannot be taken for the next one",
+                        LogContext{.source = name, .node = node.config->id, .event = "modbus-resync"});
+        modbus_close(context);
+        if (modbus_connect(context) == -1) {
+            const int err = errno;
+            modbus_close(context);
+            connected = false;
+            record_error(nullptr, "connection",
+                         "cannot connect to " + link + ": " + modbus_strerror(err));
+            disconnect();
+            return false;
+        }
+        quiet_since = Steady::now();
+        return true;
+    }
+
     // Waits out the line's silence (t3.5 on RTU) and the node's request_gap since the bus
     // last went quiet.
     void keep_silence(const NodeState& node) {
@@ -405,7 +441,7 @@ struct ModbusSource::Impl {
                 return rc;
             }
             // A bad frame may leave bytes behind; a late reply may still come. Start clean.
-            drain_line();
+            if (!resync(node)) return rc;
         }
         return rc;
     }

@@ -11,10 +11,12 @@
 // more; after dead_after such polls in a row it is dead: offline, logged once, and polled
 // only every dead_poll (on its grid) until it answers (UnitHealth). Errors are counted by
 // kind ("timeout", "truncated", "crc", "wrong-unit", "garbled", "exception", "connection",
-// "decode") and logged rate-limited per node and kind; after a bad frame the line is
-// flushed and nothing from it is published. Lost connections are closed and reopened with
-// exponential backoff (0.5 s doubling up to 30 s). All libmodbus calls happen on the
-// source's own thread.
+// "decode") and logged rate-limited per node and kind; nothing from a bad frame is
+// published. After a request that got no valid reply the link is brought back in step: an RTU
+// line is drained until silent; a TCP connection is closed and opened again at once (counted
+// as "resync"), since a late reply may still arrive on it and would be read as the next
+// request's. Lost connections are closed and reopened with exponential backoff (0.5 s
+// doubling up to 30 s). All libmodbus calls happen on the source's own thread.
 //
 // On the wire: before every request the source keeps the line silent for t3.5 (RTU,
 // rtu_timing.hpp) plus the node's request_gap since the bus last went quiet; requests hold at

@@ -6,13 +6,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <thread>
 
 #include "link_rules.hpp"
 #include "sim_process.hpp"
 #include "source_fixtures.hpp"
+#include "support/delay_proxy.hpp"
 #include "support/support.hpp"
 
 namespace nodebridge {
@@ -193,6 +196,62 @@ TEST(ModbusSourceTcp, ExceptionKeepsTheAttributesThatWereRead) {
     EXPECT_EQ(stats.nodes_online, 0);
     EXPECT_NE(stats.last_error.find("Illegal data address"), std::string::npos) << stats.last_error;
     EXPECT_FALSE(stats.errors.contains("timeout"));
+}
+
+// Issue #25, part 1: a device whose replies come later than the timeout for a while (a slow
+// spell, or frozen) is read again on its first poll after it is fast again. Before, the late
+// replies stayed in the connection and every later request read the reply to the one before it
+// ("Invalid data"), so the device stayed dark until something reopened the connection. The
+// proxy keeps a 50 ms latency outside the spell, as a real network does, so a flush right after
+// an error cannot happen to catch the reply in flight and hide the fault.
+void expect_read_again_after_a_stall(
+    const std::function<void(SimProcess&, test::DelayProxy&)>& stall) {
+    TempDir dir;
+    SimProcess sim(dir, {"modbus-tcp", "--port", "0"});
+    test::DelayProxy proxy(sim.port());
+    proxy.set_reply_delay(50ms);
+    SampleQueue queue(1000);
+    RecordingLogger log;
+    auto config = tcp_config(proxy.port(), 300ms, {pdu_node("pdu-1", 1, 200ms)});
+    config.dead_after = 3;
+    config.dead_poll = 1s;
+    ModbusSource source("pdu-bus", config, queue, log);
+    source.start();
+    ASSERT_TRUE(next_reading(queue).has_value());
+
+    stall(sim, proxy);
+    ASSERT_TRUE(source.stats().errors.contains("timeout"));
+    while (queue.pop_for(0ms)) {
+    }
+    // Healthy again: read by the next dead_poll probe (1 s) and then at its own rate.
+    const auto readings = gather(queue, 3s);
+    ASSERT_TRUE(readings.contains("pdu-1")) << "no reading in 3 s after the device recovered";
+    expect_pdu(readings.at("pdu-1").back());
+    EXPECT_GE(readings.at("pdu-1").size(), 5u);
+    // The connection was brought back in step by reopening it, and that is counted.
+    const SourceStats stats = source.stats();
+    ASSERT_TRUE(stats.errors.contains("resync"));
+    EXPECT_GE(stats.errors.at("resync"), 1u);
+    EXPECT_GE(proxy.connections(), 2);
+    EXPECT_EQ(source.node_errors()["pdu-1"]["resync"], stats.errors.at("resync"));
+    source.stop();
+}
+
+TEST(ModbusSourceTcp, ADeviceThatAnsweredLateIsReadAgainOnceItIsFast) {
+    expect_read_again_after_a_stall([](SimProcess&, test::DelayProxy& proxy) {
+        proxy.set_reply_delay(700ms);  // every reply comes 400 ms after the timeout
+        std::this_thread::sleep_for(2500ms);
+        proxy.set_reply_delay(50ms);
+    });
+}
+
+TEST(ModbusSourceTcp, ADeviceThatFrozeIsReadAgainOnceItRuns) {
+    expect_read_again_after_a_stall([](SimProcess& sim, test::DelayProxy&) {
+        // As a hung device: requests wait unanswered, then all are answered at once.
+        sim.process().signal(SIGSTOP);
+        std::this_thread::sleep_for(2500ms);
+        sim.process().signal(SIGCONT);
+    });
 }
 
 TEST(ModbusSourceTcp, ReconnectsWithBackoffAfterRefusalAndLoss) {
