@@ -124,8 +124,10 @@ class Publisher {
     // A consistent snapshot of the counters. Thread-safe.
     PublisherStats stats() const;
 
-    // A message that arrived on a subscribed topic; `retained` is set when the broker sent
-    // it from its store rather than as a new publish.
+    // A message that arrived on a subscribed topic; `retained` is set when it was published
+    // retained. Under MQTT 5 that holds for live messages too (the subscriptions ask for
+    // "retain as published"); under MQTT 3.1.1 the broker clears the flag on a live message,
+    // so there it is set only for what the broker sent from its store at subscription.
     using IncomingHandler =
         std::function<void(std::string_view topic, std::string_view payload, bool retained)>;
 

@@ -53,14 +53,24 @@ void WriteBack::answer(const std::string& reply_topic, const std::string& rule,
 
 void WriteBack::receive(const CommandRouter& router, std::string_view topic,
                         std::string_view payload, bool retained) {
+    // A zero-length message deletes a topic's retained message (MQTT 3.1.1 section 3.3.1.3,
+    // MQTT 5 section 3.3.1.3): it is no command, and it is what clear_retained() sends.
+    if (payload.empty()) return;
     ++received_;
     auto routed = router.route(topic, payload, retained);
     if (auto* rejection = std::get_if<CommandRejection>(&routed)) {
         ++rejected_;
+        // A retained command on one of our command topics would come back at every
+        // connection (and to every other subscriber): remove it from the broker.
+        const bool clear = retained && !rejection->reply_topic.empty();
         log_.log_limited("command-rejected:" + std::string(topic), LogLevel::warning,
-                         "command on '" + std::string(topic) + "' rejected: " + rejection->reason,
+                         "command on '" + std::string(topic) + "' rejected: " + rejection->reason +
+                             (clear ? "; removing the retained message from the broker" : ""),
                          {.topic = std::string(topic), .event = "command-rejected"});
         answer(rejection->reply_topic, "", "error: " + rejection->reason);
+        if (clear) {
+            publish_(Message{.topic = std::string(topic), .payload = {}, .qos = 1, .retain = true});
+        }
         return;
     }
     submit(std::move(std::get<WriteCommand>(routed)), std::string(topic));

@@ -1,6 +1,7 @@
 #include "nodebridge/publisher.hpp"
 
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -824,7 +825,12 @@ void Publisher::Impl::sync_subscriptions() {
     for (const std::string& topic : wanted) {
         if (subscribed_.contains(topic)) continue;
         int mid = 0;
-        const int rc = mosquitto_subscribe_v5(mosq_, &mid, topic.c_str(), 1, 0, nullptr);
+        // MQTT 5's "retain as published" (3.8.3.1 of the MQTT 5.0 standard) keeps the retain
+        // flag a message was published with, so a retained command is told apart even when it
+        // arrives live; MQTT 3.1.1 clears the flag on live delivery (3.3.1.3) and has no such
+        // option.
+        const int options = config_.protocol == 5 ? MQTT_SUB_OPT_RETAIN_AS_PUBLISHED : 0;
+        const int rc = mosquitto_subscribe_v5(mosq_, &mid, topic.c_str(), 1, options, nullptr);
         if (rc == MOSQ_ERR_SUCCESS) {
             subscribing_[mid] = topic;
         } else {

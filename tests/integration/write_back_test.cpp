@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
+
 #include "support/support.hpp"
 
 namespace nodebridge::test {
@@ -194,6 +196,79 @@ TEST_F(WriteBack, RetainedCommandsAreNeverReplayed) {
     EXPECT_EQ(result->payload, "error: retained commands are ignored");
     EXPECT_EQ(next_reading("setpoint"), "0");
 }
+
+// Issue #25, part 2: retained commands under each MQTT version the daemon speaks.
+class RetainedCommands : public WriteBack, public ::testing::WithParamInterface<std::string> {
+  protected:
+    static constexpr const char* kTopic = "dc1/pdu-1/setpoint/set";
+
+    void SetUp() override {
+        WriteBack::SetUp();
+        config_path_ = dir_.write("nodebridge.yaml", replace_all(read_file(config_path_),
+                                                                 "protocol: \"5\"",
+                                                                 "protocol: \"" + GetParam() + "\""));
+    }
+
+    // Whether the broker holds a retained message on kTopic: a new subscriber gets it at once.
+    bool broker_retains_command() {
+        Subscriber fresh(broker_.port(), {kTopic});
+        const auto held = fresh.wait_for_message(kTopic, 1s);
+        return held.has_value() && held->retain && !held->payload.empty();
+    }
+
+    // The daemon stopped and started again: a new connection, which receives what the broker
+    // retains on its command topics.
+    void restart_daemon() {
+        daemon_->signal(SIGTERM);
+        ASSERT_EQ(daemon_->wait_for_exit(10s), 0) << daemon_log();
+        subscriber_->clear();
+        start_daemon();
+    }
+
+    std::string result() {
+        const auto result = subscriber_->wait_for_message(std::string(kTopic) + "/result", 10s);
+        return result ? result->payload : "(no result within 10 s)";
+    }
+};
+
+// A command left retained before the daemon connects is refused, removed from the broker, and
+// so not replayed at the next connection.
+TEST_P(RetainedCommands, ALeftoverIsRefusedRemovedAndNotReplayed) {
+    send(kTopic, "12", /*retain=*/true);
+    ASSERT_TRUE(broker_retains_command());
+    start_daemon();
+    EXPECT_EQ(result(), "error: retained commands are ignored") << daemon_log();
+    EXPECT_TRUE(wait_until([&] { return !broker_retains_command(); }, 5s))
+        << "the retained command is still on the broker";
+    restart_daemon();
+    EXPECT_FALSE(subscriber_->wait_for_message(std::string(kTopic) + "/result", 1500ms))
+        << "the command was replayed at the next connection";
+    EXPECT_EQ(next_reading("setpoint"), "0");
+}
+
+// A command published retained while the daemon is connected. MQTT 5 ("retain as published")
+// shows the flag, so it is refused and removed like a leftover. MQTT 3.1.1 clears the flag on
+// live delivery, so it cannot be told from a plain command and is carried out
+// (docs/write-back.md); it is then refused and removed when the next connection brings it.
+TEST_P(RetainedCommands, ALiveOneIsRefusedUnderMqtt5AndRemovedAtTheNextConnectionUnder311) {
+    start_daemon();
+    send(kTopic, "12", /*retain=*/true);
+    if (GetParam() == "5") {
+        EXPECT_EQ(result(), "error: retained commands are ignored") << daemon_log();
+        EXPECT_EQ(next_reading("setpoint"), "0");
+    } else {
+        EXPECT_EQ(result(), "ok") << daemon_log();
+        EXPECT_EQ(next_reading("setpoint"), "12");
+        EXPECT_TRUE(broker_retains_command());
+        restart_daemon();
+        EXPECT_EQ(result(), "error: retained commands are ignored") << daemon_log();
+    }
+    EXPECT_TRUE(wait_until([&] { return !broker_retains_command(); }, 5s))
+        << "the retained command is still on the broker";
+}
+
+INSTANTIATE_TEST_SUITE_P(Mqtt, RetainedCommands, ::testing::Values("3.1.1", "5"),
+                         [](const auto& info) { return info.param == "5" ? "v5" : "v311"; });
 
 TEST_F(WriteBack, NothingIsWritableWithoutTheConfigSayingSo) {
     // The same device and rule without command_topic: no subscription, no write.
