@@ -59,6 +59,10 @@ struct PublisherStats {
     // '/var/lib/nodebridge/spool': Permission denied"; "" when it is used or none is
     // configured. Set at construction: the spool is not retried until a restart or reload.
     std::string spool_unavailable;
+    // Why the spool directory, used so far, cannot be written now (Spool::problem()), e.g.
+    // "cannot create a segment in '/var/lib/nodebridge/spool': Permission denied"; "" while it
+    // can. Meanwhile new messages fill the open segment, then stay in memory only.
+    std::string spool_problem;
     std::uint64_t spooled_records = 0;     // messages in the spool, not yet acknowledged
     std::uint64_t spooled_bytes = 0;       // size of the spool's segment files
     std::uint64_t spool_recovered = 0;     // unacknowledged messages found at start
@@ -85,8 +89,10 @@ class Publisher {
     // directory `config.buffer.dir`, recovering what a previous run left there; when that
     // directory cannot be used it logs why (error, with the remedy), says so in
     // stats().spool_unavailable, sends `mqtt.health.degraded` instead of `online` as the
-    // birth message when that is set, and keeps every message in memory. Connects to
-    // nothing yet. `queue_capacity` bounds the memory outbox (0 is taken as 1). `log` must
+    // birth message when that is set, and keeps every message in memory. A spool directory
+    // that can no longer be written while running is said the same way (an error line with
+    // the remedy, stats().spool_problem, `degraded` on the health topic when set) and again
+    // once it can be written (a notice, `online`). Connects to nothing yet. `queue_capacity` bounds the memory outbox (0 is taken as 1). `log` must
     // outlive the Publisher.
     Publisher(const MqttConfig& config, Logger& log,
               std::size_t queue_capacity = kDefaultQueueCapacity);

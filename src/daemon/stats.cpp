@@ -38,6 +38,7 @@ std::uint64_t total_errors(const SourceStats& source) {
 
 std::string spool_state(const PublisherStats& mqtt) {
     if (!mqtt.spool_unavailable.empty()) return "unavailable (" + mqtt.spool_unavailable + ")";
+    if (!mqtt.spool_problem.empty()) return "degraded (" + mqtt.spool_problem + ")";
     return mqtt.spooling ? "active" : "off";
 }
 
@@ -159,7 +160,9 @@ std::string status_line(const StatsSnapshot& current, const StatsSnapshot* previ
         line +=
             "; " + std::to_string(current.publisher.dropped + current.samples_dropped) + " dropped";
     }
-    if (!mqtt.spool_unavailable.empty()) line += "; spool: " + spool_state(mqtt);
+    if (!mqtt.spool_unavailable.empty() || !mqtt.spool_problem.empty()) {
+        line += "; spool: " + spool_state(mqtt);
+    }
     return line;
 }
 

@@ -174,6 +174,8 @@ struct Publisher::Impl {
     void drain();
     std::optional<Message> take_next(std::optional<std::uint64_t>& spool_sequence);
     void spool_upkeep(Clock::time_point now);
+    void spool_problem_changed(std::string problem);
+    const std::string& health_payload() const;
     void publish_health(const std::string& payload);
     void publish_first(const Message& message);
     void disconnect_leaving_will();
@@ -242,6 +244,7 @@ struct Publisher::Impl {
     std::deque<Message> taken_;
     std::atomic<std::size_t> taken_count_{0};
     Clock::time_point next_sync_{};
+    std::string spool_problem_;  // the spool's problem() as last seen (network thread)
     Clock::time_point next_expire_{};
     bool logged_connected_ = false;
     std::optional<std::string> logged_reason_;
@@ -848,11 +851,53 @@ void Publisher::Impl::spool_upkeep(Clock::time_point now) {
     if (now >= next_sync_) {
         if (spool_->needs_sync()) spool_->sync();
         next_sync_ = now + kSpoolSyncInterval;
+        if (std::string problem = spool_->problem(); problem != spool_problem_) {
+            spool_problem_changed(std::move(problem));
+        }
     }
     if (now >= next_expire_) {
         spool_->expire(wall_ms());
         next_expire_ = now + milliseconds(1000);
     }
+}
+
+// A spool directory that stops (or starts again) taking writes while running is said as
+// loudly as one unusable at start: an error line with the remedy, the stats, the health topic.
+void Publisher::Impl::spool_problem_changed(std::string problem) {
+    const bool was_degraded = !spool_problem_.empty();
+    spool_problem_ = std::move(problem);
+    {
+        std::lock_guard lock(mutex_);
+        stats_.spool_problem = spool_problem_;
+    }
+    const bool degraded = !spool_problem_.empty();
+    if (degraded == was_degraded) return;  // only the reason changed
+    if (degraded) {
+        log_.log(LogLevel::error,
+                 "spool: " + spool_problem_ +
+                     ". QoS 1/2 messages go on into the open segment until it is full, then are "
+                     "kept in memory only and lost if the daemon stops; acknowledgements are not "
+                     "recorded, so a restart may send messages again. Fix: " +
+                     spool_remedy(config_.buffer.dir) + "; the spool is used again by itself",
+                 {.event = "spool-degraded"});
+    } else {
+        log_.log(LogLevel::notice,
+                 "spool: '" + config_.buffer.dir +
+                     "' can be written again; QoS 1/2 messages are kept on disk again",
+                 {.event = "spool-recovered"});
+    }
+    if (link_ == Link::connected && !birth_pending_ && !config_.health.degraded.empty()) {
+        publish_health(health_payload());
+    }
+}
+
+// What the health topic says while connected: `degraded` (when set) while a configured spool
+// cannot be used or written, else `online`.
+const std::string& Publisher::Impl::health_payload() const {
+    const bool spool_failing =
+        (spool_ == nullptr && !config_.buffer.dir.empty()) || !spool_problem_.empty();
+    return spool_failing && !config_.health.degraded.empty() ? config_.health.degraded
+                                                             : config_.health.online;
 }
 
 // ---- the loop ----------------------------------------------------------------------------
@@ -908,12 +953,7 @@ void Publisher::Impl::run() {
                 if (!stopping && hooks_.connected) {
                     for (const Message& message : hooks_.connected()) publish_first(message);
                 }
-                // A configured spool that cannot be used is `degraded` when the admin asks.
-                const bool degraded = spool_ == nullptr && !config_.buffer.dir.empty() &&
-                                      !config_.health.degraded.empty();
-                if (!stopping) {
-                    publish_health(degraded ? config_.health.degraded : config_.health.online);
-                }
+                if (!stopping) publish_health(health_payload());
             }
             if (end_session_requested_.exchange(false) && !stopping) {
                 log_.log(LogLevel::notice, "MQTT: ending the session with " + endpoint_,

@@ -630,7 +630,7 @@ void Spool::drop_front_segment(std::uint64_t& counter) {
         done_.erase(done_.begin(), done_.lower_bound(floor_));
     }
     bytes_ -= std::min(bytes_, front.end);
-    ::unlink(front.path.c_str());
+    remove_file(front.path);
     segments_.pop_front();
     advance_floor();
 }
@@ -691,8 +691,8 @@ Spool::Append Spool::append(const Message& message, std::int64_t now_ms) {
         }
         if (active_fd_ < 0 && !open_active()) {
             ++counters_.write_errors;
-            warn("spool-write",
-                 "spool: cannot create a segment in '" + options_.dir + "': " + errno_text());
+            problem_ = "cannot create a segment in '" + options_.dir + "': " + errno_text();
+            warn("spool-write", "spool: " + problem_);
             return Append::failed;
         }
         fd = active_fd_;
@@ -913,7 +913,7 @@ void Spool::delete_done_segments() {
             --read_index_;
         }
         bytes_ -= std::min(bytes_, front.end);
-        ::unlink(front.path.c_str());
+        remove_file(front.path);
         segments_.pop_front();
     }
 }
@@ -947,7 +947,8 @@ void Spool::expire(std::int64_t now_ms) {
 
 bool Spool::needs_sync() const {
     std::lock_guard lock(mutex_);
-    return active_dirty_ || !unsynced_fds_.empty() || floor_ != persisted_floor_;
+    return active_dirty_ || !unsynced_fds_.empty() || floor_ != persisted_floor_ ||
+           !problem_.empty();
 }
 
 void Spool::sync() {
@@ -963,7 +964,8 @@ void Spool::sync() {
             active_dirty_ = false;
         }
         floor = floor_;
-        write_floor = floor_ != persisted_floor_;
+        // With a problem, every sync tries the directory again through the acked file.
+        write_floor = floor_ != persisted_floor_ || !problem_.empty();
     }
     // The disk waits happen outside the lock: appends go on meanwhile.
     for (const int fd : fds) {
@@ -985,11 +987,32 @@ void Spool::sync() {
     const bool ok = fd >= 0 && write_all(fd, bytes);
     if (fd >= 0) ::close(fd);
     if (ok && ::rename(temporary.c_str(), path.c_str()) == 0) {
+        {
+            std::lock_guard lock(mutex_);
+            persisted_floor_ = std::max(persisted_floor_, floor);
+            if (problem_.empty()) return;
+        }
+        // The directory takes new files again; a segment to append to must be possible too.
+        // Opening one changes the active segment: both locks, in their order.
+        std::lock_guard append_lock(append_mutex_);
         std::lock_guard lock(mutex_);
-        persisted_floor_ = std::max(persisted_floor_, floor);
+        if (active_fd_ >= 0 || open_active()) problem_.clear();
     } else {
-        warn("spool-sync", "spool: cannot write " + path + ": " + errno_text());
+        const std::string reason = "cannot write '" + path + "': " + errno_text();
+        if (fd >= 0) ::unlink(temporary.c_str());
+        std::lock_guard lock(mutex_);
+        problem_ = reason;
     }
+}
+
+std::string Spool::problem() const {
+    std::lock_guard lock(mutex_);
+    return problem_;
+}
+
+void Spool::remove_file(const std::string& path) {
+    if (::unlink(path.c_str()) == 0 || errno == ENOENT) return;
+    problem_ = "cannot remove '" + path + "': " + errno_text();
 }
 
 SpoolCounters Spool::counters() const {

@@ -131,6 +131,7 @@ struct SpoolCounters {
     std::uint64_t write_errors = 0;     // appends that failed (disk full, I/O error)
 };
 
+
 class Spool {
   public:
     // Creates `options.dir` if needed, locks it, and recovers what is there: every segment is
@@ -175,6 +176,17 @@ class Spool {
     SpoolCounters counters() const;
     const std::string& dir() const { return options_.dir; }
 
+    // Why the directory cannot be written now, e.g. "cannot create a segment in
+    // '/var/lib/nodebridge/spool': Permission denied"; "" while it can. Set when creating a
+    // segment, writing the ack floor or removing a finished segment fails (the directory was
+    // made read-only, unwritable or immutable, or its filesystem is full of inodes). Meanwhile
+    // appends still go to the segment already open, durable, until it is full; then they
+    // fail (Append::failed) and the Publisher keeps those messages in memory only; the ack
+    // floor is not recorded, so a restart sends acknowledged messages again; finished
+    // segments stay on disk. Each sync() then tries the directory again and clears the
+    // problem once it can write there.
+    std::string problem() const;
+
   private:
     struct Segment {
         std::string path;
@@ -201,6 +213,7 @@ class Spool {
                          std::size_t& consumed);
     std::optional<std::uint64_t> read_ack_floor() const;
     void warn(std::string_view cause, const std::string& text);
+    void remove_file(const std::string& path);  // under mutex_; a failure sets problem_
 
     const SpoolOptions options_;
     Logger& log_;
@@ -237,6 +250,7 @@ class Spool {
     std::size_t buffer_length_ = 0;
     std::uint64_t buffer_offset_ = 0;
     std::uint64_t expected_sequence_ = 0;  // of the record at read_offset_, past a segment's first
+    std::string problem_;                  // problem(); under mutex_
 };
 
 }  // namespace nodebridge

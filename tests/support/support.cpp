@@ -2,10 +2,12 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 #include <netinet/in.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -390,6 +392,40 @@ void Subscriber::clear() {
 bool Subscriber::connected() const {
     std::lock_guard lock(state_->mutex);
     return state_->connected;
+}
+
+namespace {
+
+// Sets or clears FS_IMMUTABLE_FL on `path`; empty on success, else why not.
+std::string set_immutable(const std::string& path, bool on) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return "cannot open " + path + ": " + std::strerror(errno);
+    int flags = 0;
+    std::string why;
+    if (::ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) {
+        why = std::string("FS_IOC_GETFLAGS: ") + std::strerror(errno);
+    } else {
+        flags = on ? (flags | FS_IMMUTABLE_FL) : (flags & ~FS_IMMUTABLE_FL);
+        if (::ioctl(fd, FS_IOC_SETFLAGS, &flags) != 0) {
+            why = std::string("FS_IOC_SETFLAGS: ") + std::strerror(errno);
+        }
+    }
+    ::close(fd);
+    return why;
+}
+
+}  // namespace
+
+ImmutableDir::ImmutableDir(std::string path) : path_(std::move(path)) {
+    why_ = set_immutable(path_, true);
+    set_ = why_.empty();
+}
+
+ImmutableDir::~ImmutableDir() { release(); }
+
+void ImmutableDir::release() {
+    if (!set_) return;
+    set_ = !set_immutable(path_, false).empty();
 }
 
 }  // namespace nodebridge::test

@@ -76,6 +76,29 @@ class Process {
     std::string log_path_;
 };
 
+// Makes a directory immutable (the FS_IMMUTABLE_FL inode flag, as `chattr +i`) for its
+// lifetime: no entry can be created, renamed or removed in it, by root too, while files
+// already open in it stay writable. So a test running as root can make a directory
+// unwritable under a running process. ok() is false (with why()) where the filesystem or the
+// process's capabilities (CAP_LINUX_IMMUTABLE) do not allow it; the destructor clears it.
+class ImmutableDir {
+  public:
+    explicit ImmutableDir(std::string path);
+    ~ImmutableDir();
+    ImmutableDir(const ImmutableDir&) = delete;
+    ImmutableDir& operator=(const ImmutableDir&) = delete;
+
+    bool ok() const { return why_.empty(); }
+    const std::string& why() const { return why_; }
+    // Makes the directory writable again now.
+    void release();
+
+  private:
+    std::string path_;
+    std::string why_;
+    bool set_ = false;
+};
+
 // Publishes one QoS 1 message to the broker on 127.0.0.1:`port` with mosquitto_pub (a client
 // of its own, as another program would) and waits, 10 s at most, for it to be handed over.
 // Empty on success, else what went wrong with mosquitto_pub's output (kept in `log_path`).

@@ -119,6 +119,23 @@ TEST(Stats, AnUnavailableSpoolIsInTheStatusLineAndTheStatsTopic) {
     EXPECT_NE(json.find(R"("spool":{"active":false,)"), std::string::npos) << json;
 }
 
+// Issue #25, part 3: a spool whose directory stopped taking writes while running says so too.
+TEST(Stats, ASpoolThatCannotWriteItsDirectoryIsDegradedInTheStatusLineAndTheStatsTopic) {
+    StatsSnapshot now = snapshot_at(20, 150, 300);
+    now.publisher.spooling = true;
+    now.publisher.spool_problem =
+        "cannot create a segment in '/var/lib/nodebridge/spool': Permission denied";
+    EXPECT_EQ(status_line(now, nullptr),
+              "broker connected; nodes 1/2 online; 0.00 msg/s; 2 errors; spool: degraded "
+              "(cannot create a segment in '/var/lib/nodebridge/spool': Permission denied)");
+    const std::string json = stats_json(now, nullptr);
+    EXPECT_NE(json.find(R"x("state":"degraded (cannot create a segment in)x"), std::string::npos)
+        << json;
+    EXPECT_NE(json.find(R"("spool":{"active":true,)"), std::string::npos) << json;
+    now.publisher.spool_problem.clear();
+    EXPECT_EQ(status_line(now, nullptr).find("spool"), std::string::npos);
+}
+
 TEST(Stats, NoSpoolByChoiceIsOffAndNotInTheStatusLine) {
     StatsSnapshot now = snapshot_at(20, 150, 300);
     EXPECT_EQ(status_line(now, nullptr).find("spool"), std::string::npos);

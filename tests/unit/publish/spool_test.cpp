@@ -450,6 +450,52 @@ TEST_F(SpoolTest, OneProcessAtATimeAndUnwritableDirectoriesFallBack) {
     EXPECT_EQ(log.count_containing("cannot create directory"), 1);
 }
 
+// Issue #25, part 3: the directory made unwritable under a running spool (made immutable here,
+// which holds for root too). The open segment keeps taking records; what needs the directory
+// (the ack floor, a new segment, removing a finished one) fails, and problem() says so until
+// the directory can be written again.
+TEST_F(SpoolTest, ADirectoryThatCannotBeWrittenIsAProblemUntilItCanAgain) {
+    const std::string spool_dir = dir.path() + "/spool";
+    auto spool = Spool::open(options(/*segment_bytes=*/300), log);
+    ASSERT_NE(spool, nullptr);
+    const auto deliver_all = [&] {
+        for (const auto& r : take_all(*spool)) spool->acknowledge(r.sequence);
+    };
+    spool->append(message("m0"), 0);
+    deliver_all();
+    spool->sync();
+    EXPECT_EQ(spool->problem(), "");
+
+    test::ImmutableDir frozen(spool_dir);
+    if (!frozen.ok()) GTEST_SKIP() << "cannot make a directory immutable here: " << frozen.why();
+    EXPECT_EQ(spool->append(message("m1"), 0), Spool::Append::stored);  // the open segment
+    deliver_all();
+    spool->sync();
+    EXPECT_NE(spool->problem().find("cannot write '" + spool_dir + "/acked'"), std::string::npos)
+        << spool->problem();
+    // Once the open segment is full, no new one can be made.
+    int stored = 0;
+    Spool::Append last = Spool::Append::stored;
+    for (int i = 0; i < 50 && last == Spool::Append::stored; ++i) {
+        last = spool->append(message("x" + std::to_string(i)), 0);
+        if (last == Spool::Append::stored) ++stored;
+    }
+    EXPECT_EQ(last, Spool::Append::failed);
+    EXPECT_NE(spool->problem().find("cannot create a segment in '" + spool_dir + "'"),
+              std::string::npos)
+        << spool->problem();
+    EXPECT_GE(spool->counters().write_errors, 1u);
+
+    frozen.release();
+    spool->sync();
+    EXPECT_EQ(spool->problem(), "");
+    EXPECT_EQ(spool->append(message("after"), 0), Spool::Append::stored);
+    std::vector<std::string> expected;
+    for (int i = 0; i < stored; ++i) expected.push_back("x" + std::to_string(i));
+    expected.push_back("after");
+    EXPECT_EQ(payloads(take_all(*spool)), expected);  // nothing stored was lost
+}
+
 TEST_F(SpoolTest, DropOldestKeepsTheSpoolWithinMaxBytes) {
     auto o = options(400);
     o.max_bytes = 2000;

@@ -111,7 +111,7 @@ TEST(StoreAndForward, AQos1StreamSurvivesFiveBrokerRestarts) {
     const int total = sent;
     ASSERT_TRUE(wait_for_stats(
         publisher, [](const auto& s) { return s.spooled_records == 0 && s.queued == 0; }, 20s))
-        << publisher.stats().spooled_records << " still spooled";
+        << publisher.stats().spooled_records << " still spooled; problem: " << publisher.stats().spool_problem << " queued " << publisher.stats().queued << " connected " << publisher.stats().connected;
     ASSERT_TRUE(subscriber->wait_for(
         [&](const std::vector<Received>& got) {
             return numbers_in(got, topic).size() >= static_cast<std::size_t>(total);
@@ -337,6 +337,58 @@ TEST(StoreAndForward, AnUnusableSpoolSaysDegradedOnTheHealthTopicWhenAsked) {
     EXPECT_TRUE(subscriber.wait_for_message("test/fine/status", 10s, "online").has_value());
     EXPECT_EQ(fine_publisher.stats().spool_unavailable, "");
     EXPECT_TRUE(fine_publisher.stats().spooling);
+}
+
+// Issue #25, part 3: a spool directory made unwritable while the daemon runs (immutable here,
+// which holds for root too) is said as loudly as one unusable at start, and the spool is used
+// again once the directory can be written; delivery goes on meanwhile.
+TEST(StoreAndForward, ASpoolDirectoryThatStopsTakingWritesIsLoudAndRecovers) {
+    TempDir dir;
+    Broker broker;
+    broker.start();
+    Subscriber subscriber(broker.port(), {"test/+/status", "frozen/#"}, {.qos = 1});
+    CapturingLogger log;
+    auto config = config_for(broker.port(), "frozen", dir.path() + "/spool");
+    config.health.degraded = "degraded";
+    Publisher publisher(config, log);
+    publisher.start();
+    ASSERT_TRUE(subscriber.wait_for_message("test/frozen/status", 10s, "online").has_value());
+    int sent = 0;
+    publisher.publish(numbered_message("frozen/seq", sent++));
+    ASSERT_TRUE(subscriber.wait_for_message("frozen/seq", 10s, "0").has_value());
+
+    test::ImmutableDir frozen(dir.path() + "/spool");
+    if (!frozen.ok()) GTEST_SKIP() << "cannot make a directory immutable here: " << frozen.why();
+    subscriber.clear();
+    // Acknowledged messages move the ack floor, whose file can no longer be written.
+    const auto problem = [&] { return publisher.stats().spool_problem; };
+    for (int i = 0; i < 100 && problem().empty(); ++i) {
+        publisher.publish(numbered_message("frozen/seq", sent++));
+        std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_NE(problem(), "");
+    EXPECT_NE(problem().find("Operation not permitted"), std::string::npos) << problem();
+    EXPECT_TRUE(subscriber.wait_for_message("test/frozen/status", 10s, "degraded").has_value());
+    EXPECT_EQ(log.count_at(LogLevel::error, "spool: cannot write"), 1);
+    EXPECT_EQ(log.count_at(LogLevel::error, "kept in memory only"), 1);
+    EXPECT_EQ(log.count_at(LogLevel::error, "Fix: give the directory and its files to user"), 1);
+    const int while_frozen = sent;
+
+    frozen.release();
+    ASSERT_TRUE(wait_for_stats(publisher, [](const auto& s) { return s.spool_problem.empty(); }));
+    EXPECT_TRUE(subscriber.wait_for_message("test/frozen/status", 10s, "online").has_value());
+    EXPECT_EQ(log.count_at(LogLevel::notice, "can be written again"), 1);
+    for (int i = 0; i < 5; ++i) publisher.publish(numbered_message("frozen/seq", sent++));
+    // Every message of the spell and after it was delivered.
+    EXPECT_TRUE(subscriber.wait_for(
+        [&](const auto& received) {
+            const auto got = numbers_in(received, "frozen/seq");
+            return got.size() == static_cast<std::size_t>(sent - 1);
+        },
+        10s))
+        << "missing: " << testing::PrintToString(missing(numbers_on(subscriber, "frozen/seq"), sent));
+    EXPECT_GT(sent, while_frozen);
+    EXPECT_TRUE(publisher.stats().spooling);
 }
 
 TEST(SpoolDirProblem, SaysWhyADirectoryCannotBeUsedWithoutTouchingIt) {
