@@ -45,21 +45,17 @@
 #include "nodebridge/config.hpp"
 #include "nodebridge/log.hpp"
 #include "nodebridge/source.hpp"
+#include "source_book.hpp"
 
 namespace nodebridge {
 
 namespace modbus {
 inline constexpr std::chrono::milliseconds kFirstReconnectDelay{500};
 inline constexpr std::chrono::milliseconds kMaxReconnectDelay{30000};
-inline constexpr std::chrono::milliseconds kMinimumOfflineAfter{30000};
 // The longest the source drains a noisy RTU line after a bad frame.
 inline constexpr std::chrono::milliseconds kMaxDrain{1000};
 // Writes queued for the source's thread at most; more are refused at once.
 inline constexpr std::size_t kMaxPendingWrites = 64;
-
-// The silence after which `node` is offline: its own offline_after, else the source's, else
-// max(3x its poll, kMinimumOfflineAfter).
-Millis offline_after_for(const ModbusSourceConfig& source, const ModbusNode& node);
 
 // The error kind libmodbus's `errnum` belongs to: "timeout" (ETIMEDOUT), "exception" (an
 // exception reply, EMBXILFUN..EMBXGTAR), "crc" (EMBBADCRC), "wrong-unit" (a reply from
@@ -70,13 +66,6 @@ std::string_view classify_error(int errnum);
 // As classify_error(), but a timeout that came sooner than the response `timeout` is
 // "truncated": a reply started and stopped (libmodbus's byte timeout ran out mid-frame).
 std::string_view classify_failure(int errnum, Millis elapsed, Millis timeout);
-
-// The node's request_gap, else its model's, else the source's.
-Millis request_gap_for(const ModbusSourceConfig& source, const ModbusNode& node);
-// The source's max_registers, lowered by the node's model's; 1..125.
-std::uint16_t max_registers_for(const ModbusSourceConfig& source, const ModbusNode& node);
-// The node's model's max_gap, else the source's.
-std::uint16_t max_gap_for(const ModbusSourceConfig& source, const ModbusNode& node);
 }  // namespace modbus
 
 class ModbusSource final : public Source {

@@ -1,0 +1,138 @@
+#pragma once
+// What a Modbus source knows and says about its nodes, whatever drives its bus (the RTU
+// line's blocking thread or the Modbus TCP event loop): each node's request plan, health and
+// availability, the counters and error log, the samples a finished poll makes, and the checks a
+// write command passes before it is queued.
+//
+// Threads: the node states are touched only by the thread that drives the bus; stats(),
+// node_errors() and prepare_write() may be called from any thread.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "encode.hpp"
+#include "nodebridge/config.hpp"
+#include "nodebridge/log.hpp"
+#include "nodebridge/source.hpp"
+#include "request_plan.hpp"
+#include "unit_health.hpp"
+
+namespace nodebridge::modbus {
+
+// One node's polling state.
+struct NodeState {
+    const ModbusNode* config = nullptr;
+    RequestPlan plan;  // refused coalesced reads are split here, and stay split
+    UnitHealth health{3, Millis{30000}};
+    Millis request_gap{0};  // extra silence before each of its requests
+    int retries = 0;        // repeats of a request without a valid reply
+    bool online = false;    // the last poll read every attribute
+    bool ever_polled = false;
+    // Availability, as published: unset until the first reading or the first offline_after.
+    Millis offline_after{30000};
+    SteadyClock::time_point last_reading;  // or the start, before the first reading
+    std::optional<bool> available;
+};
+
+// A write command checked and encoded, waiting for the bus.
+struct PendingWrite {
+    std::size_t node = 0;       // index into the nodes
+    std::size_t attribute = 0;  // index into that node's attributes
+    WriteData data;
+    WriteCommand command;
+    Source::WriteDone done;
+};
+
+// What one poll of a node found, for SourceBook::finish_poll().
+struct PollOutcome {
+    std::vector<std::optional<Value>> values;  // one slot per attribute
+    bool complete = true;                      // every attribute read
+    bool answered = false;                     // any reply, an exception too: the unit is there
+    std::optional<WallClock::time_point> reply_time;  // of the last valid reply
+};
+
+class SourceBook {
+  public:
+    // Plans every node's requests. `config`, `queue` and `log` must outlive the book.
+    SourceBook(std::string name, const ModbusSourceConfig& config, SampleQueue& queue,
+               Logger& log);
+
+    const std::string name;
+    const ModbusSourceConfig& config;
+    const std::string link;  // "HOST:PORT" or the serial device, for messages
+    std::vector<NodeState> nodes;
+
+    // ---- counters: thread-safe ----
+    SourceStats stats() const;
+    std::map<std::string, std::map<std::string, std::uint64_t>> node_errors() const;
+    void count_request();
+    // Counts `kind` (for `node`, when given) and logs `message` at warning level,
+    // rate-limited per node and kind (event "modbus-<kind>").
+    void record_error(const NodeState* node, std::string_view kind, const std::string& message);
+    void set_last_error(std::string text);
+    // Counts a TCP connection reopened to drop a late reply ("resync"), without a warning.
+    void count_resync(const NodeState& node);
+
+    // ---- the bus thread's ----
+    // Logs each attribute the plan could not place in one request (once, at start), and
+    // starts every node's offline_after allowance at `start`.
+    void started(SteadyClock::time_point start);
+    // Takes nodes without a reading for their offline_after offline. Returns when it next
+    // has something to do (time_point::max() when every node is offline already).
+    SteadyClock::time_point check_availability(SteadyClock::time_point now);
+    // The link is gone: no node is online (nodes_online 0) until its next complete poll.
+    void link_lost();
+    // Ends a poll of `node`: logs a recovery, updates online and the dead-unit rule (when
+    // `connected`), and pushes the reading (after an online availability sample when the
+    // node was not available). Returns the extra time the node's next poll is held back (a
+    // dead unit: dead_poll minus its poll interval), for PollSchedule::polled().
+    Millis finish_poll(NodeState& node, PollOutcome outcome, bool connected);
+
+    // ---- writes ----
+    // Checks `command` against the configuration (source, node, attribute, writable,
+    // min/max, encodable) and returns it ready to queue, or why not.
+    std::variant<PendingWrite, std::string> prepare_write(WriteCommand command,
+                                                          Source::WriteDone done) const;
+    // Logs why `command` was refused (rate-limited per node) and answers `done` with it.
+    void refuse_write(const WriteCommand& command, const Source::WriteDone& done,
+                      const std::string& reason);
+    // Counts a write's outcome and answers `done`; never call it with a lock held, so
+    // `done` may queue another write.
+    void finish_write(const Source::WriteDone& done, const std::string& error);
+    // What the log says of `write`: "pdu-1: writing setpoint = 42.5 (holding 20 of unit 1)".
+    std::string describe_write(const PendingWrite& write) const;
+
+    Logger& log() { return log_; }
+
+  private:
+    void push_availability(const NodeState& node, bool online);
+    void note_health(NodeState& node, bool answered);
+    void update_online();
+
+    SampleQueue& queue_;
+    Logger& log_;
+    mutable std::mutex stats_mutex_;
+    SourceStats stats_;
+    std::map<std::string, std::map<std::string, std::uint64_t>> node_errors_;
+};
+
+// The silence after which `node` is offline: its own offline_after, else the source's, else
+// max(3x its poll, kMinimumOfflineAfter).
+inline constexpr std::chrono::milliseconds kMinimumOfflineAfter{30000};
+Millis offline_after_for(const ModbusSourceConfig& source, const ModbusNode& node);
+// The node's request_gap, else its model's, else the source's.
+Millis request_gap_for(const ModbusSourceConfig& source, const ModbusNode& node);
+// The source's max_registers, lowered by the node's model's; 1..125.
+std::uint16_t max_registers_for(const ModbusSourceConfig& source, const ModbusNode& node);
+// The node's model's max_gap, else the source's.
+std::uint16_t max_gap_for(const ModbusSourceConfig& source, const ModbusNode& node);
+
+}  // namespace nodebridge::modbus
