@@ -12,6 +12,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -49,6 +50,7 @@ struct Named {
     std::string file;
     std::string model;
     std::string attribute;
+    std::string quantity;  // empty when the model gives none
 };
 
 // Every attribute name (and every received name) of every shipped model, read from the files.
@@ -65,12 +67,16 @@ std::vector<Named> library_names() {
         for (const auto& model : root["models"]) {
             const std::string name = model.first.as<std::string>();
             for (const auto& attribute : model.second["attributes"]) {
-                names.push_back({base, name, attribute.first.as<std::string>()});
+                const YAML::Node q = attribute.second["quantity"];
+                names.push_back({base, name, attribute.first.as<std::string>(),
+                                 q ? q.as<std::string>() : std::string()});
             }
             for (const auto& received : model.second["received"]) {
                 const YAML::Node n = received.second["name"];
-                names.push_back(
-                    {base, name, n ? n.as<std::string>() : received.first.as<std::string>()});
+                const YAML::Node q = received.second["quantity"];
+                names.push_back({base, name,
+                                 n ? n.as<std::string>() : received.first.as<std::string>(),
+                                 q ? q.as<std::string>() : std::string()});
             }
         }
     }
@@ -112,6 +118,39 @@ TEST(Library, EveryAttributeNameIsInTheVocabulary) {
         EXPECT_TRUE(in_vocabulary(patterns, n.attribute))
             << n.file << ": " << n.model << "." << n.attribute
             << " is not in the vocabulary of docs/models.md (\"Attribute names\")";
+    }
+}
+
+// A name says what is measured, so its quantity follows from it: the same name never means a
+// voltage in one model and a percentage in another. The first rule that matches applies.
+TEST(Library, EveryNameHasTheQuantityItsWordsSay) {
+    const std::vector<std::pair<std::regex, std::string>> rules = {
+        {std::regex(".*_thd(_l[123])?"), "percentage"},
+        {std::regex("(input_|output_)?load(_l[123])?"), "percentage"},
+        {std::regex("(input_|output_|battery_)?voltage.*"), "voltage"},
+        {std::regex("(input_|output_|battery_)?current.*"), "current"},
+        {std::regex("(power_factor|cos_phi).*"), "power_factor"},
+        {std::regex("apparent_power.*"), "apparent_power"},
+        {std::regex("reactive_power.*"), "reactive_power"},
+        {std::regex("(input_|output_)?power.*"), "power"},
+        {std::regex("phase_angle.*"), "phase_angle"},
+        {std::regex("(input_|output_)?frequency.*"), "frequency"},
+        {std::regex("apparent_energy.*"), "apparent_energy"},
+        {std::regex("reactive_energy.*"), "reactive_energy"},
+        {std::regex("energy.*"), "energy"},
+        {std::regex(".*temperature|dew_point"), "temperature"},
+        {std::regex("humidity"), "humidity"},
+        {std::regex("pressure"), "pressure"},
+        {std::regex("carbon_dioxide"), "carbon_dioxide"},
+        {std::regex("battery_level"), "battery"},
+        {std::regex("run_hours|battery_runtime_remaining|battery_seconds_on"), "duration"},
+    };
+    for (const auto& n : library_names()) {
+        for (const auto& [pattern, quantity] : rules) {
+            if (!std::regex_match(n.attribute, pattern)) continue;
+            EXPECT_EQ(n.quantity, quantity) << n.file << ": " << n.model << "." << n.attribute;
+            break;
+        }
     }
 }
 
