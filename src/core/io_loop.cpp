@@ -1,0 +1,198 @@
+#include "nodebridge/io_loop.hpp"
+
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <system_error>
+
+namespace nodebridge {
+
+IoLoop::IoLoop(std::string thread_name) : thread_name_(std::move(thread_name)) {}
+
+IoLoop::~IoLoop() {
+    stop();
+    if (epoll_fd_ >= 0) ::close(epoll_fd_);
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void IoLoop::start() {
+    std::lock_guard lock(posted_mutex_);
+    if (running_) return;
+    if (epoll_fd_ < 0) {
+        epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+        if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+        wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+        epoll_event event{};
+        event.events = EPOLLIN;
+        event.data.u64 = 0;  // registration id 0 is the wake descriptor
+        if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event) != 0) {
+            throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+        }
+    }
+    running_ = true;
+    stopping_ = false;
+    thread_ = std::thread([this] { run(); });
+    pthread_setname_np(thread_.native_handle(), thread_name_.substr(0, 15).c_str());
+}
+
+void IoLoop::stop() {
+    {
+        std::lock_guard lock(posted_mutex_);
+        if (!running_) return;
+        stopping_ = true;
+    }
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto written = ::write(wake_fd_, &one, sizeof one);
+    thread_.join();
+    std::lock_guard lock(posted_mutex_);
+    running_ = false;
+    posted_.clear();
+}
+
+bool IoLoop::post(Task task) {
+    {
+        std::lock_guard lock(posted_mutex_);
+        if (!running_ || stopping_) return false;
+        posted_.push_back(std::move(task));
+    }
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto written = ::write(wake_fd_, &one, sizeof one);
+    return true;
+}
+
+bool IoLoop::run_sync(const Task& task) {
+    if (in_loop()) {
+        task();
+        return true;
+    }
+    std::mutex mutex;
+    std::condition_variable done_signal;
+    bool done = false;
+    const bool posted = post([&] {
+        task();
+        std::lock_guard lock(mutex);
+        done = true;
+        done_signal.notify_one();
+    });
+    if (!posted) return false;
+    std::unique_lock lock(mutex);
+    done_signal.wait(lock, [&] { return done; });
+    return true;
+}
+
+bool IoLoop::in_loop() const { return std::this_thread::get_id() == loop_thread_; }
+
+bool IoLoop::watch(int fd, std::uint32_t events, Handler handler) {
+    unwatch(fd);
+    const std::uint64_t id = next_watch_id_++;
+    epoll_event event{};
+    event.events = events;
+    event.data.u64 = id;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) return false;
+    watches_.emplace(id, Watch{fd, std::make_shared<Handler>(std::move(handler))});
+    watch_ids_.emplace(fd, id);
+    return true;
+}
+
+bool IoLoop::modify(int fd, std::uint32_t events) {
+    const auto found = watch_ids_.find(fd);
+    if (found == watch_ids_.end()) return false;
+    epoll_event event{};
+    event.events = events;
+    event.data.u64 = found->second;
+    return epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) == 0;
+}
+
+void IoLoop::unwatch(int fd) {
+    const auto found = watch_ids_.find(fd);
+    if (found == watch_ids_.end()) return;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    watches_.erase(found->second);
+    watch_ids_.erase(found);
+}
+
+IoLoop::TimerId IoLoop::at(TimePoint when, Task task) {
+    const TimerId id = next_timer_id_++;
+    timers_.emplace(std::pair{when, id}, std::move(task));
+    timer_times_.emplace(id, when);
+    return id;
+}
+
+void IoLoop::cancel(TimerId id) {
+    const auto found = timer_times_.find(id);
+    if (found == timer_times_.end()) return;
+    timers_.erase(std::pair{found->second, id});
+    timer_times_.erase(found);
+}
+
+int IoLoop::wait_ms() const {
+    if (timers_.empty()) return -1;
+    const auto wait = timers_.begin()->first.first - SteadyClock::now();
+    if (wait <= SteadyClock::duration::zero()) return 0;
+    // Rounded up, so a timer never runs early and the loop does not spin before it is due.
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+    return static_cast<int>(std::min<long long>(ms, 60'000));
+}
+
+void IoLoop::run_posted() {
+    std::vector<Task> tasks;
+    {
+        std::lock_guard lock(posted_mutex_);
+        tasks.swap(posted_);
+    }
+    for (Task& task : tasks) task();
+}
+
+void IoLoop::run_due_timers() {
+    // Only what is due now: a timer a task sets for the past runs in the next turn, so a
+    // task that re-arms itself cannot keep the loop here.
+    const auto now = SteadyClock::now();
+    std::vector<Task> due;
+    while (!timers_.empty() && timers_.begin()->first.first <= now) {
+        auto first = timers_.begin();
+        timer_times_.erase(first->first.second);
+        due.push_back(std::move(first->second));
+        timers_.erase(first);
+    }
+    for (Task& task : due) task();
+}
+
+void IoLoop::run() {
+    loop_thread_ = std::this_thread::get_id();
+    std::array<epoll_event, 64> events{};
+    for (;;) {
+        const int ready = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
+                                     wait_ms());
+        bool woken = false;
+        for (int i = 0; i < ready; ++i) {
+            const std::uint64_t id = events[i].data.u64;
+            if (id == 0) {
+                std::uint64_t count = 0;
+                [[maybe_unused]] const auto read = ::read(wake_fd_, &count, sizeof count);
+                woken = true;
+                continue;
+            }
+            const auto found = watches_.find(id);
+            if (found == watches_.end()) continue;  // unwatched earlier in this turn
+            // Kept alive while it runs: the handler may unwatch its own descriptor.
+            const std::shared_ptr<Handler> handler = found->second.handler;
+            (*handler)(events[i].events);
+        }
+        if (woken) {
+            run_posted();
+            std::lock_guard lock(posted_mutex_);
+            if (stopping_ && posted_.empty()) break;
+        }
+        run_due_timers();
+    }
+    loop_thread_ = {};
+}
+
+}  // namespace nodebridge

@@ -1,0 +1,120 @@
+// The event loop on its own: timers in order and never early, posted tasks, run_sync, a
+// watched pipe, a handler that unwatches itself, and stop().
+
+#include "nodebridge/io_loop.hpp"
+
+#include <gtest/gtest.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <future>
+#include <string>
+#include <vector>
+
+#include "support/support.hpp"
+
+namespace nodebridge {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(IoLoop, RunsTimersInTheirOrderAndNeverEarly) {
+    IoLoop loop("test-loop");
+    loop.start();
+    std::vector<int> order;
+    std::vector<SteadyClock::duration> lateness;
+    std::promise<void> done;
+    const auto start = SteadyClock::now();
+    loop.run_sync([&] {
+        for (const int ms : {30, 10, 20}) {
+            const auto when = start + std::chrono::milliseconds(ms);
+            loop.at(when, [&, ms, when] {
+                order.push_back(ms);
+                lateness.push_back(SteadyClock::now() - when);
+                if (order.size() == 3) done.set_value();
+            });
+        }
+        const auto cancelled = loop.at(start + 15ms, [&] { order.push_back(-1); });
+        loop.cancel(cancelled);
+    });
+    ASSERT_EQ(done.get_future().wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(order, (std::vector<int>{10, 20, 30}));
+    for (const auto late : lateness) EXPECT_GE(late, SteadyClock::duration::zero());
+    loop.run_sync([&] { EXPECT_EQ(loop.timers(), 0u); });
+}
+
+TEST(IoLoop, RunsPostedTasksOnItsOwnNamedThread) {
+    IoLoop loop("modbus-tcp-io");
+    loop.start();
+    std::string name;
+    bool in_loop = false;
+    ASSERT_TRUE(loop.run_sync([&] {
+        char buffer[16] = {};
+        pthread_getname_np(pthread_self(), buffer, sizeof buffer);
+        name = buffer;
+        in_loop = loop.in_loop();
+    }));
+    EXPECT_EQ(name, "modbus-tcp-io");
+    EXPECT_TRUE(in_loop);
+    EXPECT_FALSE(loop.in_loop());
+    std::atomic<int> ran{0};
+    for (int i = 0; i < 100; ++i) loop.post([&] { ++ran; });
+    loop.run_sync([] {});
+    EXPECT_EQ(ran, 100);
+}
+
+TEST(IoLoop, CallsAWatchedDescriptorsHandlerUntilItUnwatchesItself) {
+    IoLoop loop("test-loop");
+    loop.start();
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    std::promise<std::string> got;
+    std::string received;
+    loop.run_sync([&] {
+        ASSERT_TRUE(loop.watch(pipe_fds[0], EPOLLIN, [&](std::uint32_t events) {
+            EXPECT_TRUE(events & EPOLLIN);
+            char buffer[64];
+            const ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer);
+            if (n > 0) received.append(buffer, static_cast<std::size_t>(n));
+            if (received.size() >= 5) {
+                loop.unwatch(pipe_fds[0]);  // from inside its own handler
+                got.set_value(received);
+            }
+        }));
+    });
+    ASSERT_EQ(::write(pipe_fds[1], "he", 2), 2);
+    std::this_thread::sleep_for(20ms);
+    ASSERT_EQ(::write(pipe_fds[1], "llo", 3), 3);
+    auto future = got.get_future();
+    ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(future.get(), "hello");
+    loop.run_sync([&] { EXPECT_EQ(loop.watched(), 0u); });
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+}
+
+TEST(IoLoop, StopRunsWhatWasPostedAndRefusesTheRest) {
+    IoLoop loop("test-loop");
+    EXPECT_FALSE(loop.post([] {}));  // not started
+    loop.start();
+    std::atomic<int> ran{0};
+    loop.post([&] {
+        std::this_thread::sleep_for(50ms);
+        ++ran;
+    });
+    loop.post([&] { ++ran; });
+    loop.stop();
+    EXPECT_EQ(ran, 2);
+    EXPECT_FALSE(loop.post([&] { ++ran; }));
+    EXPECT_FALSE(loop.run_sync([&] { ++ran; }));
+    EXPECT_EQ(ran, 2);
+    loop.stop();  // twice is fine
+    loop.start();  // and it starts again
+    EXPECT_TRUE(loop.run_sync([&] { ++ran; }));
+    EXPECT_EQ(ran, 3);
+}
+
+}  // namespace
+}  // namespace nodebridge
