@@ -403,6 +403,14 @@ TEST(MbapDecodeRead, RefusesAByteCountOtherThanTheRequestsAndSaysNothing) {
         EXPECT_TRUE(d.bits.empty());
         EXPECT_EQ(d.code, 0);
     }
+    // The PDU's length is right for 2 registers, its byte count field says otherwise.
+    for (const std::uint8_t byte_count : {0, 3, 5, 0xFF}) {
+        EXPECT_EQ(decode(ModbusTable::holding, 2, {0x03, byte_count, 0, 1, 0, 2}).status,
+                  ReplyStatus::bad_length)
+            << int{byte_count};
+    }
+    EXPECT_EQ(decode(ModbusTable::coil, 9, {0x01, 0x03, 0xFF, 0x01}).status,
+              ReplyStatus::bad_length);
     // 9 coils: 2 bytes; 1 or 3 are wrong.
     EXPECT_EQ(decode(ModbusTable::coil, 9, {0x01, 0x01, 0xFF}).status, ReplyStatus::bad_length);
     EXPECT_EQ(decode(ModbusTable::coil, 9, {0x01, 0x03, 0xFF, 0x01, 0x00}).status,
