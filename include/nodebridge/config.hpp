@@ -242,6 +242,7 @@ struct ModbusNode {
 struct ModbusTcpEndpoint {
     std::string host;                 // required
     int port = 502;
+    int max_in_flight = 1;            // requests outstanding on the connection at once (1..64)
 
     friend bool operator==(const ModbusTcpEndpoint&, const ModbusTcpEndpoint&) = default;
 };

@@ -69,6 +69,10 @@ class PollSchedule {
     // its interval).
     void polled(std::size_t node, TimePoint now, Duration hold = Duration::zero());
 
+    // A poll of `node` is under way (a source that polls several nodes at once): next()
+    // passes over it until polled() gives it its next deadline.
+    void started(std::size_t node);
+
     // Brings `node`'s deadline forward to `time` if it is later (a written value is read
     // back at once); polled() puts it back on its grid afterwards.
     void poll_by(std::size_t node, TimePoint time);

@@ -194,8 +194,12 @@ std::string describe(const Config& config) {
                 ids = modbus->nodes.front().id + " .. " + modbus->nodes.back().id;
             }
             if (from_ranges > 0) ids += "; " + std::to_string(from_ranges) + " from unit ranges";
-            out << ", timeout " << format_duration(modbus->timeout) << ", "
-                << plural(modbus->nodes.size(), "node") << " (" << ids << "), "
+            out << ", timeout " << format_duration(modbus->timeout) << ", ";
+            const auto* tcp = std::get_if<ModbusTcpEndpoint>(&modbus->link);
+            if (tcp != nullptr && tcp->max_in_flight > 1) {
+                out << tcp->max_in_flight << " requests in flight, ";
+            }
+            out << plural(modbus->nodes.size(), "node") << " (" << ids << "), "
                 << plural(source_attributes, "attribute") << "\n";
             if (!by_model.empty()) {
                 out << "  models:";

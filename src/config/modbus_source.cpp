@@ -38,6 +38,8 @@ constexpr long long kMaxStringRegisters = 125;  // one read request
 constexpr long long kMaxGap = 2000;
 constexpr int kMaxRound = 15;
 constexpr int kMaxRetries = 10;
+// Requests outstanding on one Modbus TCP connection at most (max_in_flight).
+constexpr int kMaxInFlight = 64;
 constexpr int kMaxDeadAfter = 1000;
 
 bool is_bit_table(ModbusTable table) {
@@ -500,6 +502,7 @@ void read_modbus_source(MapReader& map, const std::string& type, ModbusSourceCon
             ctx.error(map.value_position("host"), "host: must not be empty");
         }
         map.integer("port", 1, 65535, endpoint.port);
+        map.integer("max_in_flight", 1, kMaxInFlight, endpoint.max_in_flight);
         out.link = endpoint;
     } else {
         SerialLine line;

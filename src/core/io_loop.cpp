@@ -168,8 +168,8 @@ void IoLoop::run() {
     loop_thread_ = std::this_thread::get_id();
     std::array<epoll_event, 64> events{};
     for (;;) {
-        const int ready = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
-                                     wait_ms());
+        const int ready =
+            epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), wait_ms());
         bool woken = false;
         for (int i = 0; i < ready; ++i) {
             const std::uint64_t id = events[i].data.u64;

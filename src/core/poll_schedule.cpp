@@ -75,6 +75,8 @@ void PollSchedule::polled(std::size_t node, TimePoint now, Duration hold) {
     nodes_.at(node).deadline = after(node, now + std::max(hold, Duration::zero()));
 }
 
+void PollSchedule::started(std::size_t node) { nodes_.at(node).deadline = TimePoint::max(); }
+
 void PollSchedule::poll_by(std::size_t node, TimePoint time) {
     TimePoint& deadline = nodes_.at(node).deadline;
     deadline = std::min(deadline, time);

@@ -106,6 +106,8 @@ struct Daemon::Impl {
     std::vector<Message> held;
     std::uint64_t held_dropped = 0;
     Pipeline pipeline;
+    // The one I/O thread of every Modbus TCP source; declared before them, so it outlives them.
+    IoLoop modbus_tcp{"modbus-tcp"};
     std::vector<RunningSource> sources;
     systemd::Notifier notifier;
     SteadyClock::time_point started = SteadyClock::now();
@@ -173,7 +175,8 @@ struct Daemon::Impl {
     }
 
     RunningSource start_source(const SourceConfig& source_config) {
-        RunningSource running{source_config, make_source(source_config, samples, log)};
+        RunningSource running{source_config,
+                              make_source(source_config, samples, log, modbus_tcp)};
         running.source->start();
         return running;
     }
@@ -394,6 +397,7 @@ int Daemon::run() {
     d.observers.add(&d.discovery);
     d.pipeline.set_observer(&d.observers);
     d.pipeline.start();
+    d.modbus_tcp.start();
     d.start_sources();
     d.log.log(LogLevel::notice,
               "started: " + std::to_string(d.config.sources.size()) + " sources, " +
@@ -437,6 +441,7 @@ int Daemon::run() {
 
     d.notifier.stopping();
     d.stop_sources();
+    d.modbus_tcp.stop();
     d.pipeline.stop();
     d.publisher->stop(kShutdownGrace);
     d.log.log(LogLevel::notice, "stopped", {.event = "stop"});

@@ -7,13 +7,16 @@
 #include <vector>
 
 #include "nodebridge/config.hpp"
+#include "nodebridge/io_loop.hpp"
 #include "nodebridge/log.hpp"
 #include "nodebridge/source.hpp"
 
 namespace nodebridge {
 
-// Builds the source a config entry describes (Modbus TCP/RTU, serial-nodes).
-std::unique_ptr<Source> make_source(const SourceConfig& config, SampleQueue& samples, Logger& log);
+// Builds the source a config entry describes (Modbus TCP/RTU, serial-nodes). Modbus TCP
+// sources run on `tcp_loop`, which the daemon shares among them.
+std::unique_ptr<Source> make_source(const SourceConfig& config, SampleQueue& samples, Logger& log,
+                                    IoLoop& tcp_loop);
 
 // The signals the daemon handles synchronously. Block them in the main thread before any
 // other thread starts, so every thread inherits the mask and only sigtimedwait sees them.

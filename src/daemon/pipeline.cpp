@@ -1,5 +1,7 @@
 #include "pipeline.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -18,7 +20,9 @@ Pipeline::Pipeline(Mapper mapper, SampleQueue& samples, Deliver deliver)
 Pipeline::~Pipeline() { stop(); }
 
 void Pipeline::start() {
-    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    if (thread_.joinable()) return;
+    thread_ = std::thread([this] { run(); });
+    pthread_setname_np(thread_.native_handle(), "mapping");
 }
 
 void Pipeline::stop() {

@@ -4,9 +4,10 @@
 
 namespace nodebridge {
 
-std::unique_ptr<Source> make_source(const SourceConfig& config, SampleQueue& samples, Logger& log) {
+std::unique_ptr<Source> make_source(const SourceConfig& config, SampleQueue& samples, Logger& log,
+                                    IoLoop& tcp_loop) {
     if (std::holds_alternative<ModbusSourceConfig>(config.settings)) {
-        return make_modbus_source(config, samples, log);
+        return make_modbus_source(config, samples, log, &tcp_loop);
     }
     return make_serial_nodes_source(config, samples, log);
 }

@@ -3,6 +3,7 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -327,6 +328,7 @@ void Publisher::Impl::start() {
     if (started_ || stopped_ || mosq_ == nullptr || wake_fd_ < 0) return;
     started_ = true;
     thread_ = std::thread([this] { run(); });
+    pthread_setname_np(thread_.native_handle(), "mqtt");
 }
 
 void Publisher::Impl::publish(std::span<Message> messages) {

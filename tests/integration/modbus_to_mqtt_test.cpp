@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <set>
 #include <regex>
 
 #include "support/support.hpp"
@@ -98,6 +100,24 @@ class ModbusToMqtt : public ::testing::Test {
     std::unique_ptr<Subscriber> subscriber_;
     std::unique_ptr<Process> daemon_;
 };
+
+// Issue #21, item 5: top -H, perf and the journal tell the threads apart.
+TEST_F(ModbusToMqtt, TheDaemonsThreadsAreNamed) {
+    start_daemon();
+    ASSERT_TRUE(subscriber_->wait_for_message("dc1/gw-test/pdu-1/voltage", 15s).has_value())
+        << daemon_log();
+    std::multiset<std::string> names;
+    const std::string tasks = "/proc/" + std::to_string(daemon_->pid()) + "/task";
+    for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+        std::string name = read_file(task.path().string() + "/comm");
+        while (!name.empty() && name.back() == '\n') name.pop_back();
+        names.insert(name);
+    }
+    EXPECT_EQ(names.count("modbus-tcp"), 1u);
+    EXPECT_EQ(names.count("mapping"), 1u);
+    EXPECT_EQ(names.count("mqtt"), 1u);
+    EXPECT_LE(names.size(), 6u);
+}
 
 TEST_F(ModbusToMqtt, PublishesSelectedAttributesWithRuleQosRetainAndPayload) {
     start_daemon();

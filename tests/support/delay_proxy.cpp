@@ -78,8 +78,8 @@ void DelayProxy::run() {
             watched.push_back({pair->client, POLLIN, 0});
             watched.push_back({pair->server, POLLIN, 0});
             if (!pair->held.empty()) {
-                const auto wait = std::chrono::ceil<std::chrono::milliseconds>(
-                    pair->held.front().first - now);
+                const auto wait =
+                    std::chrono::ceil<std::chrono::milliseconds>(pair->held.front().first - now);
                 const int ms = static_cast<int>(std::max<long>(0, wait.count()));
                 timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
             }

@@ -2,6 +2,7 @@
 
 #include <modbus.h>
 #include <poll.h>
+#include <pthread.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -85,13 +86,12 @@ void split_timeout(Millis timeout, std::uint32_t& sec, std::uint32_t& usec) {
 struct ModbusSource::Impl {
     Impl(std::string name_, ModbusSourceConfig config_, SampleQueue& queue_, Logger& log_)
         : config(std::move(config_)), book(std::move(name_), config, queue_, log_), log(log_) {
-        if (const auto* line = std::get_if<SerialLine>(&config.link)) {
-            const modbus::CharFraming framing{.baud = std::max(line->baud, 1),
-                                              .data_bits = line->data_bits,
-                                              .parity = line->parity != Parity::none,
-                                              .stop_bits = line->stop_bits};
-            silence = modbus::t35(framing);
-        }
+        const SerialLine& line = std::get<SerialLine>(config.link);
+        const modbus::CharFraming framing{.baud = std::max(line.baud, 1),
+                                          .data_bits = line.data_bits,
+                                          .parity = line.parity != Parity::none,
+                                          .stop_bits = line.stop_bits};
+        silence = modbus::t35(framing);
     }
 
     const ModbusSourceConfig config;
@@ -106,8 +106,8 @@ struct ModbusSource::Impl {
 
     // Thread-only state.
     std::optional<PollSchedule> schedule;  // the nodes' deadlines, laid out when run() starts
-    modbus::Micros silence{0};         // t3.5 on an RTU line, kept before every request; 0 for TCP
-    Steady::time_point quiet_since{};  // when the bus last went quiet (a reply or a timeout)
+    modbus::Micros silence{0};             // t3.5, kept before every request
+    Steady::time_point quiet_since{};      // when the bus last went quiet (a reply or a timeout)
     modbus_t* context = nullptr;
     bool connected = false;
     Millis reconnect_delay = modbus::kFirstReconnectDelay;
@@ -124,13 +124,9 @@ struct ModbusSource::Impl {
     }
 
     bool create_context() {
-        if (const auto* tcp = std::get_if<ModbusTcpEndpoint>(&config.link)) {
-            context = modbus_new_tcp_pi(tcp->host.c_str(), std::to_string(tcp->port).c_str());
-        } else {
-            const SerialLine& line = std::get<SerialLine>(config.link);
-            context = modbus_new_rtu(line.device.c_str(), line.baud, parity_letter(line.parity),
-                                     line.data_bits, line.stop_bits);
-        }
+        const SerialLine& line = std::get<SerialLine>(config.link);
+        context = modbus_new_rtu(line.device.c_str(), line.baud, parity_letter(line.parity),
+                                 line.data_bits, line.stop_bits);
         if (context == nullptr) {
             book.record_error(
                 nullptr, "connection",
@@ -149,7 +145,7 @@ struct ModbusSource::Impl {
 
     void apply_flow_control() {
         const auto* line = std::get_if<SerialLine>(&config.link);
-        if (line == nullptr || line->flow_control == FlowControl::none) return;
+        if (line->flow_control == FlowControl::none) return;
         const int fd = modbus_get_socket(context);
         termios tio{};
         if (fd < 0 || tcgetattr(fd, &tio) != 0) return;
@@ -207,13 +203,12 @@ struct ModbusSource::Impl {
         return -1;
     }
 
-    // Flushes the line: on RTU, reads and drops bytes until the line has been silent for
-    // t3.5 (at most kMaxDrain), so the rest of a bad or late reply cannot run into the next
-    // one; on TCP, drops what is buffered.
+    // Flushes the line: reads and drops bytes until the line has been silent for t3.5 (at
+    // most kMaxDrain), so the rest of a bad or late reply cannot run into the next one.
     void drain_line() {
         modbus_flush(context);
         const int fd = modbus_get_socket(context);
-        if (silence.count() > 0 && fd >= 0) {
+        if (fd >= 0) {
             const auto give_up = Steady::now() + modbus::kMaxDrain;
             const int wait_ms = static_cast<int>(std::max<long>(1, (silence.count() + 999) / 1000));
             std::array<std::uint8_t, 256> scratch{};
@@ -226,41 +221,7 @@ struct ModbusSource::Impl {
         quiet_since = Steady::now();
     }
 
-    // Brings the link back in step after a request that got no valid reply, so that what is
-    // read next is the reply to the next request. On RTU the line is drained (drain_line).
-    // On TCP the connection is closed and opened again: a late reply may arrive at any time
-    // after the timeout, and libmodbus, meeting a reply whose transaction id is not the
-    // request's, fails that request instead of skipping it, so each later request would read
-    // the reply to the one before it and the device stayed dark until something reconnected.
-    // A new connection carries no reply to an old request. Each reopening is counted as
-    // "resync". Returns false when the endpoint cannot be reached again (then disconnected).
-    bool resync(const modbus::NodeState& node) {
-        if (std::holds_alternative<SerialLine>(config.link)) {
-            drain_line();
-            return true;
-        }
-        book.count_resync(node);
-        log.log_limited("resync:" + book.name, LogLevel::info,
-                        "reopening the connection to " + book.link +
-                            " so a late reply cannot be taken for the next one",
-                        LogContext{.source = book.name,
-                                   .node = node.config->id,
-                                   .event = "modbus-resync"});
-        modbus_close(context);
-        if (modbus_connect(context) == -1) {
-            const int err = errno;
-            modbus_close(context);
-            connected = false;
-            book.record_error(nullptr, "connection",
-                              "cannot connect to " + book.link + ": " + modbus_strerror(err));
-            disconnect();
-            return false;
-        }
-        quiet_since = Steady::now();
-        return true;
-    }
-
-    // Waits out the line's silence (t3.5 on RTU) and the node's request_gap since the bus
+    // Waits out the line's silence (t3.5) and the node's request_gap since the bus
     // last went quiet.
     void keep_silence(const modbus::NodeState& node) {
         const auto until = quiet_since + silence + node.request_gap;
@@ -291,7 +252,7 @@ struct ModbusSource::Impl {
                 return rc;
             }
             // A bad frame may leave bytes behind; a late reply may still come. Start clean.
-            if (!resync(node)) return rc;
+            drain_line();
         }
         return rc;
     }
@@ -345,7 +306,8 @@ struct ModbusSource::Impl {
             std::lock_guard lock(wake_mutex);
             failed.swap(pending_writes);
         }
-        for (modbus::PendingWrite& write : failed) book.refuse_write(write.command, write.done, reason);
+        for (modbus::PendingWrite& write : failed)
+            book.refuse_write(write.command, write.done, reason);
     }
 
     // Issues one write on the bus (FC05 for a coil, FC06 for one holding register, FC16 for
@@ -458,23 +420,37 @@ struct ModbusSource::Impl {
 };
 
 ModbusSource::ModbusSource(std::string name, ModbusSourceConfig config, SampleQueue& queue,
-                           Logger& log)
-    : impl_(std::make_unique<Impl>(std::move(name), std::move(config), queue, log)) {}
+                           Logger& log, IoLoop* tcp_loop) {
+    if (std::holds_alternative<SerialLine>(config.link)) {
+        impl_ = std::make_unique<Impl>(std::move(name), std::move(config), queue, log);
+        return;
+    }
+    if (tcp_loop == nullptr) {
+        own_loop_ = std::make_unique<IoLoop>("modbus-tcp");
+        own_loop_->start();
+        tcp_loop = own_loop_.get();
+    }
+    tcp_ = std::make_unique<modbus::TcpEndpoint>(std::move(name), std::move(config), queue, log,
+                                                 *tcp_loop);
+}
 
 ModbusSource::~ModbusSource() { stop(); }
 
-const std::string& ModbusSource::name() const { return impl_->book.name; }
+const std::string& ModbusSource::name() const { return tcp_ ? tcp_->name() : impl_->book.name; }
 
 void ModbusSource::start() {
+    if (tcp_) return tcp_->start();
     if (impl_->thread.joinable()) return;
     {
         std::lock_guard lock(impl_->wake_mutex);
         impl_->stop_requested = false;
     }
     impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+    pthread_setname_np(impl_->thread.native_handle(), "modbus-rtu");
 }
 
 void ModbusSource::stop() {
+    if (tcp_) return tcp_->stop();
     {
         std::lock_guard lock(impl_->wake_mutex);
         impl_->stop_requested = true;
@@ -485,6 +461,7 @@ void ModbusSource::stop() {
 }
 
 void ModbusSource::write(WriteCommand command, WriteDone done) {
+    if (tcp_) return tcp_->write(std::move(command), std::move(done));
     Impl& impl = *impl_;
     auto prepared = impl.book.prepare_write(command, done);
     if (auto* reason = std::get_if<std::string>(&prepared)) {
@@ -505,17 +482,17 @@ void ModbusSource::write(WriteCommand command, WriteDone done) {
     impl.wake.notify_all();
 }
 
-SourceStats ModbusSource::stats() const { return impl_->book.stats(); }
+SourceStats ModbusSource::stats() const { return tcp_ ? tcp_->stats() : impl_->book.stats(); }
 
 std::map<std::string, std::map<std::string, std::uint64_t>> ModbusSource::node_errors() const {
-    return impl_->book.node_errors();
+    return tcp_ ? tcp_->node_errors() : impl_->book.node_errors();
 }
 
 std::unique_ptr<Source> make_modbus_source(const SourceConfig& config, SampleQueue& queue,
-                                           Logger& log) {
+                                           Logger& log, IoLoop* tcp_loop) {
     const auto* settings = std::get_if<ModbusSourceConfig>(&config.settings);
     if (settings == nullptr) return nullptr;
-    return std::make_unique<ModbusSource>(config.name, *settings, queue, log);
+    return std::make_unique<ModbusSource>(config.name, *settings, queue, log, tcp_loop);
 }
 
 }  // namespace nodebridge

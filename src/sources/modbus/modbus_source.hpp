@@ -1,22 +1,24 @@
 #pragma once
-// The Modbus source: one thread that polls the nodes of one bus (a TCP endpoint or a
-// serial line) through libmodbus and pushes one Sample per node poll.
+// The Modbus source: polls the nodes of one bus (a TCP endpoint or a serial line) and pushes
+// one Sample per node poll. A modbus-rtu line has a thread of its own that drives libmodbus
+// (a serial line is bound by the wire, not the CPU); a modbus-tcp endpoint is driven by an
+// IoLoop that every Modbus TCP source of the daemon shares (TcpEndpoint, tcp_endpoint.hpp),
+// with its own MBAP framing, pipelining and transaction matching.
 //
-// Nodes are polled in deadline order. The deadlines are a PollSchedule: each node's polls
-// keep to a grid of its poll interval, the nodes that share an interval spread evenly across
-// it (so many nodes make a steady stream, not a burst per interval), missed deadlines are
-// skipped rather than caught up in a burst, and after a reconnect every node resumes at its
-// next grid point. A node's first poll comes within one interval of start(). A node that
-// does not answer costs one response timeout per poll (times 1 + retries) and nothing
-// more; after dead_after such polls in a row it is dead: offline, logged once, and polled
-// only every dead_poll (on its grid) until it answers (UnitHealth). Errors are counted by
-// kind ("timeout", "truncated", "crc", "wrong-unit", "garbled", "exception", "connection",
-// "decode") and logged rate-limited per node and kind; nothing from a bad frame is
-// published. After a request that got no valid reply the link is brought back in step: an RTU
-// line is drained until silent; a TCP connection is closed and opened again at once (counted
-// as "resync"), since a late reply may still arrive on it and would be read as the next
-// request's. Lost connections are closed and reopened with exponential backoff (0.5 s
-// doubling up to 30 s). All libmodbus calls happen on the source's own thread.
+// Both keep the same rules (SourceBook, PollRound). Nodes are polled in deadline order. The
+// deadlines are a PollSchedule: each node's polls keep to a grid of its poll interval, the
+// nodes that share an interval spread evenly across it (so many nodes make a steady stream,
+// not a burst per interval), missed deadlines are skipped rather than caught up in a burst,
+// and after a reconnect every node resumes at its next grid point. A node's first poll comes
+// within one interval of start(). A node that does not answer costs one response timeout per
+// poll (times 1 + retries) and nothing more; after dead_after such polls in a row it is dead:
+// offline, logged once, and polled only every dead_poll (on its grid) until it answers
+// (UnitHealth). Errors are counted by kind ("timeout", "truncated", "crc", "wrong-unit",
+// "garbled", "exception", "connection", "decode", and on TCP "stale": a reply to no request in
+// flight) and logged rate-limited per node and kind; nothing from a bad frame is published.
+// After a request that got no valid reply an RTU line is drained until silent; on TCP a late
+// reply is told by its transaction id and dropped. Lost connections are closed and reopened
+// with exponential backoff (0.5 s doubling up to 30 s).
 //
 // On the wire: before every request the source keeps the line silent for t3.5 (RTU,
 // rtu_timing.hpp) plus the node's request_gap since the bus last went quiet; requests hold at
@@ -30,10 +32,10 @@
 // and listed in SourceStats::nodes. SourceStats::nodes_online counts the nodes whose last
 // poll read every attribute.
 //
-// Writes (write-back commands) are queued, at most kMaxPendingWrites, and performed by the
-// same thread before the next due poll, one per turn so polls are not starved: FC05 for a
-// coil, FC06 for one holding register, FC16 for several. A node just written is polled
-// next, so its new value is read back at once; other nodes keep their schedule.
+// Writes (write-back commands) are queued, at most kMaxPendingWrites, and performed before
+// the next due poll, one per turn so polls are not starved: FC05 for a coil, FC06 for one
+// holding register, FC16 for several. A node just written is polled next, so its new value is
+// read back at once; other nodes keep their schedule.
 
 #include <chrono>
 #include <cstddef>
@@ -43,9 +45,11 @@
 #include <string>
 
 #include "nodebridge/config.hpp"
+#include "nodebridge/io_loop.hpp"
 #include "nodebridge/log.hpp"
 #include "nodebridge/source.hpp"
 #include "source_book.hpp"
+#include "tcp_endpoint.hpp"
 
 namespace nodebridge {
 
@@ -70,22 +74,24 @@ std::string_view classify_failure(int errnum, Millis elapsed, Millis timeout);
 
 class ModbusSource final : public Source {
   public:
-    // `config.link` chooses TCP or RTU. Nothing is opened until start(). `queue` and `log`
-    // must outlive the source.
-    ModbusSource(std::string name, ModbusSourceConfig config, SampleQueue& queue, Logger& log);
-    // Stops the thread if it still runs.
+    // `config.link` chooses TCP or RTU. Nothing is opened until start(). `queue`, `log` and
+    // `tcp_loop` must outlive the source. A TCP source runs on `tcp_loop`, which must be
+    // running by start(); without one it starts an IoLoop of its own.
+    ModbusSource(std::string name, ModbusSourceConfig config, SampleQueue& queue, Logger& log,
+                 IoLoop* tcp_loop = nullptr);
+    // Stops it if it still runs.
     ~ModbusSource() override;
     ModbusSource(const ModbusSource&) = delete;
     ModbusSource& operator=(const ModbusSource&) = delete;
 
     const std::string& name() const override;
 
-    // Starts the polling thread; a second call does nothing. Connecting happens on the
-    // thread, and failures there are counted, logged and retried.
+    // Starts polling; a second call does nothing. Connecting happens in the background, and
+    // failures there are counted, logged and retried.
     void start() override;
 
-    // Wakes the thread and joins it. Returns within about one response timeout (the
-    // longest a libmodbus call can block). Safe to call more than once.
+    // Stops polling. Returns within about one response timeout on RTU (the longest a
+    // libmodbus call can block), at once on TCP. Safe to call more than once.
     void stop() override;
 
     SourceStats stats() const override;
@@ -101,13 +107,15 @@ class ModbusSource final : public Source {
     std::map<std::string, std::map<std::string, std::uint64_t>> node_errors() const;
 
   private:
-    struct Impl;
-    std::unique_ptr<Impl> impl_;
+    struct Impl;                                // the RTU line's thread
+    std::unique_ptr<Impl> impl_;                // modbus-rtu
+    std::unique_ptr<IoLoop> own_loop_;          // modbus-tcp without a shared loop
+    std::unique_ptr<modbus::TcpEndpoint> tcp_;  // modbus-tcp
 };
 
 // Builds a ModbusSource for a "modbus-tcp" or "modbus-rtu" source. Returns nullptr when
 // `config.settings` does not hold a ModbusSourceConfig.
 std::unique_ptr<Source> make_modbus_source(const SourceConfig& config, SampleQueue& queue,
-                                           Logger& log);
+                                           Logger& log, IoLoop* tcp_loop = nullptr);
 
 }  // namespace nodebridge

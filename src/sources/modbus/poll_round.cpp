@@ -58,13 +58,12 @@ void PollRound::refused(int code) {
             split_in_place(node_.plan.requests, request_, node_.config->attributes.list());
         if (pieces > 0) {
             const ModbusNode& config_node = *node_.config;
-            book_.log().log(LogLevel::notice,
-                            config_node.id + ": unit " + std::to_string(config_node.unit) +
-                                " refused " + what.substr(8) + "; reading it in " +
-                                std::to_string(pieces) + " requests from now on",
-                            LogContext{.source = book_.name,
-                                       .node = config_node.id,
-                                       .event = "modbus-split"});
+            book_.log().log(
+                LogLevel::notice,
+                config_node.id + ": unit " + std::to_string(config_node.unit) + " refused " +
+                    what.substr(8) + "; reading it in " + std::to_string(pieces) +
+                    " requests from now on",
+                LogContext{.source = book_.name, .node = config_node.id, .event = "modbus-split"});
             return;  // the first piece is next
         }
     }

@@ -102,12 +102,6 @@ void SourceBook::record_error(const NodeState* node, std::string_view kind,
                      LogContext{.source = name, .node = node_id, .event = event});
 }
 
-void SourceBook::count_resync(const NodeState& node) {
-    std::lock_guard lock(stats_mutex_);
-    ++stats_.errors["resync"];
-    ++node_errors_[node.config->id]["resync"];
-}
-
 void SourceBook::set_last_error(std::string text) {
     std::lock_guard lock(stats_mutex_);
     stats_.last_error = std::move(text);
@@ -192,8 +186,9 @@ Millis SourceBook::finish_poll(NodeState& node, PollOutcome outcome, bool connec
     for (std::size_t i = 0; i < outcome.values.size(); ++i) {
         if (!outcome.values[i]) continue;
         const ModbusAttribute& attribute = config_node.attributes[i];
-        sample.attributes.push_back(Attribute{
-            .name = attribute.name, .value = std::move(*outcome.values[i]), .unit = attribute.unit});
+        sample.attributes.push_back(Attribute{.name = attribute.name,
+                                              .value = std::move(*outcome.values[i]),
+                                              .unit = attribute.unit});
     }
     if (!sample.attributes.empty() && outcome.reply_time) {
         node.last_reading = SteadyClock::now();
@@ -233,11 +228,10 @@ void SourceBook::note_health(NodeState& node, bool answered) {
             }
             return;
         case UnitHealth::Change::revived:
-            log_.log(
-                LogLevel::notice,
-                config_node.id + ": unit " + std::to_string(config_node.unit) +
-                    " answers again; back to its poll interval",
-                LogContext{.source = name, .node = config_node.id, .event = "modbus-revived"});
+            log_.log(LogLevel::notice,
+                     config_node.id + ": unit " + std::to_string(config_node.unit) +
+                         " answers again; back to its poll interval",
+                     LogContext{.source = name, .node = config_node.id, .event = "modbus-revived"});
             return;
     }
 }
@@ -305,8 +299,7 @@ std::string SourceBook::describe_write(const PendingWrite& write) const {
     return config_node.id + ": writing " + attribute.name + " = " +
            describe_value(write.command.value) + " (" +
            (attribute.table == ModbusTable::coil ? "coil " : "holding ") +
-           std::to_string(attribute.address) + " of unit " + std::to_string(config_node.unit) +
-           ")";
+           std::to_string(attribute.address) + " of unit " + std::to_string(config_node.unit) + ")";
 }
 
 }  // namespace nodebridge::modbus

@@ -62,8 +62,7 @@ struct PollOutcome {
 class SourceBook {
   public:
     // Plans every node's requests. `config`, `queue` and `log` must outlive the book.
-    SourceBook(std::string name, const ModbusSourceConfig& config, SampleQueue& queue,
-               Logger& log);
+    SourceBook(std::string name, const ModbusSourceConfig& config, SampleQueue& queue, Logger& log);
 
     const std::string name;
     const ModbusSourceConfig& config;
@@ -78,8 +77,6 @@ class SourceBook {
     // rate-limited per node and kind (event "modbus-<kind>").
     void record_error(const NodeState* node, std::string_view kind, const std::string& message);
     void set_last_error(std::string text);
-    // Counts a TCP connection reopened to drop a late reply ("resync"), without a warning.
-    void count_resync(const NodeState& node);
 
     // ---- the bus thread's ----
     // Logs each attribute the plan could not place in one request (once, at start), and

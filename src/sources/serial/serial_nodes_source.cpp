@@ -1,6 +1,7 @@
 #include "sources/serial/serial_nodes_source.hpp"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -87,6 +88,7 @@ SerialNodesSource::~SerialNodesSource() {
 void SerialNodesSource::start() {
     if (thread_.joinable()) return;
     thread_ = std::thread([this] { run(); });
+    pthread_setname_np(thread_.native_handle(), "serial-nodes");
 }
 
 void SerialNodesSource::stop() {

@@ -110,7 +110,7 @@ TEST(IoLoop, StopRunsWhatWasPostedAndRefusesTheRest) {
     EXPECT_FALSE(loop.post([&] { ++ran; }));
     EXPECT_FALSE(loop.run_sync([&] { ++ran; }));
     EXPECT_EQ(ran, 2);
-    loop.stop();  // twice is fine
+    loop.stop();   // twice is fine
     loop.start();  // and it starts again
     EXPECT_TRUE(loop.run_sync([&] { ++ran; }));
     EXPECT_EQ(ran, 3);

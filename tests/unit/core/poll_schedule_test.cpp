@@ -226,5 +226,18 @@ TEST(PollSchedule, AReadBackIsPolledAtOnceThenReturnsToItsGrid) {
     EXPECT_EQ(schedule.deadline(3), schedule.after(3, write_done + 5ms));
 }
 
+// The TCP loop polls several nodes at once: a node whose poll is under way is passed over,
+// and polled() puts it back on its grid.
+TEST(PollSchedule, ANodeWhosePollIsUnderWayIsPassedOverUntilPolled) {
+    PollSchedule schedule({1000ms, 1000ms}, "s", kStart);
+    const std::size_t first = schedule.next();
+    const std::size_t other = 1 - first;
+    schedule.started(first);
+    EXPECT_EQ(schedule.next(), other);
+    EXPECT_EQ(schedule.deadline(first), TimePoint::max());
+    schedule.polled(first, schedule.first(first) + 10ms);
+    EXPECT_EQ(schedule.deadline(first), schedule.first(first) + 1000ms);
+}
+
 }  // namespace
 }  // namespace nodebridge

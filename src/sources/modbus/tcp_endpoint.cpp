@@ -1,0 +1,803 @@
+#include "tcp_endpoint.hpp"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include "mbap.hpp"
+#include "modbus_source.hpp"
+#include "nodebridge/poll_schedule.hpp"
+#include "poll_round.hpp"
+#include "source_book.hpp"
+
+namespace nodebridge::modbus {
+
+namespace {
+
+using Steady = SteadyClock;
+
+// TCP keepalive: a device that vanished (powered off, cable pulled) with nothing in flight is
+// noticed after about 10 + 3 * 5 s.
+constexpr int kKeepaliveIdleSeconds = 10;
+constexpr int kKeepaliveIntervalSeconds = 5;
+constexpr int kKeepaliveProbes = 3;
+
+std::string lowercase(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return out;
+}
+
+std::string hex_byte(std::uint8_t byte) {
+    static constexpr char kDigits[] = "0123456789ABCDEF";
+    return std::string("0x") + kDigits[byte >> 4] + kDigits[byte & 0xF];
+}
+
+// A request on the wire, waiting for its reply.
+struct InFlight {
+    std::uint16_t transaction = 0;
+    std::uint8_t unit = 0;
+    std::size_t node = 0;
+    int attempt = 0;  // 0 for the first sending, then 1.. for retries
+    Steady::time_point deadline;
+    // A read: the current request of the node's round.
+    ModbusTable table = ModbusTable::holding;
+    std::uint16_t address = 0;
+    std::uint16_t count = 0;
+    // A write: the command and the PDU sent, whose echo the reply must be.
+    std::optional<PendingWrite> write;
+    std::vector<std::uint8_t> write_pdu;
+};
+
+// A write waiting for its node to be free, with the attempts it has had.
+struct QueuedWrite {
+    PendingWrite write;
+    int attempt = 0;
+};
+
+}  // namespace
+
+struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
+    State(std::string name, ModbusSourceConfig config_in, SampleQueue& queue, Logger& log_in,
+          IoLoop& loop_in)
+        : config(std::move(config_in)),
+          endpoint(std::get<ModbusTcpEndpoint>(config.link)),
+          book(std::move(name), config, queue, log_in),
+          log(log_in),
+          loop(loop_in),
+          rounds(book.nodes.size()),
+          attempts(book.nodes.size(), 0),
+          busy(book.nodes.size(), false) {}
+
+    const ModbusSourceConfig config;
+    const ModbusTcpEndpoint endpoint;
+    SourceBook book;
+    Logger& log;
+    IoLoop& loop;
+    std::atomic<std::size_t> queued_writes{0};  // writes accepted and not yet answered
+    std::atomic<bool> accepting{true};          // false once stop() was called
+
+    // ---- loop-thread state ----
+    bool running = false;                     // between start() and stop()
+    bool stopped = false;                     // stop() was called (and start() not since)
+    std::vector<sockaddr_storage> addresses;  // resolved at start()
+    std::string resolve_error;
+    std::size_t next_address = 0;
+    std::optional<PollSchedule> schedule;
+    std::vector<std::optional<PollRound>> rounds;  // a poll under way, per node
+    std::vector<int> attempts;      // attempts of each node's current read that failed
+    std::vector<bool> busy;         // a round under way or a write in flight
+    std::deque<std::size_t> ready;  // nodes whose round has a read to send
+    std::deque<QueuedWrite> writes;
+    std::vector<InFlight> in_flight;
+
+    enum class Link { down, connecting, up } link = Link::down;
+    int fd = -1;
+    Millis reconnect_delay = kFirstReconnectDelay;
+    std::vector<std::uint8_t> rx;  // received, not yet framed
+    Steady::time_point rx_partial_since;
+    std::vector<std::uint8_t> tx;  // encoded, not yet sent
+    std::uint16_t next_transaction = 1;
+    Steady::time_point quiet_since{};  // the last reply or timeout, for request_gap
+
+    IoLoop::TimerId link_timer = 0;  // connect timeout, or the next reconnect
+    IoLoop::TimerId pump_timer = 0;  // the next due poll or request_gap
+    Steady::time_point pump_at = Steady::time_point::max();
+    IoLoop::TimerId timeout_timer = 0;
+    Steady::time_point timeout_at = Steady::time_point::max();
+    IoLoop::TimerId availability_timer = 0;
+    Steady::time_point availability_at = Steady::time_point::max();
+
+    std::size_t max_in_flight() const {
+        return static_cast<std::size_t>(std::max(endpoint.max_in_flight, 1));
+    }
+
+    // ---- timers ----
+
+    void cancel(IoLoop::TimerId& id) {
+        if (id != 0) loop.cancel(id);
+        id = 0;
+    }
+
+    // (Re)arms `id` to run `task` at `when` unless it is armed for that time already.
+    template <typename Task>
+    void arm(IoLoop::TimerId& id, Steady::time_point& armed_at, Steady::time_point when,
+             Task task) {
+        if (id != 0 && armed_at == when) return;
+        cancel(id);
+        armed_at = when;
+        if (when == Steady::time_point::max()) return;
+        id = loop.at(when, [self = shared_from_this(), task, &id] {
+            id = 0;
+            (self.get()->*task)();
+        });
+    }
+
+    void arm_pump(Steady::time_point when) {
+        if (pump_timer != 0 && pump_at <= when) return;
+        arm(pump_timer, pump_at, when, &State::on_pump_timer);
+    }
+    void on_pump_timer() {
+        pump_at = Steady::time_point::max();
+        pump();
+    }
+
+    void arm_timeouts() {
+        auto earliest = Steady::time_point::max();
+        for (const InFlight& request : in_flight) earliest = std::min(earliest, request.deadline);
+        if (!rx.empty()) earliest = std::min(earliest, rx_partial_since + config.timeout);
+        arm(timeout_timer, timeout_at, earliest, &State::on_timeouts);
+    }
+
+    void arm_availability(Steady::time_point when) {
+        if (availability_timer != 0 && availability_at <= when) return;
+        arm(availability_timer, availability_at, when, &State::on_availability);
+    }
+    void on_availability() {
+        availability_at = Steady::time_point::max();
+        arm_availability(book.check_availability(Steady::now()));
+    }
+
+    // ---- start and stop ----
+
+    void resolve() {
+        addresses.clear();
+        addrinfo hints{};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        addrinfo* found = nullptr;
+        const int rc = getaddrinfo(endpoint.host.c_str(), std::to_string(endpoint.port).c_str(),
+                                   &hints, &found);
+        if (rc != 0) {
+            resolve_error = "cannot resolve " + endpoint.host + ": " + gai_strerror(rc);
+            return;
+        }
+        for (const addrinfo* each = found; each != nullptr; each = each->ai_next) {
+            sockaddr_storage address{};
+            std::memcpy(&address, each->ai_addr, each->ai_addrlen);
+            addresses.push_back(address);
+        }
+        freeaddrinfo(found);
+        resolve_error.clear();
+    }
+
+    void start_on_loop() {
+        running = true;
+        stopped = false;
+        const auto start = Steady::now();
+        book.started(start);
+        std::vector<Millis> intervals;
+        for (const NodeState& node : book.nodes) intervals.push_back(node.config->poll);
+        schedule.emplace(intervals, book.name, start);
+        arm_availability(book.check_availability(start));
+        connect();
+    }
+
+    void stop_on_loop() {
+        running = false;
+        stopped = true;
+        cancel(link_timer);
+        cancel(pump_timer);
+        cancel(timeout_timer);
+        cancel(availability_timer);
+        close_socket();
+        link = Link::down;
+        for (InFlight& request : in_flight) {
+            if (request.write) answer_write(*request.write, "source stopped");
+        }
+        in_flight.clear();
+        fail_queued_writes("source stopped");
+        for (auto& round : rounds) round.reset();
+        ready.clear();
+        std::fill(busy.begin(), busy.end(), false);
+        book.link_lost();  // a stopped source has nothing online
+    }
+
+    // ---- the connection ----
+
+    void close_socket() {
+        if (fd < 0) return;
+        loop.unwatch(fd);
+        ::close(fd);
+        fd = -1;
+        rx.clear();
+        tx.clear();
+    }
+
+    void connect() {
+        if (!running) return;
+        if (addresses.empty()) resolve();  // failed at start: try again, it may resolve now
+        if (addresses.empty()) {
+            connect_failed(resolve_error);
+            return;
+        }
+        const sockaddr_storage& address = addresses[next_address++ % addresses.size()];
+        fd = ::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            connect_failed(std::string("socket: ") + std::strerror(errno));
+            return;
+        }
+        const int on = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &kKeepaliveIdleSeconds,
+                   sizeof kKeepaliveIdleSeconds);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &kKeepaliveIntervalSeconds,
+                   sizeof kKeepaliveIntervalSeconds);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &kKeepaliveProbes, sizeof kKeepaliveProbes);
+        const socklen_t length =
+            address.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+        if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0 &&
+            errno != EINPROGRESS) {
+            const int err = errno;
+            close_socket();
+            connect_failed(std::strerror(err));
+            return;
+        }
+        link = Link::connecting;
+        loop.watch(fd, EPOLLOUT, [this](std::uint32_t) { on_connected(); });
+        Steady::time_point unused;
+        arm(link_timer, unused, Steady::now() + config.timeout, &State::on_connect_timeout);
+    }
+
+    void on_connect_timeout() {
+        if (link != Link::connecting) return;
+        close_socket();
+        connect_failed("Connection timed out");
+    }
+
+    void on_connected() {
+        int err = 0;
+        socklen_t size = sizeof err;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &size) != 0) err = errno;
+        if (err == EINPROGRESS) return;
+        cancel(link_timer);
+        if (err != 0) {
+            close_socket();
+            connect_failed(std::strerror(err));
+            return;
+        }
+        link = Link::up;
+        loop.watch(fd, EPOLLIN, [this](std::uint32_t events) { on_socket(events); });
+        log.log(LogLevel::info, "connected to " + book.link,
+                LogContext{.source = book.name, .event = "modbus-connected"});
+        // The polls missed while away are skipped, not sent in one burst.
+        const auto now = Steady::now();
+        schedule->resume(now);
+        quiet_since = now;
+        pump();
+    }
+
+    void connect_failed(const std::string& reason) {
+        link = Link::down;
+        book.record_error(nullptr, "connection",
+                          "cannot connect to " + book.link + ": " + reason + " (retry in " +
+                              std::to_string(reconnect_delay.count()) + " ms)");
+        retry_later();
+    }
+
+    // Waits reconnect_delay (doubling up to the limit) before the next attempt; writes are
+    // answered at once meanwhile rather than held for a link that may not return.
+    void retry_later() {
+        fail_queued_writes("not connected to " + book.link);
+        Steady::time_point unused;
+        arm(link_timer, unused, Steady::now() + reconnect_delay, &State::connect);
+        reconnect_delay = std::min(reconnect_delay * 2, kMaxReconnectDelay);
+    }
+
+    // The connection is gone (closed, reset, or a stream that cannot be framed): every
+    // request in flight and every poll under way ends now, the nodes are not online, and the
+    // endpoint reconnects after the backoff.
+    void link_lost(std::string_view kind, const std::string& reason) {
+        book.record_error(nullptr, kind, reason);
+        close_socket();
+        link = Link::down;
+        cancel(pump_timer);
+        pump_at = Steady::time_point::max();
+        cancel(timeout_timer);
+        timeout_at = Steady::time_point::max();
+        const std::string why = "connection: " + lowercase(reason);
+        std::vector<InFlight> lost;
+        lost.swap(in_flight);
+        for (InFlight& request : lost) {
+            if (request.write) answer_write(*request.write, why);
+            busy[request.node] = false;
+        }
+        ready.clear();
+        for (std::size_t i = 0; i < rounds.size(); ++i) {
+            if (!rounds[i]) continue;
+            rounds[i]->failed();
+            book.finish_poll(book.nodes[i], rounds[i]->take_outcome(), /*connected=*/false);
+            schedule->polled(i, Steady::now());
+            rounds[i].reset();
+            busy[i] = false;
+            attempts[i] = 0;
+        }
+        book.link_lost();
+        retry_later();
+    }
+
+    // ---- sending ----
+
+    void send_pending() {
+        while (!tx.empty()) {
+            const ssize_t sent = ::send(fd, tx.data(), tx.size(), MSG_NOSIGNAL);
+            if (sent < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+                if (errno == EINTR) continue;
+                link_lost("connection", std::string("send: ") + std::strerror(errno));
+                return;
+            }
+            tx.erase(tx.begin(), tx.begin() + sent);
+        }
+        loop.modify(fd, tx.empty() ? EPOLLIN : (EPOLLIN | EPOLLOUT));
+    }
+
+    std::uint16_t take_transaction() {
+        // Skipping ids still in flight keeps every outstanding id unique after a wrap.
+        for (;;) {
+            const std::uint16_t id = next_transaction++;
+            if (std::none_of(in_flight.begin(), in_flight.end(),
+                             [&](const InFlight& each) { return each.transaction == id; })) {
+                return id;
+            }
+        }
+    }
+
+    std::uint8_t unit_of(std::size_t node) const {
+        return static_cast<std::uint8_t>(book.nodes[node].config->unit);
+    }
+
+    // Sends the current read of node `i`'s round.
+    void send_read(std::size_t i) {
+        const ReadRequest* request = rounds[i]->next();
+        if (request == nullptr) {
+            finish_round(i);
+            return;
+        }
+        InFlight flight;
+        flight.transaction = take_transaction();
+        flight.unit = unit_of(i);
+        flight.node = i;
+        flight.attempt = attempts[i];
+        flight.deadline = Steady::now() + config.timeout;
+        flight.table = request->table;
+        flight.address = request->address;
+        flight.count = request->count;
+        if (flight.attempt == 0) book.count_request();
+        mbap::encode_read(flight.transaction, flight.unit, request->table, request->address,
+                          request->count, tx);
+        in_flight.push_back(std::move(flight));
+        send_pending();
+        arm_timeouts();
+    }
+
+    void send_write(QueuedWrite queued) {
+        const std::size_t i = queued.write.node;
+        const ModbusAttribute& attribute = book.nodes[i].config->attributes[queued.write.attribute];
+        const WriteData& data = queued.write.data;
+        InFlight flight;
+        flight.transaction = take_transaction();
+        flight.unit = unit_of(i);
+        flight.node = i;
+        flight.attempt = queued.attempt;
+        flight.deadline = Steady::now() + config.timeout;
+        const std::size_t at = tx.size();
+        if (data.table == ModbusTable::coil) {
+            mbap::encode_write_coil(flight.transaction, flight.unit, attribute.address, data.bit,
+                                    tx);
+        } else if (data.registers.size() == 1) {
+            mbap::encode_write_register(flight.transaction, flight.unit, attribute.address,
+                                        data.registers[0], tx);
+        } else {
+            mbap::encode_write_registers(flight.transaction, flight.unit, attribute.address,
+                                         data.registers, tx);
+        }
+        const auto pdu = mbap::request_pdu(std::span(tx).subspan(at));
+        flight.write_pdu.assign(pdu.begin(), pdu.end());
+        flight.write = std::move(queued.write);
+        busy[i] = true;
+        in_flight.push_back(std::move(flight));
+        send_pending();
+        arm_timeouts();
+    }
+
+    // Whether node `i` may send now, its request_gap after the bus last went quiet; arms the
+    // pump for when it may otherwise.
+    bool gap_kept(std::size_t i, Steady::time_point now) {
+        const auto until = quiet_since + book.nodes[i].request_gap;
+        if (now >= until) return true;
+        arm_pump(until);
+        return false;
+    }
+
+    // Sends what may go now, up to max_in_flight: a queued write whose node is free, then
+    // the next read of a poll under way, then a poll that is due; arms the pump for the next
+    // due poll otherwise.
+    void pump() {
+        if (link != Link::up) return;
+        const auto now = Steady::now();
+        while (fd >= 0 && in_flight.size() < max_in_flight()) {
+            const auto write =
+                std::find_if(writes.begin(), writes.end(),
+                             [&](const QueuedWrite& w) { return !busy[w.write.node]; });
+            if (write != writes.end()) {
+                if (!gap_kept(write->write.node, now)) return;
+                QueuedWrite queued = std::move(*write);
+                writes.erase(write);
+                send_write(std::move(queued));
+                continue;
+            }
+            if (!ready.empty()) {
+                const std::size_t i = ready.front();
+                if (!gap_kept(i, now)) return;
+                ready.pop_front();
+                send_read(i);
+                continue;
+            }
+            if (book.nodes.empty()) return;
+            const std::size_t i = schedule->next();
+            const auto due = schedule->deadline(i);
+            if (due == Steady::time_point::max()) return;  // every node busy
+            if (due > now) {
+                arm_pump(due);
+                return;
+            }
+            if (!gap_kept(i, now)) return;
+            schedule->started(i);
+            busy[i] = true;
+            attempts[i] = 0;
+            rounds[i].emplace(book, book.nodes[i]);
+            send_read(i);
+        }
+    }
+
+    // ---- receiving ----
+
+    void on_socket(std::uint32_t events) {
+        if (events & EPOLLOUT) {
+            send_pending();
+            if (fd < 0) return;
+        }
+        if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) receive();
+    }
+
+    void receive() {
+        std::array<std::uint8_t, 4096> buffer{};
+        for (;;) {
+            const ssize_t got = ::recv(fd, buffer.data(), buffer.size(), 0);
+            if (got == 0) {
+                link_lost("connection", "connection closed by " + book.link);
+                return;
+            }
+            if (got < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+                if (errno == EINTR) continue;
+                link_lost("connection", std::strerror(errno));
+                return;
+            }
+            if (rx.empty()) rx_partial_since = Steady::now();
+            rx.insert(rx.end(), buffer.begin(), buffer.begin() + got);
+            if (!take_frames()) return;
+        }
+        arm_timeouts();
+        pump();
+    }
+
+    // Takes every whole frame from rx. Returns false when the stream cannot be framed (the
+    // connection is then closed).
+    bool take_frames() {
+        std::size_t used = 0;
+        for (;;) {
+            mbap::Frame frame;
+            const auto status = mbap::find_frame(std::span(rx).subspan(used), frame);
+            if (status == mbap::FrameStatus::need_more) break;
+            if (status != mbap::FrameStatus::frame) {
+                link_lost("garbled", "a reply from " + book.link + " with " +
+                                         (status == mbap::FrameStatus::bad_protocol
+                                              ? std::string("a protocol id other than 0")
+                                              : std::string("a length outside 2..254")) +
+                                         "; reconnecting");
+                return false;
+            }
+            handle(frame);
+            used += frame.size;
+            if (fd < 0) return false;  // handling it lost the link
+        }
+        rx.erase(rx.begin(), rx.begin() + static_cast<std::ptrdiff_t>(used));
+        if (!rx.empty() && used > 0) rx_partial_since = Steady::now();
+        return true;
+    }
+
+    std::string describe(const InFlight& request) const {
+        if (request.write) return book.describe_write(*request.write);
+        return "reading " + std::to_string(request.count) + " from " + to_string(request.table) +
+               " " + std::to_string(request.address) + " of unit " + std::to_string(request.unit);
+    }
+
+    void handle(const mbap::Frame& frame) {
+        const auto found = std::find_if(in_flight.begin(), in_flight.end(), [&](const InFlight& r) {
+            return r.transaction == frame.transaction;
+        });
+        if (found == in_flight.end()) {
+            book.record_error(nullptr, "stale",
+                              "a reply from unit " + std::to_string(frame.unit) +
+                                  " to no request in flight (transaction " +
+                                  std::to_string(frame.transaction) +
+                                  "): late, after its request timed out; dropped");
+            return;
+        }
+        const NodeState& node = book.nodes[found->node];
+        if (frame.unit != found->unit) {
+            book.record_error(&node, "wrong-unit",
+                              describe(*found) + ": a reply from unit " +
+                                  std::to_string(frame.unit) + "; dropped");
+            return;
+        }
+        std::uint8_t code = 0;
+        mbap::ReplyStatus status;
+        std::vector<std::uint16_t> registers;
+        std::vector<std::uint8_t> bits;
+        if (found->write) {
+            status = mbap::check_write_reply(found->write_pdu, frame.pdu, code);
+        } else {
+            status = mbap::decode_read_reply(found->table, found->count, frame.pdu, registers, bits,
+                                             code);
+        }
+        if (status == mbap::ReplyStatus::wrong_function) {
+            book.record_error(&node, "garbled",
+                              describe(*found) + ": a reply to function " +
+                                  hex_byte(frame.pdu.empty() ? 0 : frame.pdu[0]) + "; dropped");
+            return;
+        }
+        InFlight request = std::move(*found);
+        in_flight.erase(found);
+        quiet_since = Steady::now();
+        switch (status) {
+            case mbap::ReplyStatus::ok:
+                reconnect_delay = kFirstReconnectDelay;
+                replied(std::move(request), registers, bits);
+                return;
+            case mbap::ReplyStatus::exception: {
+                const std::string text(mbap::exception_text(code));
+                book.record_error(&book.nodes[request.node], "exception",
+                                  describe(request) + ": " + text);
+                if (request.write) {
+                    write_failed(std::move(request), "exception: " + lowercase(text));
+                } else {
+                    attempts[request.node] = 0;
+                    rounds[request.node]->refused(code);
+                    continue_round(request.node);
+                }
+                return;
+            }
+            default:
+                attempt_failed(std::move(request), "garbled",
+                               "a reply that does not fit the request (" +
+                                   std::string(mbap::to_string(status)) + ")");
+                return;
+        }
+    }
+
+    void replied(InFlight request, const std::vector<std::uint16_t>& registers,
+                 const std::vector<std::uint8_t>& bits) {
+        const std::size_t i = request.node;
+        if (request.write) {
+            const ModbusNode& config_node = *book.nodes[i].config;
+            log.log(
+                LogLevel::notice, book.describe_write(*request.write) + ": done",
+                LogContext{.source = book.name, .node = config_node.id, .event = "modbus-write"});
+            busy[i] = false;
+            schedule->poll_by(i, Steady::now());  // read it back next
+            answer_write(*request.write, "");
+            return;
+        }
+        attempts[i] = 0;
+        rounds[i]->replied(registers, bits, WallClock::now());
+        continue_round(i);
+    }
+
+    // A request got no valid reply (`kind`: "timeout" or "garbled"): counted; sent again
+    // while retries are left, else the write fails or the poll ends.
+    void attempt_failed(InFlight request, std::string_view kind, const std::string& detail) {
+        const std::size_t i = request.node;
+        NodeState& node = book.nodes[i];
+        book.record_error(&node, kind, describe(request) + ": " + detail);
+        const bool again = request.attempt < node.retries;
+        if (request.write) {
+            if (again) {
+                writes.push_front(QueuedWrite{std::move(*request.write), request.attempt + 1});
+                busy[i] = false;
+            } else {
+                write_failed(std::move(request), kind == "timeout"
+                                                     ? std::string("timeout")
+                                                     : std::string(kind) + ": " + detail);
+            }
+            return;
+        }
+        if (again) {
+            attempts[i] = request.attempt + 1;
+            ready.push_front(i);
+            return;
+        }
+        attempts[i] = 0;
+        rounds[i]->failed();
+        continue_round(i);
+    }
+
+    void write_failed(InFlight request, const std::string& reason) {
+        const std::size_t i = request.node;
+        const ModbusNode& config_node = *book.nodes[i].config;
+        const std::string what = book.describe_write(*request.write);
+        book.set_last_error(what + ": " + reason);
+        log.log_limited(
+            "write-error:" + book.name + "/" + config_node.id, LogLevel::warning,
+            what + ": " + reason,
+            LogContext{.source = book.name, .node = config_node.id, .event = "modbus-write-error"});
+        busy[i] = false;
+        answer_write(*request.write, reason);
+    }
+
+    void continue_round(std::size_t i) {
+        if (rounds[i]->next() != nullptr) {
+            ready.push_back(i);
+        } else {
+            finish_round(i);
+        }
+    }
+
+    void finish_round(std::size_t i) {
+        NodeState& node = book.nodes[i];
+        const Millis hold = book.finish_poll(node, rounds[i]->take_outcome(), /*connected=*/true);
+        schedule->polled(i, Steady::now(), hold);
+        rounds[i].reset();
+        busy[i] = false;
+        if (node.available == true) arm_availability(node.last_reading + node.offline_after);
+    }
+
+    void on_timeouts() {
+        timeout_at = Steady::time_point::max();
+        const auto now = Steady::now();
+        if (!rx.empty() && now >= rx_partial_since + config.timeout) {
+            link_lost("truncated", "a reply from " + book.link + " stopped half way for " +
+                                       std::to_string(config.timeout.count()) +
+                                       " ms; reconnecting");
+            return;
+        }
+        std::vector<InFlight> expired;
+        for (auto it = in_flight.begin(); it != in_flight.end();) {
+            if (it->deadline <= now) {
+                expired.push_back(std::move(*it));
+                it = in_flight.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        if (!expired.empty()) quiet_since = now;
+        for (InFlight& request : expired) {
+            attempt_failed(std::move(request), "timeout", "Connection timed out");
+        }
+        arm_timeouts();
+        pump();
+    }
+
+    // ---- writes ----
+
+    void answer_write(PendingWrite& write, const std::string& error) {
+        --queued_writes;
+        book.finish_write(write.done, error);
+    }
+
+    void fail_queued_writes(const std::string& reason) {
+        std::deque<QueuedWrite> failed;
+        failed.swap(writes);
+        for (QueuedWrite& queued : failed) {
+            --queued_writes;
+            book.refuse_write(queued.write.command, queued.write.done, reason);
+        }
+    }
+
+    // Queues a write: held until the link is up when the source has not started yet,
+    // answered at once when it stopped or its link is down.
+    void enqueue_write(PendingWrite write) {
+        if (stopped || (running && link != Link::up)) {
+            --queued_writes;
+            book.refuse_write(write.command, write.done,
+                              stopped ? "source stopped" : "not connected to " + book.link);
+            return;
+        }
+        writes.push_back(QueuedWrite{std::move(write), 0});
+        pump();
+    }
+};
+
+TcpEndpoint::TcpEndpoint(std::string name, ModbusSourceConfig config, SampleQueue& queue,
+                         Logger& log, IoLoop& loop)
+    : state_(std::make_shared<State>(std::move(name), std::move(config), queue, log, loop)) {}
+
+TcpEndpoint::~TcpEndpoint() { stop(); }
+
+const std::string& TcpEndpoint::name() const { return state_->book.name; }
+
+void TcpEndpoint::start() {
+    State& state = *state_;
+    bool started = false;
+    state.loop.run_sync([&] { started = state.running; });
+    if (started) return;
+    state.accepting = true;
+    state.resolve();  // on the caller's thread: a slow resolver never holds up the loop
+    state.loop.run_sync([&] { state.start_on_loop(); });
+}
+
+void TcpEndpoint::stop() {
+    State& state = *state_;
+    state.accepting = false;
+    if (!state.loop.run_sync([&] {
+            if (!state.stopped) state.stop_on_loop();
+        })) {
+        // The loop is not running (it stopped first): nothing of ours can run on it any more.
+        state.running = false;
+    }
+}
+
+SourceStats TcpEndpoint::stats() const { return state_->book.stats(); }
+
+std::map<std::string, std::map<std::string, std::uint64_t>> TcpEndpoint::node_errors() const {
+    return state_->book.node_errors();
+}
+
+void TcpEndpoint::write(WriteCommand command, Source::WriteDone done) {
+    State& state = *state_;
+    auto prepared = state.book.prepare_write(command, done);
+    if (auto* reason = std::get_if<std::string>(&prepared)) {
+        return state.book.refuse_write(command, done, *reason);
+    }
+    if (!state.accepting) return state.book.refuse_write(command, done, "source stopped");
+    if (++state.queued_writes > kMaxPendingWrites) {
+        --state.queued_writes;
+        return state.book.refuse_write(command, done, "write queue full");
+    }
+    auto write = std::make_shared<PendingWrite>(std::get<PendingWrite>(std::move(prepared)));
+    const bool posted =
+        state.loop.post([self = state_, write] { self->enqueue_write(std::move(*write)); });
+    if (!posted) {
+        --state.queued_writes;
+        state.book.refuse_write(command, done, "source stopped");
+    }
+}
+
+}  // namespace nodebridge::modbus

@@ -1,0 +1,66 @@
+#pragma once
+// A Modbus TCP source driven by an IoLoop that it shares with every other: one non-blocking
+// connection to its endpoint, our own MBAP framing (mbap.hpp), up to `max_in_flight` requests
+// outstanding on it, and each reply matched to its request by transaction id.
+//
+// It keeps the rules of the RTU line's thread, through the same SourceBook, PollRound,
+// PollSchedule and UnitHealth: nodes polled on their grid, reads coalesced and split when
+// refused, retries, request_gap, dead units polled every dead_poll, availability, writes
+// before due polls and their read-back, counters by kind. What differs is the transport:
+// - Several nodes' polls may be under way at once (max_in_flight > 1); one node's reads
+//   still go one after the other. With max_in_flight 1 (the default) one request is on the
+//   wire at a time, as a TCP-to-RTU gateway wants.
+// - A reply is taken only for the request whose transaction id it carries. One with no such
+//   request in flight (a late reply to a request that timed out, or one sent twice) is
+//   counted as "stale" and dropped; one from another unit as "wrong-unit", or to another
+//   function as "garbled", and dropped too, the request still waiting for its own. So a
+//   device that was slow for a while is read again on its next poll, without a reconnect.
+// - A stream that cannot be framed (a protocol id other than 0, a length field outside
+//   2..254, a frame left unfinished for longer than the timeout) is counted ("garbled",
+//   "truncated") and the connection closed and opened again; nothing past the bad frame is
+//   read.
+// - Connecting is non-blocking and bounded by the timeout; a lost or refused connection is
+//   retried after 0.5 s, doubling to 30 s, and answered writes meanwhile get "not connected".
+//   The host name is resolved when the source starts.
+// The connection has TCP_NODELAY and TCP keepalive (idle 10 s, then 3 probes 5 s apart), so a
+// device powered off is noticed even with nothing in flight.
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "nodebridge/config.hpp"
+#include "nodebridge/io_loop.hpp"
+#include "nodebridge/log.hpp"
+#include "nodebridge/source.hpp"
+
+namespace nodebridge::modbus {
+
+class TcpEndpoint {
+  public:
+    // `config.link` must be a ModbusTcpEndpoint. `queue`, `log` and `loop` must outlive the
+    // endpoint; `loop` must be running by start().
+    TcpEndpoint(std::string name, ModbusSourceConfig config, SampleQueue& queue, Logger& log,
+                IoLoop& loop);
+    // Stops it if it still runs.
+    ~TcpEndpoint();
+    TcpEndpoint(const TcpEndpoint&) = delete;
+    TcpEndpoint& operator=(const TcpEndpoint&) = delete;
+
+    const std::string& name() const;
+    // Resolves the host and starts connecting on the loop. A second call does nothing.
+    void start();
+    // Closes the connection and answers every write still queued or in flight with "source
+    // stopped"; once it returns, the loop runs nothing of this endpoint's. Safe to repeat.
+    void stop();
+    SourceStats stats() const;
+    std::map<std::string, std::map<std::string, std::uint64_t>> node_errors() const;
+    // As Source::write(): checked here, performed on the loop.
+    void write(WriteCommand command, Source::WriteDone done);
+
+  private:
+    struct State;
+    std::shared_ptr<State> state_;  // also held by the tasks it posts
+};
+
+}  // namespace nodebridge::modbus
