@@ -19,6 +19,7 @@
 #include <span>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "outbox.hpp"
 #include "spool.hpp"
@@ -88,6 +89,10 @@ class LibraryReference {
     }
 };
 
+// end_session() over MQTT 3.1.1 waits at most this long for the PUBACK of the Will it
+// publishes before DISCONNECT.
+constexpr milliseconds kLeaveTimeout{2000};
+
 // Errors on which mosquitto_publish() refused the message itself before queueing it:
 // retrying cannot help.
 bool is_refusal(int rc) {
@@ -153,7 +158,7 @@ struct Publisher::Impl {
     PublisherStats stats() const;
     void set_subscriptions(std::vector<std::string> topics, IncomingHandler handler);
     void set_session_hooks(SessionHooks hooks);
-    void end_session();
+    void end_session(bool failed_attempt);
     void wake();
 
     // ---- network thread ---------------------------------------------------------------
@@ -174,10 +179,11 @@ struct Publisher::Impl {
     std::optional<Message> take_next(std::optional<std::uint64_t>& spool_sequence);
     void spool_upkeep(Clock::time_point now);
     void publish_health(const std::string& payload);
-    void publish_first(const Message& message);
+    int publish_first(const Message& message);
     void disconnect_leaving_will();
     void poll_once(milliseconds timeout);
     void close_session();
+    void drop_session_queue();
     void sync_subscriptions();
     void note_refused(const InFlight& message, int reason);
     std::string reason_text(int code) const;
@@ -211,6 +217,7 @@ struct Publisher::Impl {
 
     std::atomic<bool> wake_pending_{false};
     std::atomic<bool> end_session_requested_{false};
+    std::atomic<bool> end_session_failed_{false};     // end_session(true): a failed attempt
     std::atomic<bool> subscriptions_changed_{false};  // new_subscriptions_ is set
 
     // start()/stop() serialization.
@@ -230,6 +237,13 @@ struct Publisher::Impl {
     Clock::time_point next_attempt_{};
     Clock::time_point connect_deadline_{};
     unsigned failed_attempts_ = 0;
+    unsigned attempts_before_connect_ = 0;  // failed_attempts_ when the last CONNACK came
+    bool ending_as_failed_ = false;         // the end_session(true) under way
+    // end_session() over MQTT 3.1.1: the Will was published, DISCONNECT waits for its PUBACK
+    // (else libmosquitto would send it again, QoS 1, on the next connection).
+    bool leaving_ = false;
+    int leaving_mid_ = 0;
+    Clock::time_point leaving_deadline_{};
     std::unordered_map<int, InFlight> in_flight_;
     std::uint64_t data_in_flight_ = 0;  // in_flight_ entries that are not health messages
     std::minstd_rand jitter_{std::random_device{}()};
@@ -424,7 +438,8 @@ void Publisher::Impl::set_session_hooks(SessionHooks hooks) {
     hooks_ = std::move(hooks);
 }
 
-void Publisher::Impl::end_session() {
+void Publisher::Impl::end_session(bool failed_attempt) {
+    if (failed_attempt) end_session_failed_ = true;
     end_session_requested_ = true;
     wake();
 }
@@ -455,7 +470,7 @@ PublisherStats Publisher::Impl::stats() const {
         copy.spool_write_errors = spool.write_errors;
     }
     copy.dropped = copy.dropped_queue_full + copy.dropped_spool_full + copy.dropped_expired +
-                   copy.dropped_at_stop;
+                   copy.dropped_at_stop + copy.dropped_session_end;
     return copy;
 }
 
@@ -476,6 +491,7 @@ void Publisher::Impl::on_connect(mosquitto*, void* self, int rc, int, const mosq
     }
     impl.link_ = Link::connected;
     impl.session_up_ = true;
+    impl.attempts_before_connect_ = impl.failed_attempts_;
     impl.failed_attempts_ = 0;
     impl.birth_pending_ = true;
     impl.subscriptions_stale_ = true;
@@ -584,9 +600,11 @@ void Publisher::Impl::on_subscribe(mosquitto*, void* self, int mid, int count, c
 
 void Publisher::Impl::link_down(std::string reason) {
     link_ = Link::idle;
+    leaving_ = false;
     if (session_up_) {
         session_up_ = false;
         if (hooks_.disconnected) hooks_.disconnected();
+        drop_session_queue();
     }
     birth_pending_ = false;
     subscribed_.clear();  // a clean session: the next connection subscribes afresh
@@ -597,6 +615,8 @@ void Publisher::Impl::link_down(std::string reason) {
         stats_.connected = false;
     }
     if (closing_) return;
+    // A connection ended by end_session(true) was a failed attempt: the backoff goes on.
+    if (std::exchange(ending_as_failed_, false)) failed_attempts_ = attempts_before_connect_;
     next_attempt_ = Clock::now() + next_retry_delay();
     ++failed_attempts_;
     note_state(false, reason);
@@ -689,7 +709,7 @@ void Publisher::Impl::publish_health(const std::string& payload) {
     }
 }
 
-void Publisher::Impl::publish_first(const Message& message) {
+int Publisher::Impl::publish_first(const Message& message) {
     int mid = 0;
     const int rc = mosquitto_publish(mosq_, &mid, message.topic.c_str(),
                                      static_cast<int>(message.payload.size()),
@@ -701,10 +721,11 @@ void Publisher::Impl::publish_first(const Message& message) {
             "mqtt-session", LogLevel::warning,
             "MQTT: cannot publish on '" + message.topic + "': " + mosquitto_strerror(rc),
             {.topic = message.topic, .event = "mqtt-session"});
-        return;
+        return 0;
     }
     std::lock_guard lock(mutex_);
     ++stats_.published;
+    return mid;
 }
 
 void Publisher::Impl::disconnect_leaving_will() {
@@ -899,6 +920,7 @@ void Publisher::Impl::run() {
         if (link_ == Link::connected) {
             if (birth_pending_) {
                 birth_pending_ = false;
+                drop_session_queue();  // anything queued before this connection is not its own
                 if (!stopping && hooks_.connected) {
                     for (const Message& message : hooks_.connected()) publish_first(message);
                 }
@@ -909,13 +931,26 @@ void Publisher::Impl::run() {
                     publish_health(degraded ? config_.health.degraded : config_.health.online);
                 }
             }
-            if (end_session_requested_.exchange(false) && !stopping) {
+            if (end_session_requested_.exchange(false) && !stopping && !leaving_) {
+                ending_as_failed_ = end_session_failed_.exchange(false);
                 log_.log(LogLevel::notice, "MQTT: ending the session with " + endpoint_,
                          {.event = "mqtt-connection"});
-                disconnect_leaving_will();
+                drain();  // what was published during this connection leaves before its Will
+                if (will_ && config_.protocol != 5) {
+                    leaving_mid_ = publish_first(*will_);
+                    leaving_deadline_ = now + kLeaveTimeout;
+                    leaving_ = true;
+                } else {
+                    disconnect_leaving_will();
+                }
             }
-            if (!stopping) sync_subscriptions();
-            drain();
+            if (leaving_ && (!in_flight_.contains(leaving_mid_) || now >= leaving_deadline_)) {
+                leaving_ = false;
+                mosquitto_disconnect(mosq_);
+            } else if (!leaving_) {
+                if (!stopping) sync_subscriptions();
+                drain();
+            }
         }
         spool_upkeep(now);
         if (stopping) {
@@ -950,11 +985,22 @@ void Publisher::Impl::run() {
         };
         if (link_ == Link::idle) until(next_attempt_);
         if (link_ == Link::connecting) until(connect_deadline_);
+        if (leaving_) until(leaving_deadline_);
         if (stopping) until(deadline);
         if (spool_) until(next_sync_);
         poll_once(timeout);
     }
     close_session();
+}
+
+void Publisher::Impl::drop_session_queue() {
+    if (!hooks_.session_scoped) return;
+    std::size_t dropped = taken_.size();
+    taken_.clear();
+    taken_count_.store(0, std::memory_order_relaxed);
+    std::lock_guard lock(mutex_);
+    dropped += outbox_.clear();
+    stats_.dropped_session_end += dropped;
 }
 
 void Publisher::Impl::close_session() {
@@ -1030,6 +1076,6 @@ void Publisher::set_session_hooks(SessionHooks hooks) {
     impl_->set_session_hooks(std::move(hooks));
 }
 
-void Publisher::end_session() { impl_->end_session(); }
+void Publisher::end_session(bool failed_attempt) { impl_->end_session(failed_attempt); }
 
 }  // namespace nodebridge

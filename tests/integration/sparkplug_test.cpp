@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "codec.hpp"
+#include "nodebridge/publisher.hpp"
 #include "support/support.hpp"
 
 namespace nodebridge::test {
@@ -278,12 +279,11 @@ TEST_P(Sparkplug, AHostSeesTheWholeSession) {
         EXPECT_EQ(all[i].payload.metrics[0].name, "bdSeq");
         EXPECT_EQ(all[i].payload.metrics[0].value, MetricValue(std::int64_t(0)));
     }
-    // MQTT has one Will and it is the NDEATH: the health topic keeps its retained "online"
-    // after a crash (docs/sparkplug.md, "The health topic").
+    // Sparkplug has an MQTT session (and Will) of its own: the health topic's Will turns it
+    // "offline" after the crash too (docs/sparkplug.md, "Two MQTT sessions").
     Subscriber health(broker_.port(), {"nodebridge/gw-sp/status"});
-    const auto status = health.wait_for_message("nodebridge/gw-sp/status", 5s);
-    ASSERT_TRUE(status.has_value());
-    EXPECT_EQ(status->payload, "online");
+    EXPECT_TRUE(health.wait_for_message("nodebridge/gw-sp/status", 10s, "offline").has_value())
+        << log();
 }
 
 TEST_P(Sparkplug, ACleanStopSendsNdeathAndARestartBirthsAgain) {
@@ -329,6 +329,50 @@ TEST_P(Sparkplug, BirthsWaitForThePrimaryHostAndItsOfflineStateEndsTheSession) {
             EXPECT_NE(metric(all[i].payload, "bdSeq")->value, MetricValue(std::int64_t(0)));
         }
     }
+}
+
+// The most connections the reconnect backoff allows in `window`: the first at once, then
+// each after a delay of at least half its ceiling (equal jitter), the ceiling starting at
+// Publisher::kFirstRetryDelay and doubling up to mqtt.reconnect_max (docs/configuration.md).
+std::size_t connects_allowed(Millis window, Millis reconnect_max) {
+    std::size_t connects = 1;
+    Millis ceiling = Publisher::kFirstRetryDelay;
+    Millis elapsed{0};
+    for (;;) {
+        elapsed += std::min(ceiling, reconnect_max) / 2;
+        if (elapsed > window) return connects;
+        ++connects;
+        ceiling *= 2;
+    }
+}
+
+// The primary host is away and its retained STATE says offline: every connection receives
+// it and ends (chapter 5, tck-id-operational-behavior-primary-application-state-with-
+// multiple-servers-walk), but never faster than the reconnect backoff allows, and nothing
+// but the NDEATH is ever published; when the host returns, the node is born.
+TEST_P(Sparkplug, AnOfflineHostIsRetriedWithBackoffNotAStorm) {
+    constexpr Millis kReconnectMax{4000};
+    config_path_ =
+        dir_.write("nodebridge.yaml",
+                   replace_all(replace_all(read_file(config_path_), "  group_id: plant\n",
+                                           "  group_id: plant\n  primary_host_id: scada\n"),
+                               "  keepalive: 5s\n", "  keepalive: 5s\n  reconnect_max: 4s\n"));
+    state(false, 100);
+    const auto started = std::chrono::steady_clock::now();
+    start_daemon();
+    std::this_thread::sleep_for(8s);
+    const auto window =
+        std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - started);
+    std::vector<Seen> all = seen();
+    const std::size_t deaths = static_cast<std::size_t>(
+        std::count_if(all.begin(), all.end(), [](const Seen& s) { return s.type == "NDEATH"; }));
+    EXPECT_GE(deaths, 2u) << log();  // it does keep trying
+    EXPECT_LE(deaths, connects_allowed(window, kReconnectMax)) << "in " << window.count() << " ms\n"
+                                                               << log();
+    for (const Seen& s : all) EXPECT_EQ(s.type, "NDEATH");
+    // The host returns: born within one reconnect_max.
+    state(true, 101);
+    ASSERT_TRUE(wait_for([](const auto& all) { return has(all, "NBIRTH"); }, 15s)) << log();
 }
 
 INSTANTIATE_TEST_SUITE_P(Protocols, Sparkplug, ::testing::Values("3.1.1", "5"),
