@@ -48,6 +48,7 @@ void SparkplugLink::stop(std::chrono::milliseconds grace) {
     session->stop(grace);  // delivers the NDEATH (the hooks' Will)
     const PublisherStats last = session->stats();
     std::lock_guard lock(mutex_);
+    edge_.disconnected();  // again: a connection accepted while stopping may have run hooks
     ended_connects_ += last.connects;
     ended_unsent_ += last.dropped_session_end;
 }

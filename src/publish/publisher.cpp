@@ -89,8 +89,8 @@ class LibraryReference {
     }
 };
 
-// end_session() over MQTT 3.1.1 waits at most this long for the PUBACK of the Will it
-// publishes before DISCONNECT.
+// Over MQTT 3.1.1 DISCONNECT waits at most this long for the PUBACK of the Will published
+// before it (disconnect_leaving_will()).
 constexpr milliseconds kLeaveTimeout{2000};
 
 // Errors on which mosquitto_publish() refused the message itself before queueing it:
@@ -239,11 +239,6 @@ struct Publisher::Impl {
     unsigned failed_attempts_ = 0;
     unsigned attempts_before_connect_ = 0;  // failed_attempts_ when the last CONNACK came
     bool ending_as_failed_ = false;         // the end_session(true) under way
-    // end_session() over MQTT 3.1.1: the Will was published, DISCONNECT waits for its PUBACK
-    // (else libmosquitto would send it again, QoS 1, on the next connection).
-    bool leaving_ = false;
-    int leaving_mid_ = 0;
-    Clock::time_point leaving_deadline_{};
     std::unordered_map<int, InFlight> in_flight_;
     std::uint64_t data_in_flight_ = 0;  // in_flight_ entries that are not health messages
     std::minstd_rand jitter_{std::random_device{}()};
@@ -493,6 +488,9 @@ void Publisher::Impl::on_connect(mosquitto*, void* self, int rc, int, const mosq
     impl.session_up_ = true;
     impl.attempts_before_connect_ = impl.failed_attempts_;
     impl.failed_attempts_ = 0;
+    // An end_session() asked of the previous connection does not end this one.
+    impl.end_session_requested_ = false;
+    impl.end_session_failed_ = false;
     impl.birth_pending_ = true;
     impl.subscriptions_stale_ = true;
     impl.pending_reason_.clear();
@@ -600,7 +598,6 @@ void Publisher::Impl::on_subscribe(mosquitto*, void* self, int mid, int count, c
 
 void Publisher::Impl::link_down(std::string reason) {
     link_ = Link::idle;
-    leaving_ = false;
     if (session_up_) {
         session_up_ = false;
         if (hooks_.disconnected) hooks_.disconnected();
@@ -735,7 +732,16 @@ void Publisher::Impl::disconnect_leaving_will() {
             mosquitto_disconnect_v5(mosq_, 0x04, nullptr);
             return;
         }
-        publish_first(*will_);  // MQTT 3.1.1: the Will, published before DISCONNECT
+        // MQTT 3.1.1: the Will, published (QoS 1) before DISCONNECT. DISCONNECT waits for its
+        // PUBACK: a PUBACK arriving after DISCONNECT makes the close a reset, and a broker
+        // that reads the reset before the DISCONNECT sends the Will a second time; and an
+        // unacknowledged Will would be sent again by libmosquitto on the next connection.
+        const int mid = publish_first(*will_);
+        const auto deadline = Clock::now() + kLeaveTimeout;
+        while (in_flight_.contains(mid) && link_ == Link::connected && Clock::now() < deadline) {
+            poll_once(milliseconds(50));
+        }
+        if (link_ != Link::connected) return;
     }
     mosquitto_disconnect(mosq_);
 }
@@ -931,26 +937,15 @@ void Publisher::Impl::run() {
                     publish_health(degraded ? config_.health.degraded : config_.health.online);
                 }
             }
-            if (end_session_requested_.exchange(false) && !stopping && !leaving_) {
+            if (end_session_requested_.exchange(false) && !stopping) {
                 ending_as_failed_ = end_session_failed_.exchange(false);
                 log_.log(LogLevel::notice, "MQTT: ending the session with " + endpoint_,
                          {.event = "mqtt-connection"});
                 drain();  // what was published during this connection leaves before its Will
-                if (will_ && config_.protocol != 5) {
-                    leaving_mid_ = publish_first(*will_);
-                    leaving_deadline_ = now + kLeaveTimeout;
-                    leaving_ = true;
-                } else {
-                    disconnect_leaving_will();
-                }
+                disconnect_leaving_will();
             }
-            if (leaving_ && (!in_flight_.contains(leaving_mid_) || now >= leaving_deadline_)) {
-                leaving_ = false;
-                mosquitto_disconnect(mosq_);
-            } else if (!leaving_) {
-                if (!stopping) sync_subscriptions();
-                drain();
-            }
+            if (!stopping) sync_subscriptions();
+            drain();
         }
         spool_upkeep(now);
         if (stopping) {
@@ -985,7 +980,6 @@ void Publisher::Impl::run() {
         };
         if (link_ == Link::idle) until(next_attempt_);
         if (link_ == Link::connecting) until(connect_deadline_);
-        if (leaving_) until(leaving_deadline_);
         if (stopping) until(deadline);
         if (spool_) until(next_sync_);
         poll_once(timeout);

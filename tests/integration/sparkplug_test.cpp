@@ -331,6 +331,26 @@ TEST_P(Sparkplug, BirthsWaitForThePrimaryHostAndItsOfflineStateEndsTheSession) {
     }
 }
 
+// A reload that changes `mqtt:` replaces both sessions: the Sparkplug one ends with its
+// NDEATH and the new one starts with NBIRTH (the next bdSeq), then the devices' births.
+TEST_P(Sparkplug, AReloadOfTheMqttSectionEndsAndBirthsTheSessionAgain) {
+    start_daemon();
+    ASSERT_TRUE(wait_for([](const auto& all) { return has(all, "DBIRTH"); }, 15s)) << log();
+    const std::size_t mark = seen().size();
+    dir_.write("nodebridge.yaml",
+               replace_all(read_file(config_path_), "  keepalive: 5s\n", "  keepalive: 6s\n"));
+    daemon_->signal(SIGHUP);
+    ASSERT_TRUE(daemon_->wait_for_output("MQTT session reconnected", 15s)) << log();
+    ASSERT_TRUE(wait_for([&](const auto& all) { return has(all, "DBIRTH", mark); }, 15s)) << log();
+    const auto all = seen();
+    ASSERT_GE(all.size(), mark + 3);
+    EXPECT_EQ(all[mark].type, "NDEATH");
+    EXPECT_EQ(all[mark].payload.metrics.at(0).value, MetricValue(std::int64_t(0)));
+    EXPECT_EQ(all[mark + 1].type, "NBIRTH");
+    EXPECT_EQ(metric(all[mark + 1].payload, "bdSeq")->value, MetricValue(std::int64_t(1)));
+    expect_seq_order(std::vector<Seen>(all.begin() + mark, all.end()));
+}
+
 // The most connections the reconnect backoff allows in `window`: the first at once, then
 // each after a delay of at least half its ceiling (equal jitter), the ceiling starting at
 // Publisher::kFirstRetryDelay and doubling up to mqtt.reconnect_max (docs/configuration.md).
