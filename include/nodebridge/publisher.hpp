@@ -159,8 +159,9 @@ class Publisher {
 
     // Sets the hooks; call it before start() (later calls are ignored). With a `will` hook,
     // stop() and end_session() leave so that the Will is delivered: MQTT 5 disconnects with
-    // reason 0x04 (Disconnect with Will Message), MQTT 3.1.1 publishes the Will itself just
-    // before DISCONNECT.
+    // reason 0x04 (Disconnect with Will Message), MQTT 3.1.1 publishes the Will itself and
+    // sends DISCONNECT once the broker acknowledged it (waiting up to 2 s), so it is
+    // delivered once.
     void set_session_hooks(SessionHooks hooks);
 
     // Ends the current connection as stop() would (delivering the Will as above), after
