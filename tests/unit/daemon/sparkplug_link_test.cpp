@@ -137,7 +137,8 @@ TEST_P(SparkplugLinkFlap, NothingButNbirthStartsASession) {
     ASSERT_TRUE(test::wait_until([&] { return !inject.load(); }, 10s));
     // Offline and retained: each reconnect sees it again; readings keep coming meanwhile.
     ASSERT_TRUE(test::wait_until([&] { return count(decoded(host), "NDEATH") >= 3; }, 20s));
-    observe();
+    observe();  // made while the host is away: held, sent as historical after the births
+    const std::int64_t while_away = made.back();
     state(dir, broker.port(), true, 102);
     ASSERT_TRUE(test::wait_until([&] { return count(decoded(host), "NBIRTH") == 2; }, 20s));
     ASSERT_TRUE(test::wait_until(
@@ -156,6 +157,7 @@ TEST_P(SparkplugLinkFlap, NothingButNbirthStartsASession) {
     std::optional<std::uint64_t> last_seq;
     std::map<std::int64_t, int> values;
     std::set<std::int64_t> deaths;  // their bdSeq
+    bool historical_seen = false;
     for (std::size_t i = 0; i < all.size(); ++i) {
         const Seen& s = all[i];
         if (s.type == "NDEATH") {
@@ -185,11 +187,17 @@ TEST_P(SparkplugLinkFlap, NothingButNbirthStartsASession) {
         if (s.type == "DDATA" || s.type == "DBIRTH") {
             for (const auto& metric : s.payload.metrics) {
                 const auto value = sparkplug::value_as(metric.value, sparkplug::DataType::int64);
-                if (value) ++values[std::get<std::int64_t>(*value)];
+                if (!value) continue;
+                ++values[std::get<std::int64_t>(*value)];
+                if (s.type == "DDATA" && std::get<std::int64_t>(*value) == while_away) {
+                    EXPECT_TRUE(metric.is_historical) << "message " << i;
+                    historical_seen = true;
+                }
             }
         }
     }
     for (std::int64_t value : made) EXPECT_GE(values[value], 1) << "reading " << value << " lost";
+    EXPECT_TRUE(historical_seen) << "the reading made while the host was away";
 }
 
 INSTANTIATE_TEST_SUITE_P(Protocols, SparkplugLinkFlap, ::testing::Values(4, 5),
