@@ -331,6 +331,41 @@ TEST_P(Sparkplug, BirthsWaitForThePrimaryHostAndItsOfflineStateEndsTheSession) {
     }
 }
 
+// Two brokers in mqtt.hosts, the primary host offline on the first and online on the
+// second: the Sparkplug session ends on the first (NDEATH, no birth there) and walks to the
+// second, where it is born (chapter 5, tck-id-operational-behavior-primary-application-
+// state-with-multiple-servers-walk).
+TEST_P(Sparkplug, AnOfflineHostOnOneBrokerWalksToTheNext) {
+    Broker second{Broker::Options{.persistence = false}};
+    second.start();
+    Subscriber on_second(second.port(), {"spBv1.0/#"});
+    const std::string one = "127.0.0.1:" + std::to_string(broker_.port());
+    const std::string two = "127.0.0.1:" + std::to_string(second.port());
+    config_path_ = dir_.write(
+        "nodebridge.yaml",
+        replace_all(replace_all(read_file(config_path_), "  group_id: plant\n",
+                                "  group_id: plant\n  primary_host_id: scada\n"),
+                    "  host: 127.0.0.1\n  port: " + std::to_string(broker_.port()) + "\n",
+                    "  hosts: [\"" + one + "\", \"" + two + "\"]\n"));
+    state(false, 100);  // on the first broker
+    Process pub(
+        {"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(second.port()), "-q",
+         "1", "-r", "-t", "spBv1.0/STATE/scada", "-m", R"({"online":true,"timestamp":100})"},
+        dir_.file("state-second.log"));
+    ASSERT_EQ(pub.wait_for_exit(10s), 0) << pub.output();
+    start_daemon();
+    ASSERT_TRUE(on_second.wait_for_message("spBv1.0/plant/NBIRTH/gw-sp", 15s).has_value()) << log();
+    const auto first = seen();  // what the first broker saw
+    ASSERT_FALSE(first.empty()) << log();
+    for (const Seen& s : first) EXPECT_EQ(s.type, "NDEATH");
+    const auto all = on_second.messages();
+    const auto birth = std::find_if(all.begin(), all.end(), [](const Received& r) {
+        return r.topic.starts_with("spBv1.0/plant/");
+    });
+    ASSERT_NE(birth, all.end());
+    EXPECT_EQ(birth->topic, "spBv1.0/plant/NBIRTH/gw-sp");
+}
+
 // A reload that changes `mqtt:` replaces both sessions: the Sparkplug one ends with its
 // NDEATH and the new one starts with NBIRTH (the next bdSeq), then the devices' births.
 TEST_P(Sparkplug, AReloadOfTheMqttSectionEndsAndBirthsTheSessionAgain) {
