@@ -52,6 +52,8 @@ struct PublisherStats {
     std::uint64_t dropped_spool_full = 0;  // spool at mqtt.buffer.max_bytes (on_full policy)
     std::uint64_t dropped_expired = 0;     // older than mqtt.buffer.max_age, never sent
     std::uint64_t dropped_at_stop = 0;     // in memory at stop(), or published after it
+    // With SessionHooks::session_scoped: queued when a connection ended, never sent.
+    std::uint64_t dropped_session_end = 0;
 
     // The disk spool (mqtt.buffer) that keeps QoS 1/2 messages until acknowledged.
     bool spooling = false;                 // false: no spool dir or unusable; memory only
@@ -156,18 +158,28 @@ class Publisher {
         std::function<std::vector<Message>()> connected;
         // When an accepted connection has ended (lost, or closed by stop() or end_session()).
         std::function<void()> disconnected;
+        // True: what is published belongs to the connection it was published during (QoS 0
+        // only; Sparkplug's seq numbers). What is still queued when a connection ends, or
+        // when the next one is accepted, is dropped and counted (dropped_session_end), never
+        // sent on another connection: its first messages are always `connected`'s.
+        bool session_scoped = false;
     };
 
     // Sets the hooks; call it before start() (later calls are ignored). With a `will` hook,
     // stop() and end_session() leave so that the Will is delivered: MQTT 5 disconnects with
-    // reason 0x04 (Disconnect with Will Message), MQTT 3.1.1 publishes the Will itself just
-    // before DISCONNECT.
+    // reason 0x04 (Disconnect with Will Message), MQTT 3.1.1 publishes the Will itself and
+    // sends DISCONNECT once the broker acknowledged it (waiting up to 2 s), so it is
+    // delivered once.
     void set_session_hooks(SessionHooks hooks);
 
-    // Ends the current connection as stop() would (delivering the Will as above) and
-    // reconnects with backoff, to the next broker of mqtt.hosts. Thread-safe; does nothing
-    // while not connected.
-    void end_session();
+    // Ends the current connection as stop() would (delivering the Will as above), after
+    // handing it what is queued, and reconnects with backoff, to the next broker of
+    // mqtt.hosts. With `failed_attempt` the connection counts as a failed connection
+    // attempt: the backoff goes on growing from where it was before that connection (up to
+    // mqtt.reconnect_max) instead of starting over, so a broker where every new connection
+    // is ended at once sees no more connects than the backoff allows. Thread-safe; does
+    // nothing while not connected.
+    void end_session(bool failed_attempt = false);
 
   private:
     struct Impl;

@@ -118,14 +118,10 @@ struct Daemon::Impl {
 
     std::unique_ptr<SparkplugLink> make_sparkplug() {
         if (!config.sparkplug) return nullptr;
+        // Its own MQTT session (and Will, the NDEATH), beside the main one's health Will.
         return std::make_unique<SparkplugLink>(
-            config, log, [this](Message&& message) { publish(std::move(message)); },
-            [this](WriteCommand&& command) { write_back.submit(std::move(command)); },
-            [this] { return sparkplug_metrics(); },
-            [this] {
-                std::lock_guard lock(publisher_mutex);
-                if (publisher) publisher->end_session();
-            });
+            config, log, [this](WriteCommand&& command) { write_back.submit(std::move(command)); },
+            [this] { return sparkplug_metrics(); });
     }
 
     // The gateway's own metrics in NBIRTH/NDATA; never takes publisher_mutex.
@@ -200,25 +196,13 @@ struct Daemon::Impl {
         write_back.set_sources(running);
     }
 
-    // The command topics, Sparkplug's and Home Assistant's status topic. Caller holds
-    // publisher_mutex.
+    // The command topics and Home Assistant's status topic (Sparkplug's NCMD, DCMD and
+    // STATE are its own session's). Caller holds publisher_mutex.
     void subscribe_commands() {
         std::vector<std::string> topics = commands->topics();
         Publisher::IncomingHandler handler = write_back.handler(commands);
-        if (sparkplug) {  // Sparkplug's NCMD, DCMD and STATE beside the command topics
-            topics.insert(topics.end(), sparkplug->topics().begin(), sparkplug->topics().end());
-            handler = [handler, link = sparkplug.get()](std::string_view topic,
-                                                        std::string_view payload, bool retained) {
-                if (link->owns(topic)) {
-                    link->receive(topic, payload, retained);
-                } else {
-                    handler(topic, payload, retained);
-                }
-            };
-        }
         discovery.wrap(topics, handler);  // Home Assistant's status and config topics
         publisher->set_subscriptions(std::move(topics), std::move(handler));
-        if (sparkplug) publisher->set_session_hooks(sparkplug->hooks());
     }
 
     // Publishes the discovery messages due now (paced: Discovery::kBatch at a time).
@@ -315,6 +299,7 @@ struct Daemon::Impl {
                 std::lock_guard lock(publisher_mutex);
                 old = std::move(publisher);
             }
+            if (sparkplug) sparkplug->stop(kShutdownGrace);  // NDEATH; readings are held
             old->stop(kShutdownGrace);
             old.reset();
             auto fresh = std::make_unique<Publisher>(next.mqtt, log);
@@ -327,6 +312,7 @@ struct Daemon::Impl {
             }
             subscribe_commands();
             publisher->start();
+            if (sparkplug) sparkplug->start(next.mqtt);
             publisher->publish(held);
             held.clear();
             if (held_dropped > 0) {
@@ -392,6 +378,7 @@ int Daemon::run() {
     if (!d.spool_as_required(d.config.mqtt)) return kExitConfig;
     d.subscribe_commands();
     d.publisher->start();
+    if (d.sparkplug) d.sparkplug->start(d.config.mqtt);
     // Sparkplug and Home Assistant discovery both look at every sample.
     if (d.sparkplug) d.observers.add(d.sparkplug.get());
     d.observers.add(&d.discovery);
@@ -443,6 +430,7 @@ int Daemon::run() {
     d.stop_sources();
     d.modbus_tcp.stop();
     d.pipeline.stop();
+    if (d.sparkplug) d.sparkplug->stop(kShutdownGrace);  // NDEATH, then the health offline
     d.publisher->stop(kShutdownGrace);
     d.log.log(LogLevel::notice, "stopped", {.event = "stop"});
     return d.exit_code;

@@ -1,17 +1,56 @@
 #include "sparkplug_link.hpp"
 
+#include <span>
+
 namespace nodebridge {
 
-SparkplugLink::SparkplugLink(const Config& config, Logger& log, Publish publish, Write write,
-                             Metrics metrics, std::function<void()> end_session)
-    : log_(log),
-      publish_(std::move(publish)),
-      write_(std::move(write)),
-      metrics_(std::move(metrics)),
-      end_session_(std::move(end_session)),
-      prefix_(std::string(sparkplug::kNamespace) + "/"),
-      edge_(config) {
+SparkplugLink::SparkplugLink(const Config& config, Logger& log, Write write, Metrics metrics)
+    : log_(log), write_(std::move(write)), metrics_(std::move(metrics)), edge_(config) {
     topics_ = edge_.topics();
+}
+
+SparkplugLink::~SparkplugLink() { stop(Publisher::kDestructorGrace); }
+
+MqttConfig SparkplugLink::session_config(const MqttConfig& mqtt) {
+    MqttConfig session = mqtt;
+    if (!session.client_id.empty()) session.client_id += "-sparkplug";
+    session.health = HealthConfig{.topic = "", .online = "", .offline = ""};
+    session.buffer.dir.clear();
+    session.buffer.required = false;
+    return session;
+}
+
+void SparkplugLink::start(const MqttConfig& mqtt) {
+    stop(Publisher::kDestructorGrace);
+    auto session = std::make_unique<Publisher>(session_config(mqtt), log_);
+    session->set_subscriptions(
+        topics_, [this](std::string_view topic, std::string_view payload, bool retained) {
+            receive(topic, payload, retained);
+        });
+    session->set_session_hooks(hooks());
+    Publisher* started = session.get();
+    {
+        std::lock_guard lock(mutex_);
+        session_ = std::move(session);
+    }
+    started->start();
+}
+
+void SparkplugLink::stop(std::chrono::milliseconds grace) {
+    std::unique_ptr<Publisher> session;
+    {
+        std::lock_guard lock(mutex_);
+        session = std::move(session_);
+        // From now on readings are held for the next session, never sent in this one.
+        edge_.disconnected();
+    }
+    if (!session) return;
+    session->stop(grace);  // delivers the NDEATH (the hooks' Will)
+    const PublisherStats last = session->stats();
+    std::lock_guard lock(mutex_);
+    edge_.disconnected();  // again: a connection accepted while stopping may have run hooks
+    ended_connects_ += last.connects;
+    ended_unsent_ += last.dropped_session_end;
 }
 
 Publisher::SessionHooks SparkplugLink::hooks() {
@@ -32,13 +71,13 @@ Publisher::SessionHooks SparkplugLink::hooks() {
                 std::lock_guard lock(mutex_);
                 edge_.disconnected();
             },
+        .session_scoped = true,
     };
 }
 
-bool SparkplugLink::owns(std::string_view topic) const { return topic.starts_with(prefix_); }
-
 void SparkplugLink::send(std::vector<Message>&& messages) {
-    for (Message& message : messages) publish_(std::move(message));
+    if (messages.empty() || !session_) return;
+    session_->publish(std::span<Message>(messages));
 }
 
 void SparkplugLink::receive(std::string_view topic, std::string_view payload, bool retained) {
@@ -48,6 +87,10 @@ void SparkplugLink::receive(std::string_view topic, std::string_view payload, bo
         std::lock_guard lock(mutex_);
         received = edge_.receive(topic, payload, retained, WallClock::now(), metrics);
         send(std::move(received.publish));
+        // Asked under the lock: stop() cannot take the session away meanwhile. A session
+        // that ends before its births counts as a failed connection attempt, so a host that
+        // stays offline is retried with the reconnect backoff, not at once.
+        if (received.disconnect && session_) session_->end_session(!received.was_born);
     }
     for (const std::string& reason : received.refusals) {
         log_.log_limited("sparkplug-refused:" + std::string(topic), LogLevel::warning,
@@ -57,9 +100,11 @@ void SparkplugLink::receive(std::string_view topic, std::string_view payload, bo
     for (WriteCommand& command : received.writes) write_(std::move(command));
     if (received.disconnect) {
         log_.log(LogLevel::notice,
-                 "Sparkplug: the primary host went offline; ending the session to rebirth later",
+                 received.was_born
+                     ? "Sparkplug: the primary host went offline; ending the session to rebirth "
+                       "later"
+                     : "Sparkplug: the primary host is offline; reconnecting with backoff",
                  {.event = "sparkplug-state"});
-        end_session_();
     }
 }
 
@@ -86,7 +131,15 @@ void SparkplugLink::publish_node_data() {
 
 sparkplug::EdgeNodeStats SparkplugLink::stats() const {
     std::lock_guard lock(mutex_);
-    return edge_.stats();
+    sparkplug::EdgeNodeStats stats = edge_.stats();
+    stats.connects = ended_connects_;
+    stats.unsent_dropped = ended_unsent_;
+    if (session_) {
+        const PublisherStats now = session_->stats();
+        stats.connects += now.connects;
+        stats.unsent_dropped += now.dropped_session_end;
+    }
+    return stats;
 }
 
 }  // namespace nodebridge

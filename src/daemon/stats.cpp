@@ -92,7 +92,9 @@ std::string stats_json(const StatsSnapshot& current, const StatsSnapshot* previo
                ",\"refused\":" + std::to_string(sp->refused) +
                ",\"historical\":" + std::to_string(sp->historical) +
                ",\"held_dropped\":" + std::to_string(sp->held_dropped) +
-               ",\"dropped_metrics\":" + std::to_string(sp->dropped_metrics) + "}";
+               ",\"dropped_metrics\":" + std::to_string(sp->dropped_metrics) +
+               ",\"connects\":" + std::to_string(sp->connects) +
+               ",\"unsent_dropped\":" + std::to_string(sp->unsent_dropped) + "}";
     }
     out += ",\"spool\":{\"active\":";
     out += mqtt.spooling ? "true" : "false";

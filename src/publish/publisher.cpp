@@ -21,6 +21,7 @@
 #include <span>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "outbox.hpp"
 #include "spool.hpp"
@@ -90,6 +91,10 @@ class LibraryReference {
     }
 };
 
+// Over MQTT 3.1.1 DISCONNECT waits at most this long for the PUBACK of the Will published
+// before it (disconnect_leaving_will()).
+constexpr milliseconds kLeaveTimeout{2000};
+
 // Errors on which mosquitto_publish() refused the message itself before queueing it:
 // retrying cannot help.
 bool is_refusal(int rc) {
@@ -155,7 +160,7 @@ struct Publisher::Impl {
     PublisherStats stats() const;
     void set_subscriptions(std::vector<std::string> topics, IncomingHandler handler);
     void set_session_hooks(SessionHooks hooks);
-    void end_session();
+    void end_session(bool failed_attempt);
     void wake();
 
     // ---- network thread ---------------------------------------------------------------
@@ -178,10 +183,11 @@ struct Publisher::Impl {
     void spool_problem_changed(std::string problem);
     const std::string& health_payload() const;
     void publish_health(const std::string& payload);
-    void publish_first(const Message& message);
+    int publish_first(const Message& message);
     void disconnect_leaving_will();
     void poll_once(milliseconds timeout);
     void close_session();
+    void drop_session_queue();
     void sync_subscriptions();
     void note_refused(const InFlight& message, int reason);
     std::string reason_text(int code) const;
@@ -215,6 +221,7 @@ struct Publisher::Impl {
 
     std::atomic<bool> wake_pending_{false};
     std::atomic<bool> end_session_requested_{false};
+    std::atomic<bool> end_session_failed_{false};     // end_session(true): a failed attempt
     std::atomic<bool> subscriptions_changed_{false};  // new_subscriptions_ is set
 
     // start()/stop() serialization.
@@ -234,6 +241,8 @@ struct Publisher::Impl {
     Clock::time_point next_attempt_{};
     Clock::time_point connect_deadline_{};
     unsigned failed_attempts_ = 0;
+    unsigned attempts_before_connect_ = 0;  // failed_attempts_ when the last CONNACK came
+    bool ending_as_failed_ = false;         // the end_session(true) under way
     std::unordered_map<int, InFlight> in_flight_;
     std::uint64_t data_in_flight_ = 0;  // in_flight_ entries that are not health messages
     std::minstd_rand jitter_{std::random_device{}()};
@@ -430,7 +439,8 @@ void Publisher::Impl::set_session_hooks(SessionHooks hooks) {
     hooks_ = std::move(hooks);
 }
 
-void Publisher::Impl::end_session() {
+void Publisher::Impl::end_session(bool failed_attempt) {
+    if (failed_attempt) end_session_failed_ = true;
     end_session_requested_ = true;
     wake();
 }
@@ -461,7 +471,7 @@ PublisherStats Publisher::Impl::stats() const {
         copy.spool_write_errors = spool.write_errors;
     }
     copy.dropped = copy.dropped_queue_full + copy.dropped_spool_full + copy.dropped_expired +
-                   copy.dropped_at_stop;
+                   copy.dropped_at_stop + copy.dropped_session_end;
     return copy;
 }
 
@@ -482,7 +492,11 @@ void Publisher::Impl::on_connect(mosquitto*, void* self, int rc, int, const mosq
     }
     impl.link_ = Link::connected;
     impl.session_up_ = true;
+    impl.attempts_before_connect_ = impl.failed_attempts_;
     impl.failed_attempts_ = 0;
+    // An end_session() asked of the previous connection does not end this one.
+    impl.end_session_requested_ = false;
+    impl.end_session_failed_ = false;
     impl.birth_pending_ = true;
     impl.subscriptions_stale_ = true;
     impl.pending_reason_.clear();
@@ -593,6 +607,7 @@ void Publisher::Impl::link_down(std::string reason) {
     if (session_up_) {
         session_up_ = false;
         if (hooks_.disconnected) hooks_.disconnected();
+        drop_session_queue();
     }
     birth_pending_ = false;
     subscribed_.clear();  // a clean session: the next connection subscribes afresh
@@ -603,6 +618,8 @@ void Publisher::Impl::link_down(std::string reason) {
         stats_.connected = false;
     }
     if (closing_) return;
+    // A connection ended by end_session(true) was a failed attempt: the backoff goes on.
+    if (std::exchange(ending_as_failed_, false)) failed_attempts_ = attempts_before_connect_;
     next_attempt_ = Clock::now() + next_retry_delay();
     ++failed_attempts_;
     note_state(false, reason);
@@ -695,7 +712,7 @@ void Publisher::Impl::publish_health(const std::string& payload) {
     }
 }
 
-void Publisher::Impl::publish_first(const Message& message) {
+int Publisher::Impl::publish_first(const Message& message) {
     int mid = 0;
     const int rc = mosquitto_publish(mosq_, &mid, message.topic.c_str(),
                                      static_cast<int>(message.payload.size()),
@@ -707,10 +724,11 @@ void Publisher::Impl::publish_first(const Message& message) {
             "mqtt-session", LogLevel::warning,
             "MQTT: cannot publish on '" + message.topic + "': " + mosquitto_strerror(rc),
             {.topic = message.topic, .event = "mqtt-session"});
-        return;
+        return 0;
     }
     std::lock_guard lock(mutex_);
     ++stats_.published;
+    return mid;
 }
 
 void Publisher::Impl::disconnect_leaving_will() {
@@ -720,7 +738,16 @@ void Publisher::Impl::disconnect_leaving_will() {
             mosquitto_disconnect_v5(mosq_, 0x04, nullptr);
             return;
         }
-        publish_first(*will_);  // MQTT 3.1.1: the Will, published before DISCONNECT
+        // MQTT 3.1.1: the Will, published (QoS 1) before DISCONNECT. DISCONNECT waits for its
+        // PUBACK: a PUBACK arriving after DISCONNECT makes the close a reset, and a broker
+        // that reads the reset before the DISCONNECT sends the Will a second time; and an
+        // unacknowledged Will would be sent again by libmosquitto on the next connection.
+        const int mid = publish_first(*will_);
+        const auto deadline = Clock::now() + kLeaveTimeout;
+        while (in_flight_.contains(mid) && link_ == Link::connected && Clock::now() < deadline) {
+            poll_once(milliseconds(50));
+        }
+        if (link_ != Link::connected) return;
     }
     mosquitto_disconnect(mosq_);
 }
@@ -952,14 +979,17 @@ void Publisher::Impl::run() {
         if (link_ == Link::connected) {
             if (birth_pending_) {
                 birth_pending_ = false;
+                drop_session_queue();  // anything queued before this connection is not its own
                 if (!stopping && hooks_.connected) {
                     for (const Message& message : hooks_.connected()) publish_first(message);
                 }
                 if (!stopping) publish_health(health_payload());
             }
             if (end_session_requested_.exchange(false) && !stopping) {
+                ending_as_failed_ = end_session_failed_.exchange(false);
                 log_.log(LogLevel::notice, "MQTT: ending the session with " + endpoint_,
                          {.event = "mqtt-connection"});
+                drain();  // what was published during this connection leaves before its Will
                 disconnect_leaving_will();
             }
             if (!stopping) sync_subscriptions();
@@ -1003,6 +1033,16 @@ void Publisher::Impl::run() {
         poll_once(timeout);
     }
     close_session();
+}
+
+void Publisher::Impl::drop_session_queue() {
+    if (!hooks_.session_scoped) return;
+    std::size_t dropped = taken_.size();
+    taken_.clear();
+    taken_count_.store(0, std::memory_order_relaxed);
+    std::lock_guard lock(mutex_);
+    dropped += outbox_.clear();
+    stats_.dropped_session_end += dropped;
 }
 
 void Publisher::Impl::close_session() {
@@ -1078,6 +1118,6 @@ void Publisher::set_session_hooks(SessionHooks hooks) {
     impl_->set_session_hooks(std::move(hooks));
 }
 
-void Publisher::end_session() { impl_->end_session(); }
+void Publisher::end_session(bool failed_attempt) { impl_->end_session(failed_attempt); }
 
 }  // namespace nodebridge

@@ -564,7 +564,17 @@ struct EdgeNode::Impl {
             if (connected && !born) result.publish = births(now, node);
             return;
         }
-        if (born || connected) result.disconnect = true;
+        if (!born && !connected) return;
+        // Chapter 5, "Edge Node Session Termination" (tck-id-operational-behavior-edge-node-
+        // termination-host-offline) and chapter 5, "Edge Node Session Establishment"
+        // (tck-id-message-flow-edge-node-birth-publish-phid-offline): disconnect and start
+        // over. The session is over for the edge node now, not when the disconnect is
+        // done: what maps from here on is held for the next session's births.
+        result.disconnect = true;
+        result.was_born = born;
+        connected = false;
+        born = false;
+        for (auto& device : devices) device->born = false;
     }
 
     void receive_ncmd(const Payload& payload, WallClock::time_point now, const NodeMetrics& node,

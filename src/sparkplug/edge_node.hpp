@@ -17,7 +17,9 @@
 //     first reading in the session or when it comes back, and a DDEATH when it goes
 //     offline. Without a session, data is held (bounded) for the historical replay.
 //   - receive() takes NCMD (Rebirth), DCMD (writes, checked like write-back commands) and
-//     the primary host's STATE; anything else is refused and counted.
+//     the primary host's STATE; anything else is refused and counted. An offline STATE
+//     ends the session at once: from then on readings are held, and nothing is born again
+//     before the next connected().
 // Every message but NDEATH carries seq 0..255 in the order the functions return them; the
 // caller must publish them in that order, before calling again. All messages but the Will
 // are QoS 0 and not retained, as the specification requires.
@@ -64,6 +66,9 @@ struct EdgeNodeStats {
     std::uint64_t historical = 0;       // held metrics replayed as historical
     std::uint64_t held_dropped = 0;     // held metrics dropped (kMaxHeldMetrics)
     std::uint64_t dropped_metrics = 0;  // readings beyond kMaxDevices / kMaxMetricsPerDevice
+    // Filled in by the daemon's link from its MQTT session, not by EdgeNode:
+    std::uint64_t connects = 0;        // connections the broker accepted
+    std::uint64_t unsent_dropped = 0;  // messages of a connection that ended before they left
 };
 
 // What a received message asks of the daemon.
@@ -72,6 +77,10 @@ struct Received {
     std::vector<WriteCommand> writes;   // checked DCMD writes, for the owning source
     std::vector<std::string> refusals;  // one line each, for the log
     bool disconnect = false;            // the primary host went offline: end the session
+    // With `disconnect`: the session had published its births. False when it ended before
+    // them (the host's offline STATE, retained, greeted a new connection): that connection
+    // counts as a failed connection attempt for the reconnect backoff.
+    bool was_born = false;
 };
 
 class EdgeNode {

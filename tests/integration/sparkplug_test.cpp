@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "codec.hpp"
+#include "nodebridge/publisher.hpp"
 #include "support/support.hpp"
 
 namespace nodebridge::test {
@@ -278,12 +279,11 @@ TEST_P(Sparkplug, AHostSeesTheWholeSession) {
         EXPECT_EQ(all[i].payload.metrics[0].name, "bdSeq");
         EXPECT_EQ(all[i].payload.metrics[0].value, MetricValue(std::int64_t(0)));
     }
-    // MQTT has one Will and it is the NDEATH: the health topic keeps its retained "online"
-    // after a crash (docs/sparkplug.md, "The health topic").
+    // Sparkplug has an MQTT session (and Will) of its own: the health topic's Will turns it
+    // "offline" after the crash too (docs/sparkplug.md, "Two MQTT sessions").
     Subscriber health(broker_.port(), {"nodebridge/gw-sp/status"});
-    const auto status = health.wait_for_message("nodebridge/gw-sp/status", 5s);
-    ASSERT_TRUE(status.has_value());
-    EXPECT_EQ(status->payload, "online");
+    EXPECT_TRUE(health.wait_for_message("nodebridge/gw-sp/status", 10s, "offline").has_value())
+        << log();
 }
 
 TEST_P(Sparkplug, ACleanStopSendsNdeathAndARestartBirthsAgain) {
@@ -329,6 +329,105 @@ TEST_P(Sparkplug, BirthsWaitForThePrimaryHostAndItsOfflineStateEndsTheSession) {
             EXPECT_NE(metric(all[i].payload, "bdSeq")->value, MetricValue(std::int64_t(0)));
         }
     }
+}
+
+// Two brokers in mqtt.hosts, the primary host offline on the first and online on the
+// second: the Sparkplug session ends on the first (NDEATH, no birth there) and walks to the
+// second, where it is born (chapter 5, tck-id-operational-behavior-primary-application-
+// state-with-multiple-servers-walk).
+TEST_P(Sparkplug, AnOfflineHostOnOneBrokerWalksToTheNext) {
+    Broker second{Broker::Options{.persistence = false}};
+    second.start();
+    Subscriber on_second(second.port(), {"spBv1.0/#"});
+    const std::string one = "127.0.0.1:" + std::to_string(broker_.port());
+    const std::string two = "127.0.0.1:" + std::to_string(second.port());
+    config_path_ = dir_.write(
+        "nodebridge.yaml",
+        replace_all(replace_all(read_file(config_path_), "  group_id: plant\n",
+                                "  group_id: plant\n  primary_host_id: scada\n"),
+                    "  host: 127.0.0.1\n  port: " + std::to_string(broker_.port()) + "\n",
+                    "  hosts: [\"" + one + "\", \"" + two + "\"]\n"));
+    state(false, 100);  // on the first broker
+    Process pub(
+        {"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(second.port()), "-q",
+         "1", "-r", "-t", "spBv1.0/STATE/scada", "-m", R"({"online":true,"timestamp":100})"},
+        dir_.file("state-second.log"));
+    ASSERT_EQ(pub.wait_for_exit(10s), 0) << pub.output();
+    start_daemon();
+    ASSERT_TRUE(on_second.wait_for_message("spBv1.0/plant/NBIRTH/gw-sp", 15s).has_value()) << log();
+    const auto first = seen();  // what the first broker saw
+    ASSERT_FALSE(first.empty()) << log();
+    for (const Seen& s : first) EXPECT_EQ(s.type, "NDEATH");
+    const auto all = on_second.messages();
+    const auto birth = std::find_if(all.begin(), all.end(), [](const Received& r) {
+        return r.topic.starts_with("spBv1.0/plant/");
+    });
+    ASSERT_NE(birth, all.end());
+    EXPECT_EQ(birth->topic, "spBv1.0/plant/NBIRTH/gw-sp");
+}
+
+// A reload that changes `mqtt:` replaces both sessions: the Sparkplug one ends with its
+// NDEATH and the new one starts with NBIRTH (the next bdSeq), then the devices' births.
+TEST_P(Sparkplug, AReloadOfTheMqttSectionEndsAndBirthsTheSessionAgain) {
+    start_daemon();
+    ASSERT_TRUE(wait_for([](const auto& all) { return has(all, "DBIRTH"); }, 15s)) << log();
+    const std::size_t mark = seen().size();
+    dir_.write("nodebridge.yaml",
+               replace_all(read_file(config_path_), "  keepalive: 5s\n", "  keepalive: 6s\n"));
+    daemon_->signal(SIGHUP);
+    ASSERT_TRUE(daemon_->wait_for_output("MQTT session reconnected", 15s)) << log();
+    ASSERT_TRUE(wait_for([&](const auto& all) { return has(all, "DBIRTH", mark); }, 15s)) << log();
+    const auto all = seen();
+    ASSERT_GE(all.size(), mark + 3);
+    EXPECT_EQ(all[mark].type, "NDEATH");
+    EXPECT_EQ(all[mark].payload.metrics.at(0).value, MetricValue(std::int64_t(0)));
+    EXPECT_EQ(all[mark + 1].type, "NBIRTH");
+    EXPECT_EQ(metric(all[mark + 1].payload, "bdSeq")->value, MetricValue(std::int64_t(1)));
+    expect_seq_order(std::vector<Seen>(all.begin() + mark, all.end()));
+}
+
+// The most connections the reconnect backoff allows in `window`: the first at once, then
+// each after a delay of at least half its ceiling (equal jitter), the ceiling starting at
+// Publisher::kFirstRetryDelay and doubling up to mqtt.reconnect_max (docs/configuration.md).
+std::size_t connects_allowed(Millis window, Millis reconnect_max) {
+    std::size_t connects = 1;
+    Millis ceiling = Publisher::kFirstRetryDelay;
+    Millis elapsed{0};
+    for (;;) {
+        elapsed += std::min(ceiling, reconnect_max) / 2;
+        if (elapsed > window) return connects;
+        ++connects;
+        ceiling *= 2;
+    }
+}
+
+// The primary host is away and its retained STATE says offline: every connection receives
+// it and ends (chapter 5, tck-id-operational-behavior-primary-application-state-with-
+// multiple-servers-walk), but never faster than the reconnect backoff allows, and nothing
+// but the NDEATH is ever published; when the host returns, the node is born.
+TEST_P(Sparkplug, AnOfflineHostIsRetriedWithBackoffNotAStorm) {
+    constexpr Millis kReconnectMax{4000};
+    config_path_ =
+        dir_.write("nodebridge.yaml",
+                   replace_all(replace_all(read_file(config_path_), "  group_id: plant\n",
+                                           "  group_id: plant\n  primary_host_id: scada\n"),
+                               "  keepalive: 5s\n", "  keepalive: 5s\n  reconnect_max: 4s\n"));
+    state(false, 100);
+    const auto started = std::chrono::steady_clock::now();
+    start_daemon();
+    std::this_thread::sleep_for(8s);
+    const auto window =
+        std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - started);
+    std::vector<Seen> all = seen();
+    const std::size_t deaths = static_cast<std::size_t>(
+        std::count_if(all.begin(), all.end(), [](const Seen& s) { return s.type == "NDEATH"; }));
+    EXPECT_GE(deaths, 2u) << log();  // it does keep trying
+    EXPECT_LE(deaths, connects_allowed(window, kReconnectMax)) << "in " << window.count() << " ms\n"
+                                                               << log();
+    for (const Seen& s : all) EXPECT_EQ(s.type, "NDEATH");
+    // The host returns: born within one reconnect_max.
+    state(true, 101);
+    ASSERT_TRUE(wait_for([](const auto& all) { return has(all, "NBIRTH"); }, 15s)) << log();
 }
 
 INSTANTIATE_TEST_SUITE_P(Protocols, Sparkplug, ::testing::Values("3.1.1", "5"),

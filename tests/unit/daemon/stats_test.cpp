@@ -72,9 +72,10 @@ TEST(Stats, JsonCarriesDropReasonsAndTheSpool) {
 TEST(Stats, SparkplugCountersOnlyWhenItIsOn) {
     StatsSnapshot snap = snapshot_at(10, 1, 1);
     EXPECT_EQ(stats_json(snap, nullptr).find("sparkplug"), std::string::npos);
-    snap.sparkplug = sparkplug::EdgeNodeStats{.births = 2, .rebirths = 1, .refused = 3};
+    snap.sparkplug = sparkplug::EdgeNodeStats{
+        .births = 2, .rebirths = 1, .refused = 3, .connects = 4, .unsent_dropped = 5};
     const std::string json = stats_json(snap, nullptr);
-    EXPECT_NE(json.find(R"("sparkplug":{"births":2,"device_births":0,"device_deaths":0,"data":0,"rebirths":1,"writes":0,"refused":3,"historical":0,"held_dropped":0,"dropped_metrics":0})"),
+    EXPECT_NE(json.find(R"("sparkplug":{"births":2,"device_births":0,"device_deaths":0,"data":0,"rebirths":1,"writes":0,"refused":3,"historical":0,"held_dropped":0,"dropped_metrics":0,"connects":4,"unsent_dropped":5})"),
               std::string::npos)
         << json;
 }

@@ -723,3 +723,78 @@ TEST(PublisherSessionHooks, WillPerConnectFirstMessagesAndEndSession) {
 
 }  // namespace
 }  // namespace nodebridge
+
+namespace nodebridge {
+namespace {
+
+// session_scoped: what was queued before a connection is never sent on it; the connected
+// messages are its first.
+TEST(PublisherSessionHooks, SessionScopedQueueNeverCrossesAConnection) {
+    Broker broker(Broker::Options{.persistence = false});
+    broker.start();
+    Subscriber reader(broker.port(), {"scoped/#"});
+    CapturingLogger log;
+    MqttConfig config = config_for(broker.port(), "scoped-client");
+    config.buffer.dir.clear();
+    config.health.topic.clear();
+    Publisher publisher(config, log);
+    publisher.set_session_hooks(Publisher::SessionHooks{
+        .will = [] { return message("scoped/will", "gone", 1); },
+        .connected = [] { return std::vector<Message>{message("scoped/first", "birth", 0)}; },
+        .session_scoped = true,
+    });
+    publisher.publish(message("scoped/data", "before", 0));  // no connection to belong to
+    publisher.start();
+    ASSERT_TRUE(reader.wait_for_message("scoped/first", 10s, "birth"));
+    publisher.publish(message("scoped/data", "during", 0));
+    ASSERT_TRUE(reader.wait_for_message("scoped/data", 10s, "during"));
+    const auto all = reader.messages();
+    ASSERT_FALSE(all.empty());
+    EXPECT_EQ(all.front().topic, "scoped/first");
+    for (const Received& r : all) EXPECT_NE(r.payload, "before");
+    EXPECT_EQ(publisher.stats().dropped_session_end, 1u);
+    EXPECT_EQ(publisher.stats().dropped, 1u);
+    publisher.stop(2s);
+}
+
+// end_session(true): a connection ended at once counts as a failed attempt, so the
+// reconnects back off (doubling up to reconnect_max) instead of restarting at 500 ms.
+TEST(PublisherSessionHooks, SessionsEndedAsFailedAttemptsBackOff) {
+    Broker broker(Broker::Options{.persistence = false});
+    broker.start();
+    CapturingLogger log;
+    MqttConfig config = config_for(broker.port(), "backoff-client");
+    config.buffer.dir.clear();
+    config.reconnect_max = 2s;
+    Publisher publisher(config, log);
+    publisher.set_session_hooks(Publisher::SessionHooks{
+        .will = [] { return message("backoff/will", "gone", 1); },
+    });
+    publisher.start();
+    const auto started = std::chrono::steady_clock::now();
+    std::uint64_t ended = 0;
+    while (std::chrono::steady_clock::now() - started < 5s) {
+        const auto connects = publisher.stats().connects;
+        if (connects > ended && publisher.stats().connected) {
+            ended = connects;
+            publisher.end_session(true);
+        }
+        std::this_thread::sleep_for(5ms);
+    }
+    const auto elapsed =
+        std::chrono::duration_cast<test::Millis>(std::chrono::steady_clock::now() - started);
+    // The first connect at once, then waits of at least half of 0.5 s, 1 s, 2 s, 2 s, ...
+    std::size_t allowed = 1;
+    test::Millis ceiling = Publisher::kFirstRetryDelay;
+    for (test::Millis waited{0};; ceiling *= 2) {
+        waited += std::min<test::Millis>(ceiling, config.reconnect_max) / 2;
+        if (waited > elapsed) break;
+        ++allowed;
+    }
+    EXPECT_GE(publisher.stats().connects, 3u);
+    EXPECT_LE(publisher.stats().connects, allowed) << "in " << elapsed.count() << " ms";
+    publisher.stop(1s);
+}
+
+}  // namespace
+}  // namespace nodebridge

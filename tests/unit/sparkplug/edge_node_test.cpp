@@ -380,6 +380,46 @@ TEST(EdgeNode, PrimaryHostStateGatesBirthsAndOfflineEndsTheSession) {
     EXPECT_EQ(edge.receive(state_topic, "online", false, kWall, kNode).refusals.size(), 1u);
 }
 
+// The offline STATE ends the session at once, before the disconnect is done: what maps
+// afterwards is held (never DDATA of a dead session), an online STATE before the next
+// connection births nothing, and a connection greeted by offline counts as failed.
+TEST(EdgeNode, OfflineStateEndsTheSessionAtOnceAndHoldsWhatFollows) {
+    EdgeNode edge(make_config("scada"));
+    const std::string state_topic = "spBv1.0/STATE/scada";
+    edge.will();
+    edge.connected(kWall, kNode);
+    ASSERT_FALSE(edge.receive(state_topic, R"({"online":true,"timestamp":100})", true, kWall, kNode)
+                     .publish.empty());
+    ASSERT_FALSE(edge.map(reading({{"count", std::int64_t(1), ""}}), kT0, kWall).empty());
+    Received r =
+        edge.receive(state_topic, R"({"online":false,"timestamp":101})", false, kWall, kNode);
+    EXPECT_TRUE(r.disconnect);
+    EXPECT_TRUE(r.was_born);
+    EXPECT_FALSE(edge.born());
+    EXPECT_TRUE(edge.map(reading({{"count", std::int64_t(5), ""}}), kT0 + 1s, kWall).empty());
+    EXPECT_TRUE(edge.receive(state_topic, R"({"online":true,"timestamp":102})", false, kWall, kNode)
+                    .publish.empty());
+    edge.disconnected();
+    // The next connection: the host is offline again (its retained STATE).
+    edge.will();
+    EXPECT_TRUE(edge.connected(kWall, kNode).empty());
+    r = edge.receive(state_topic, R"({"online":false,"timestamp":103})", true, kWall, kNode);
+    EXPECT_TRUE(r.disconnect);
+    EXPECT_FALSE(r.was_born);
+    edge.disconnected();
+    // And the one after: online; NBIRTH first, the held reading as historical after.
+    edge.will();
+    EXPECT_TRUE(edge.connected(kWall, kNode).empty());
+    r = edge.receive(state_topic, R"({"online":true,"timestamp":104})", true, kWall, kNode);
+    ASSERT_EQ(r.publish.size(), 3u);
+    EXPECT_EQ(r.publish[0].topic, "spBv1.0/plant/NBIRTH/gw");
+    EXPECT_EQ(r.publish[1].topic, "spBv1.0/plant/DBIRTH/gw/pdu-1");
+    const Payload history = payload_of(r.publish[2]);
+    ASSERT_EQ(history.metrics.size(), 1u);
+    EXPECT_TRUE(history.metrics[0].is_historical);
+    EXPECT_EQ(history.metrics[0].value, MetricValue(std::uint64_t(5)));
+}
+
 TEST(EdgeNode, NodeDataCarriesOnlyChangedCountersByAlias) {
     EdgeNode edge(make_config());
     edge.will();
