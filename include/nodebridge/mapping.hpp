@@ -13,7 +13,8 @@
 //   - Payload `value`: the bare value (append_value_text). Payload `json` per attribute:
 //     {"value":230.5,"unit":"V","ts":"..."} (no "unit" when empty); per node:
 //     {"node":"pdu-1","ts":"...","voltage":230.5,...}. A per-node rule always sends JSON.
-//     "ts" is the sample's time; an attribute named "node" or "ts" is still written as is.
+//     "ts" is the sample's time. The loader refuses configured attributes named "node" or
+//     "ts"; a received key of that name that no schema declares is still written as is.
 //   - Policies keep state per (rule, source, node, attribute) for per-attribute rules and
 //     per (rule, source, node) for per-node rules: on_change (numbers must move more than
 //     deadband), heartbeat (tick() republishes the latest reading when nothing was

@@ -73,7 +73,22 @@ struct HintChecker {
                                           std::string(device_class) +
                                           ": Home Assistant takes it as total or "
                                           "total_increasing only");
+                } else if (hints.state_class == "total_increasing" && meaning.net) {
+                    diag.error(where, what +
+                                          "state_class total_increasing contradicts counter: "
+                                          "net (Home Assistant would count every fall as a "
+                                          "meter reset); leave state_class out to get total");
                 }
+            }
+            // Home Assistant's sensor and binary_sensor refuse entity_category config
+            // (sensor/__init__.py and binary_sensor/__init__.py, async_internal_added_to_hass:
+            // "cannot be added as the entity category is set to config"); only an entity
+            // that changes the device (number, switch) may have it.
+            if (hints.entity_category == "config" && !writable) {
+                diag.error(hints.entity_category_where,
+                           what + "entity_category config is for entities that change a "
+                                  "device's settings; Home Assistant refuses it on a read-only "
+                                  "sensor or binary_sensor (use diagnostic)");
             }
             return;
         }

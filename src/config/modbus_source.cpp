@@ -175,6 +175,14 @@ void check_write_back(MapReader& map, const ModbusAttribute& attribute, bool all
         ctx.error(map.value_position("min"), "min: " + number_text(*attribute.min) +
                                                  " is above max " + number_text(*attribute.max));
         limits_ok = false;
+    } else if (*attribute.min == *attribute.max) {
+        // Home Assistant's MQTT number refuses min >= max (number.py, validate_config:
+        // "'max' must be > 'min'"), and a range of one value is no setting to choose.
+        ctx.error(map.value_position("max"),
+                  "max: " + number_text(*attribute.max) +
+                      " equals min; a writable number needs min below max (Home Assistant "
+                      "refuses a number entity whose min is not below its max)");
+        limits_ok = false;
     }
     check_representable(map, attribute, "min", *attribute.min);
     check_representable(map, attribute, "max", *attribute.max);
@@ -248,6 +256,9 @@ std::optional<ModbusAttribute> read_modbus_attribute(const MapReader::Item& item
     attribute.name = item.key;
     attribute.where = item.key_where;
     if (!check_name(item.key, "attribute name", item.key_where, ctx)) return std::nullopt;
+    if (!check_attribute_name_free(item.key, "attribute name", item.key_where, ctx)) {
+        return std::nullopt;
+    }
     MapReader map(item.value, ctx, "attribute '" + shown(item.key) + "'");
     if (!map.is_map()) return std::nullopt;
 

@@ -49,6 +49,7 @@ void read_hints(MapReader& map, HomeAssistantHints& out) {
     }
     std::string category;
     if (map.text("entity_category", category)) {
+        out.entity_category_where = map.value_position("entity_category");
         if (category == "diagnostic" || category == "config") {
             out.entity_category = category;
         } else {
@@ -164,7 +165,18 @@ void read_meaning(MapReader& map, AttributeMeaning& out) {
                           (hint.empty() ? ", expected " + join_choices(names) : hint));
         }
     }
-    map.boolean("counter", out.counter);
+    // `counter: true` (only grows), `counter: net` (a total that can also fall) or false.
+    if (auto counter = map.find("counter")) {
+        const std::string text = counter->IsScalar() ? counter->Scalar() : std::string();
+        if (text == "net") {
+            out.net = true;
+        } else if (text == "true" || text == "True" || text == "TRUE") {
+            out.counter = true;
+        } else if (!(text == "false" || text == "False" || text == "FALSE")) {
+            ctx.error(map.value_position("counter"),
+                      "counter: expected true, false or net, got " + describe_value(*counter));
+        }
+    }
     if (auto node = map.find("homeassistant")) {
         MapReader hints_map(*node, ctx, "homeassistant of " + map.what());
         if (hints_map.is_map()) {

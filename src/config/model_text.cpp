@@ -19,6 +19,7 @@ void emit_meaning(YAML::Emitter& out, const AttributeMeaning& meaning) {
     if (!meaning.quantity.empty())
         out << YAML::Key << "quantity" << YAML::Value << meaning.quantity;
     if (meaning.counter) out << YAML::Key << "counter" << YAML::Value << true;
+    if (meaning.net) out << YAML::Key << "counter" << YAML::Value << "net";
     if (!meaning.homeassistant) return;
     const HomeAssistantHints& hints = *meaning.homeassistant;
     out << YAML::Key << "homeassistant" << YAML::Value << YAML::Flow << YAML::BeginMap;

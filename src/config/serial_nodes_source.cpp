@@ -43,6 +43,12 @@ std::optional<ReceivedAttribute> read_received(const MapReader::Item& item, cons
     map.boolean("ignore", attribute.ignore);
     read_meaning(map, attribute.meaning);
     map.finish();
+    if (ok && !attribute.ignore) {
+        const bool renamed = map.find("name").has_value();
+        ok &= check_attribute_name_free(
+            attribute.name, renamed ? "name" : "attribute key",
+            renamed ? map.value_position("name") : item.key_where, ctx);
+    }
     if (!ok) return std::nullopt;
     return attribute;
 }

@@ -352,7 +352,11 @@ class Builder {
                 options.text("device_class", hints->device_class);
             }
             options.text_if("icon", hints->icon);
-            options.text_if("entity_category", hints->entity_category);
+            // Home Assistant refuses `config` on a read-only sensor or binary_sensor (a
+            // writable attribute that no rule gives a command topic is one): leave it out.
+            if (command || hints->entity_category != "config") {
+                options.text_if("entity_category", hints->entity_category);
+            }
             if (hints->enabled && !*hints->enabled) options.boolean("enabled_by_default", false);
         }
         component.options = options.str();
@@ -387,6 +391,10 @@ class Builder {
         std::string state_class;
         if (hints && !hints->state_class.empty()) {
             state_class = hints->state_class;
+        } else if (meaning != nullptr && meaning->net) {
+            // A total that also falls: Home Assistant sums its rises and falls; with
+            // total_increasing it would take every fall for a meter reset.
+            state_class = "total";
         } else if ((meaning != nullptr && meaning->counter) || is_total_class(device_class)) {
             state_class = "total_increasing";
         } else {

@@ -195,6 +195,32 @@ TEST(HintChecks, WarnWhenAQuantitysClassContradictsTheUnit) {
               "announces it without a device_class");
 }
 
+TEST(HintChecks, RefuseConfigCategoryOnReadOnlyEntities) {
+    HomeAssistantHints hints{.entity_category = "config"};
+    hints.entity_category_where = {"c.yaml", 7, 30};
+    auto out = check(with_attribute(hinted("V", hints)));
+    ASSERT_EQ(out.errors.size(), 1u);
+    EXPECT_EQ(out.errors[0],
+              "c.yaml:7:30: attribute 'x': homeassistant: entity_category config is for "
+              "entities that change a device's settings; Home Assistant refuses it on a "
+              "read-only sensor or binary_sensor (use diagnostic)");
+    ModbusAttribute writable = hinted("V", hints);
+    writable.writable = true;
+    EXPECT_TRUE(check(with_attribute(writable)).errors.empty());
+    hints.entity_category = "diagnostic";
+    EXPECT_TRUE(check(with_attribute(hinted("V", hints))).errors.empty());
+}
+
+TEST(HintChecks, RefuseTotalIncreasingForANetCounter) {
+    ModbusAttribute attribute = hinted("kWh", {.state_class = "total_increasing"});
+    attribute.meaning.net = true;
+    const auto out = check(with_attribute(attribute));
+    ASSERT_EQ(out.errors.size(), 1u);
+    EXPECT_NE(out.errors[0].find("c.yaml:7:9: attribute 'x': homeassistant: state_class "
+                                 "total_increasing contradicts counter: net"),
+              std::string::npos);
+}
+
 TEST(HintChecks, AModelsTableIsCheckedOnce) {
     Config config = with_attribute(hinted("V", {.device_class = "volts"}));
     auto& nodes = std::get<ModbusSourceConfig>(config.sources[0].settings).nodes;

@@ -5,6 +5,7 @@
 
 #include "nodebridge/homeassistant.hpp"
 #include "support/json.hpp"
+#include "support/support.hpp"
 
 namespace nodebridge::homeassistant {
 namespace {
@@ -185,6 +186,68 @@ TEST(Discovery, QuantityAndCounterDecideBeforeTheUnit) {
     EXPECT_FALSE(component(json, "voltage").has("device_class"));
     EXPECT_EQ(component(json, "energy").text("state_class"), "total_increasing");
     EXPECT_FALSE(component(json, "energy").has("device_class"));
+}
+
+// `counter: net`: a total that also falls is `total` (Home Assistant sums rises and falls),
+// whether or not Home Assistant has a class for it.
+TEST(Discovery, NetCountersAreTotalNotTotalIncreasing) {
+    Config config = base_config();
+    auto& attributes = std::get<ModbusSourceConfig>(config.sources[0].settings).nodes[0].attributes;
+    attributes[1].type = ModbusType::int64;
+    attributes[1].meaning.quantity = "energy";
+    attributes[1].meaning.net = true;  // energy_net of an ABB A43/A44
+    attributes[0].unit = "kVAh";
+    attributes[0].meaning.quantity = "apparent_energy";
+    attributes[0].meaning.net = true;  // apparent_energy_net: no Home Assistant class
+    const Json json = parsed(*on_topic(plan_discovery(config).messages(), kNodeTopic));
+    EXPECT_EQ(component(json, "energy").text("device_class"), "energy");
+    EXPECT_EQ(component(json, "energy").text("state_class"), "total");
+    EXPECT_FALSE(component(json, "voltage").has("device_class"));
+    EXPECT_EQ(component(json, "voltage").text("state_class"), "total");
+}
+
+// The shipped ABB A43/A44 model: its signed net totals are `counter: net`, so Home
+// Assistant keeps a sum of them instead of taking each fall for a meter reset.
+TEST(Discovery, TheLibrarysNetTotalsAreAnnouncedAsTotal) {
+    test::TempDir dir;
+    const std::string path = dir.write("nodebridge.yaml", R"(gateway: gw
+homeassistant: true
+sources:
+  - name: bus
+    type: modbus-rtu
+    device: /dev/ttyUSB0
+    nodes:
+      - { id: meter, unit: 1, model: abb-a43-a44 }
+mappings:
+  - name: all
+    topic: plant/{node}/{attribute}
+    payload: value
+)");
+    const LoadResult loaded =
+        load_config(path, LoadOptions{{std::string(NODEBRIDGE_SOURCE_DIR) + "/models"}});
+    ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front().to_string();
+    const Json json = parsed(*on_topic(plan_discovery(*loaded.config).messages(),
+                                       "homeassistant/device/nodebridge_gw_bus_meter/config"));
+    EXPECT_EQ(component(json, "energy_net").text("state_class"), "total");
+    EXPECT_EQ(component(json, "reactive_energy_net").text("state_class"), "total");
+    EXPECT_EQ(component(json, "apparent_energy_net").text("state_class"), "total");
+    EXPECT_EQ(component(json, "energy_import").text("state_class"), "total_increasing");
+}
+
+// Home Assistant refuses entity_category config on a sensor or binary_sensor: a read-only
+// entity goes out without it, a writable one (number, switch) keeps it.
+TEST(Discovery, ConfigCategoryOnlyOnEntitiesThatWrite) {
+    Config config = base_config();
+    auto& attributes = std::get<ModbusSourceConfig>(config.sources[0].settings).nodes[0].attributes;
+    HomeAssistantHints hints;
+    hints.entity_category = "config";
+    attributes[0].meaning.homeassistant = hints;  // voltage: sensor
+    attributes[4].meaning.homeassistant = hints;  // setpoint: number
+    const Json json = parsed(*on_topic(plan_discovery(config).messages(), kNodeTopic));
+    EXPECT_EQ(component(json, "voltage").text("p"), "sensor");
+    EXPECT_FALSE(component(json, "voltage").has("entity_category"));
+    EXPECT_EQ(component(json, "setpoint").text("p"), "number");
+    EXPECT_EQ(component(json, "setpoint").text("entity_category"), "config");
 }
 
 TEST(Discovery, HintsOverrideWhatIsDerived) {
