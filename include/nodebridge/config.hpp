@@ -86,6 +86,9 @@ struct AttributeMeaning {
                                       // meter's register); it only falls when the device resets
     bool net = false;                 // `counter: net`: a running total that also falls (a
                                       // signed net energy register); never with `counter`
+    // `states: {0: normal, 1: battery}`: the reading is a code, published as the code's name
+    // (docs/models.md); in file order, codes and names each unique. Empty: a measurement.
+    std::vector<std::pair<std::int64_t, std::string>> states;
     std::optional<HomeAssistantHints> homeassistant;
 
     friend bool operator==(const AttributeMeaning&, const AttributeMeaning&) = default;

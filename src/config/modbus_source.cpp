@@ -309,6 +309,20 @@ std::optional<ModbusAttribute> read_modbus_attribute(const MapReader::Item& item
 
     const bool numeric =
         attribute.type != ModbusType::boolean && attribute.type != ModbusType::string;
+    if (!attribute.meaning.states.empty()) {
+        // Codes are whole register values: an integer type, read as it is, without a unit.
+        const Position at = map.key_position("states");
+        if (!is_integer(attribute.type)) {
+            ctx.error(at, "states: codes need an integer type (int16 .. uint64), not " +
+                              to_string(attribute.type));
+        } else if (attribute.scale != 1.0 || attribute.offset != 0.0 || attribute.round) {
+            ctx.error(at,
+                      "states: codes are the register's own value; leave out scale, offset "
+                      "and round");
+        }
+        if (!attribute.unit.empty()) ctx.error(at, "states: a coded reading has no unit");
+        if (attribute.writable) ctx.error(at, "states: a coded attribute cannot be writable");
+    }
     if (is_bit_table(attribute.table) && attribute.type != ModbusType::boolean && type_given) {
         ctx.error(map.value_position("type"), "type: a " + to_string(attribute.table) +
                                                   " attribute must have type bool, got " +

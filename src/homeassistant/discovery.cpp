@@ -320,7 +320,9 @@ class Builder {
         }
         DiscoveryComponent component;
         component.key = component_key(reading.name);
-        const std::string* command = command_topic(rule, source, node, reading);
+        const bool coded = reading.kind != Kind::boolean && reading.meaning != nullptr &&
+                           !reading.meaning->states.empty();
+        const std::string* command = coded ? nullptr : command_topic(rule, source, node, reading);
         const std::string state_topic =
             rule.per_attribute
                 ? rule.topic.expand({config_.gateway, source, node, reading.name, reading.unit})
@@ -340,6 +342,28 @@ class Builder {
                 options.text("value_template", "{{ 'true' if " + expression + " else 'false' }}");
             }
             options.text("payload_on", "true").text("payload_off", "false");
+        } else if (coded) {
+            // An enum sensor: the rule publishes a known code as its name and an unknown one
+            // as the number itself, which the template turns into "None" (Home Assistant's
+            // MQTT sensor: unknown state) rather than an option Home Assistant would ignore.
+            component.platform = "sensor";
+            std::string names = "[";
+            std::string options_json = "[";
+            for (const auto& [code, name] : reading.meaning->states) {
+                if (names.size() > 1) {
+                    names += ',';
+                    options_json += ',';
+                }
+                names += jinja_key(name);
+                options_json += json_string(name);
+            }
+            names += ']';
+            options_json += ']';
+            const std::string value = expression.empty() ? "value" : expression;
+            options.text("value_template",
+                         "{% set v = " + value + " %}{{ v if v in " + names + " else 'None' }}");
+            options.text("device_class", "enum");
+            options.raw("options", options_json);
         } else {
             component.platform = command ? "number" : "sensor";
             if (command) options.text("command_topic", *command);
@@ -348,7 +372,7 @@ class Builder {
         }
         if (command) options.number("qos", 1);
         if (hints) {
-            if (reading.kind != Kind::number && !hints->device_class.empty()) {
+            if (!coded && reading.kind != Kind::number && !hints->device_class.empty()) {
                 options.text("device_class", hints->device_class);
             }
             options.text_if("icon", hints->icon);

@@ -232,6 +232,22 @@ TEST(Models, ANetCounterIsATotalThatCanFall) {
     EXPECT_NE(show_model(*loaded.config->models.at(0)).find("counter: net"), std::string::npos);
 }
 
+// `states:` codes (decimal, negative or hexadecimal) and their names, in file order; they
+// show back as written.
+TEST(Models, StatesNameTheCodesOfACodedReading) {
+    auto loaded = load_text(kHead + tcp_source("      - { id: a, model: m }\n") +
+                            "models:\n  m:\n    attributes:\n"
+                            "      mode: { address: 0, type: int16, states: { 0: normal, -1: "
+                            "fault, 0x10: manual bypass } }\n");
+    ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+    const auto& states = modbus(*loaded.config).nodes.at(0).attributes.at(0).meaning.states;
+    using States = std::vector<std::pair<std::int64_t, std::string>>;
+    EXPECT_EQ(states, (States{{0, "normal"}, {-1, "fault"}, {16, "manual bypass"}}));
+    const std::string shown = show_model(*loaded.config->models.at(0));
+    EXPECT_NE(shown.find("states: {0: normal, -1: fault, 16: manual bypass}"), std::string::npos)
+        << shown;
+}
+
 TEST(Models, ABrokenModelFileFailsTheLoad) {
     TempDir dir;
     dir.write("models/bad.yaml",

@@ -234,6 +234,69 @@ mappings:
     EXPECT_EQ(component(json, "energy_import").text("state_class"), "total_increasing");
 }
 
+// A coded attribute (`states:`) is an enum sensor: its names are the options; the rule
+// publishes names, and anything else (an unknown code, published as the number) reads as
+// "None", Home Assistant's unknown state, instead of an option it would ignore.
+TEST(Discovery, CodedAttributesAreEnumSensors) {
+    Config config = base_config();
+    auto& attributes = std::get<ModbusSourceConfig>(config.sources[0].settings).nodes[0].attributes;
+    ModbusAttribute source = attribute("source", ModbusType::uint16);
+    source.meaning.states = {{0, "normal"}, {1, "battery"}, {5, "manual bypass"}};
+    attributes.push_back(source);
+    Json json = parsed(*on_topic(plan_discovery(config).messages(), kNodeTopic));
+    const Json& entity = component(json, "source");
+    EXPECT_EQ(entity.text("p"), "sensor");
+    EXPECT_EQ(entity.text("device_class"), "enum");
+    const Json* options = entity.find("options");
+    ASSERT_NE(options, nullptr);
+    ASSERT_EQ(options->array().size(), 3u);
+    EXPECT_EQ(options->array()[0].string(), "normal");
+    EXPECT_EQ(options->array()[2].string(), "manual bypass");
+    EXPECT_EQ(entity.text("value_template"),
+              "{% set v = value %}{{ v if v in ['normal','battery','manual bypass'] else "
+              "'None' }}");
+    EXPECT_FALSE(entity.has("unit_of_measurement"));
+    EXPECT_FALSE(entity.has("state_class"));
+    EXPECT_FALSE(entity.has("command_topic"));
+
+    config.mappings[0].topic = "dc1/{node}";  // per-node JSON
+    json = parsed(*on_topic(plan_discovery(config).messages(), kNodeTopic));
+    EXPECT_EQ(component(json, "source").text("value_template"),
+              "{% set v = value_json['source'] %}{{ v if v in ['normal','battery','manual "
+              "bypass'] else 'None' }}");
+}
+
+// The shipped Tripp Lite MODBUSCARD model codes output_source as its manual does.
+TEST(Discovery, TheUpsCardsOutputSourceIsAnEnum) {
+    test::TempDir dir;
+    const std::string path = dir.write("nodebridge.yaml", R"(gateway: gw
+homeassistant: true
+sources:
+  - name: bus
+    type: modbus-rtu
+    device: /dev/ttyUSB0
+    nodes:
+      - { id: ups, unit: 1, model: tripp-lite-modbuscard }
+mappings:
+  - name: all
+    topic: plant/{node}/{attribute}
+    payload: value
+)");
+    const LoadResult loaded =
+        load_config(path, LoadOptions{{std::string(NODEBRIDGE_SOURCE_DIR) + "/models"}});
+    ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front().to_string();
+    const Json json = parsed(*on_topic(plan_discovery(*loaded.config).messages(),
+                                       "homeassistant/device/nodebridge_gw_bus_ups/config"));
+    const Json& entity = component(json, "output_source");
+    EXPECT_EQ(entity.text("device_class"), "enum");
+    const Json* options = entity.find("options");
+    ASSERT_NE(options, nullptr);
+    std::vector<std::string> names;
+    for (const Json& option : options->array()) names.push_back(option.string());
+    EXPECT_EQ(names, (std::vector<std::string>{"normal", "battery", "bypass", "reducing",
+                                               "boosting", "manual_bypass", "other", "none"}));
+}
+
 // Home Assistant refuses entity_category config on a sensor or binary_sensor: a read-only
 // entity goes out without it, a writable one (number, switch) keeps it.
 TEST(Discovery, ConfigCategoryOnlyOnEntitiesThatWrite) {
