@@ -186,7 +186,7 @@ class Builder {
                     if (node.source != source.name) continue;
                     std::vector<Reading> readings;
                     for (const HeardAttribute& attribute : node.attributes) {
-                        readings.push_back(heard_reading(*serial, attribute));
+                        readings.push_back(heard_reading(*serial, node.node, attribute));
                     }
                     add_node(plan, source.name, node.node, ModelRef(), readings);
                 }
@@ -215,12 +215,21 @@ class Builder {
         return reading;
     }
 
-    static Reading heard_reading(const SerialNodesSourceConfig& source,
+    static Reading heard_reading(const SerialNodesSourceConfig& source, const std::string& node,
                                  const HeardAttribute& attribute) {
         Reading reading{attribute.name, Kind::number, attribute.unit, nullptr, nullptr};
         if (attribute.kind == HeardKind::boolean) reading.kind = Kind::boolean;
         if (attribute.kind == HeardKind::text) reading.kind = Kind::text;
-        for (const ReceivedAttribute& declared : source.attributes) {
+        // The node's schema: that of the first `models:` entry whose glob matches its id,
+        // else the source's, as the source itself chooses it.
+        const std::vector<ReceivedAttribute>* schema = &source.attributes;
+        for (const NodeSchema& entry : source.node_models) {
+            if (mapping::glob_match(entry.nodes, node)) {
+                schema = &entry.attributes;
+                break;
+            }
+        }
+        for (const ReceivedAttribute& declared : *schema) {
             const std::string& name = declared.name.empty() ? declared.key : declared.name;
             if (name == attribute.name) reading.meaning = &declared.meaning;
         }

@@ -266,6 +266,30 @@ TEST(Discovery, CodedAttributesAreEnumSensors) {
               "bypass'] else 'None' }}");
 }
 
+// A serial-nodes node takes the schema its source's `models:` gives it: a coded attribute
+// there is an enum sensor too.
+TEST(Discovery, AHeardNodeTakesTheSchemaOfItsModelsEntry) {
+    Config config = base_config();
+    auto& serial = std::get<SerialNodesSourceConfig>(config.sources[1].settings);
+    ReceivedAttribute mode;
+    mode.key = "mode";
+    mode.name = "mode";
+    mode.meaning.states = {{0, "off"}, {1, "on"}};
+    NodeSchema schema;
+    schema.nodes = "env-*";
+    schema.attributes = {mode};
+    serial.node_models.push_back(schema);
+    const auto messages =
+        plan_discovery(config, {HeardNode{"radio", "env-1", {{"mode", HeardKind::number, ""}}},
+                                HeardNode{"radio", "hall", {{"mode", HeardKind::number, ""}}}})
+            .messages();
+    const Json env = parsed(*on_topic(messages, "homeassistant/device/nodebridge_gw-1_radio_env-1/config"));
+    EXPECT_EQ(component(env, "mode").text("device_class"), "enum");
+    const Json hall = parsed(*on_topic(messages, "homeassistant/device/nodebridge_gw-1_radio_hall/config"));
+    EXPECT_FALSE(component(hall, "mode").has("device_class"));
+    EXPECT_EQ(component(hall, "mode").text("state_class"), "measurement");
+}
+
 // The shipped Tripp Lite MODBUSCARD model codes output_source as its manual does.
 TEST(Discovery, TheUpsCardsOutputSourceIsAnEnum) {
     test::TempDir dir;
