@@ -283,9 +283,11 @@ TEST(Discovery, AHeardNodeTakesTheSchemaOfItsModelsEntry) {
         plan_discovery(config, {HeardNode{"radio", "env-1", {{"mode", HeardKind::number, ""}}},
                                 HeardNode{"radio", "hall", {{"mode", HeardKind::number, ""}}}})
             .messages();
-    const Json env = parsed(*on_topic(messages, "homeassistant/device/nodebridge_gw-1_radio_env-1/config"));
+    const Json env =
+        parsed(*on_topic(messages, "homeassistant/device/nodebridge_gw-1_radio_env-1/config"));
     EXPECT_EQ(component(env, "mode").text("device_class"), "enum");
-    const Json hall = parsed(*on_topic(messages, "homeassistant/device/nodebridge_gw-1_radio_hall/config"));
+    const Json hall =
+        parsed(*on_topic(messages, "homeassistant/device/nodebridge_gw-1_radio_hall/config"));
     EXPECT_FALSE(component(hall, "mode").has("device_class"));
     EXPECT_EQ(component(hall, "mode").text("state_class"), "measurement");
 }
