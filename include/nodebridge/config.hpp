@@ -74,6 +74,7 @@ struct HomeAssistantHints {
     std::string entity_category;      // "diagnostic" or "config"; empty = a primary entity
     std::optional<bool> enabled;      // false: announced disabled by default
     Position where;
+    Position entity_category_where;   // the entity_category value, for the checks
 
     friend bool operator==(const HomeAssistantHints&, const HomeAssistantHints&) = default;
 };
@@ -83,6 +84,11 @@ struct AttributeMeaning {
     std::string quantity;             // empty = none; else one of known_quantities()
     bool counter = false;             // `counter: true`: an ever-increasing total (an energy
                                       // meter's register); it only falls when the device resets
+    bool net = false;                 // `counter: net`: a running total that also falls (a
+                                      // signed net energy register); never with `counter`
+    // `states: {0: normal, 1: battery}`: the reading is a code, published as the code's name
+    // (docs/models.md); in file order, codes and names each unique. Empty: a measurement.
+    std::vector<std::pair<std::int64_t, std::string>> states;
     std::optional<HomeAssistantHints> homeassistant;
 
     friend bool operator==(const AttributeMeaning&, const AttributeMeaning&) = default;

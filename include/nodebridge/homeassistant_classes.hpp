@@ -3,10 +3,13 @@
 // classes exist, which units a sensor device class takes, and what an attribute's quantity or
 // unit makes of it. Shared by the config checks (--check-config) and discovery.
 //
-// Source: home-assistant.io, source/_integrations/sensor.markdown ("Device class", the list
-// with units) and binary_sensor.markdown ("Device class"), read 2026-11-28; the state classes
+// Source: Home Assistant's DEVICE_CLASS_UNITS (homeassistant/components/sensor/const.py) and
+// unit enums (homeassistant/const.py, Home Assistant 2026.1), with the units and classes
+// added since as the developer documentation of 2026-08-19 lists them; the binary sensor
+// classes are home-assistant.io's binary_sensor.markdown ("Device class"); the state classes
 // are those of Home Assistant's sensor entity (measurement, measurement_angle, total,
-// total_increasing). docs/homeassistant.md cites them in full.
+// total_increasing). homeassistant_classes.cpp names each source; docs/homeassistant.md
+// lists the table with the oldest Home Assistant release each part needs.
 
 #include <string>
 #include <string_view>
@@ -25,7 +28,11 @@ bool is_state_class(std::string_view name);
 // The units Home Assistant accepts for sensor device class `name`; empty when any unit (or
 // none) is accepted or the class is unknown. "" in the list means "no unit".
 const std::vector<std::string_view>& units_of(std::string_view device_class);
-// True when `unit` is acceptable for `device_class` (always for classes without a unit list).
+// `unit` with every MICRO SIGN (U+00B5) written as GREEK SMALL LETTER MU (U+03BC), the
+// spelling Home Assistant's constants use and its sensor and number platforms convert to.
+std::string canonical_unit(std::string_view unit);
+// True when `unit` is acceptable for `device_class` (always for classes without a unit
+// list). Either spelling of micro fits: "\u00b5V" and "\u03bcV" are both volts.
 bool unit_fits(std::string_view device_class, std::string_view unit);
 
 // The device class an attribute's `quantity:` stands for; "" when Home Assistant has none

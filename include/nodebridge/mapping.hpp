@@ -13,7 +13,8 @@
 //   - Payload `value`: the bare value (append_value_text). Payload `json` per attribute:
 //     {"value":230.5,"unit":"V","ts":"..."} (no "unit" when empty); per node:
 //     {"node":"pdu-1","ts":"...","voltage":230.5,...}. A per-node rule always sends JSON.
-//     "ts" is the sample's time; an attribute named "node" or "ts" is still written as is.
+//     "ts" is the sample's time. The loader refuses configured attributes named "node" or
+//     "ts"; a received key of that name that no schema declares is still written as is.
 //   - Policies keep state per (rule, source, node, attribute) for per-attribute rules and
 //     per (rule, source, node) for per-node rules: on_change (numbers must move more than
 //     deadband), heartbeat (tick() republishes the latest reading when nothing was
@@ -31,11 +32,18 @@
 //     Mapper into a new one, so a reload neither repeats on_change values nor restarts
 //     heartbeat and min_interval timers of rules it did not touch.
 //   - Every message names the rule that made it in Message::rule.
+//   - Coded attributes (`states:`, docs/models.md): a reading whose value is one of the
+//     attribute's codes is published as the code's name (text: "battery" bare, "battery"
+//     as a JSON string); any other value is published as it is and counted in
+//     unknown_states(), once per reading. StateNames says which attributes are coded.
 // A Mapper is used by one thread at a time.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "nodebridge/config.hpp"
@@ -44,11 +52,42 @@
 
 namespace nodebridge {
 
+// The code -> name tables of a config's coded attributes (`states:`), by source, node and
+// published attribute name: a Modbus node's attributes, a serial-nodes source's schema and
+// the schemas its `models:` give nodes whose id matches.
+class StateNames {
+  public:
+    using Table = std::vector<std::pair<std::int64_t, std::string>>;
+
+    StateNames() = default;
+    explicit StateNames(const Config& config);
+
+    bool empty() const { return sources_.empty(); }
+    // The table of `attribute` as published by `node` of `source`; null when not coded.
+    const Table* find(std::string_view source, std::string_view node,
+                      std::string_view attribute) const;
+    // The name `value` stands for in `table`: an integer, or a number with no fraction, that
+    // is one of its codes. Null for anything else (an unknown code, text, a bool).
+    static const std::string* name_of(const Table& table, const Value& value);
+
+    friend bool operator==(const StateNames&, const StateNames&) = default;
+
+  private:
+    using Attributes = std::map<std::string, Table, std::less<>>;
+    struct Source {
+        std::map<std::string, Attributes, std::less<>> nodes;         // Modbus: by node id
+        Attributes schema;                                            // serial-nodes: every node's
+        std::vector<std::pair<std::string, Attributes>> node_models;  // glob, schema
+        friend bool operator==(const Source&, const Source&) = default;
+    };
+    std::map<std::string, Source, std::less<>> sources_;
+};
+
 class Mapper {
   public:
     // `rules` must be valid (as load_config() returns them); a rule whose topic template
-    // does not parse is skipped.
-    Mapper(std::string gateway, const std::vector<MappingRule>& rules);
+    // does not parse is skipped. `states` names the coded attributes (none by default).
+    Mapper(std::string gateway, const std::vector<MappingRule>& rules, StateNames states = {});
     ~Mapper();
     Mapper(Mapper&&) noexcept;
     Mapper& operator=(Mapper&&) noexcept;
@@ -69,6 +108,10 @@ class Mapper {
     // Readings dropped because a source sent more distinct nodes or attributes than the
     // bounds above allow.
     std::uint64_t dropped_attributes() const;
+
+    // Readings of coded attributes whose value was none of the codes, published as they
+    // were. A reload (adopt_state) continues the count.
+    std::uint64_t unknown_states() const;
 
     // A reload: replaces this Mapper's state by the state `previous` kept for every rule
     // that is unchanged here (a rule of the same name that compares equal, Position aside,

@@ -56,11 +56,23 @@ struct HintChecker {
             const HomeAssistantHints& hints = *meaning.homeassistant;
             const Position& where = hints.where;
             if (!first_time(where)) return;
-            if (!hints.device_class.empty()) {
+            if (!meaning.states.empty()) {
+                // A coded reading is announced as an enum sensor with its names as options.
+                if (!hints.device_class.empty() && hints.device_class != "enum") {
+                    diag.error(where, what + "device_class " + shown(hints.device_class) +
+                                          " does not fit states: a coded reading is Home "
+                                          "Assistant's enum (leave device_class out)");
+                }
+                if (!hints.state_class.empty()) {
+                    diag.error(where, what +
+                                          "state_class does not fit states: Home Assistant's "
+                                          "enum sensor takes none");
+                }
+            } else if (!hints.device_class.empty()) {
                 device_class = hints.device_class;
                 check_device_class(hints.device_class, unit, kind, writable, where, what);
             }
-            if (!hints.state_class.empty()) {
+            if (!hints.state_class.empty() && meaning.states.empty()) {
                 if (!ha::is_state_class(hints.state_class)) {
                     diag.error(where, what + "state_class '" + shown(hints.state_class) +
                                           "' is not a Home Assistant state class (" +
@@ -73,7 +85,22 @@ struct HintChecker {
                                           std::string(device_class) +
                                           ": Home Assistant takes it as total or "
                                           "total_increasing only");
+                } else if (hints.state_class == "total_increasing" && meaning.net) {
+                    diag.error(where, what +
+                                          "state_class total_increasing contradicts counter: "
+                                          "net (Home Assistant would count every fall as a "
+                                          "meter reset); leave state_class out to get total");
                 }
+            }
+            // Home Assistant's sensor and binary_sensor refuse entity_category config
+            // (sensor/__init__.py and binary_sensor/__init__.py, async_internal_added_to_hass:
+            // "cannot be added as the entity category is set to config"); only an entity
+            // that changes the device (number, switch) may have it.
+            if (hints.entity_category == "config" && !writable) {
+                diag.error(hints.entity_category_where,
+                           what + "entity_category config is for entities that change a "
+                                  "device's settings; Home Assistant refuses it on a read-only "
+                                  "sensor or binary_sensor (use diagnostic)");
             }
             return;
         }

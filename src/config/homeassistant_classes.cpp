@@ -1,9 +1,28 @@
 // Home Assistant's device classes, state classes and units (see homeassistant_classes.hpp).
 //
-// The sensor classes and their units are home-assistant.io's
-// source/_integrations/sensor.markdown, "Device class" (the list read 2026-11-28); the
-// binary sensor classes are binary_sensor.markdown, "Device class"; the switch classes are
-// switch.markdown. A class listed without units takes any unit or none.
+// The sensor classes and the units each takes are Home Assistant's DEVICE_CLASS_UNITS
+// (homeassistant/components/sensor/const.py) as of the developer documentation of
+// 2026-08-19. Sources, read 2026-12-07 (home-assistant/core itself could not be fetched
+// here: its snapshot is 2.0 GB, over the 500 MiB limit):
+//   - homeassistant/const.py of Home Assistant 2026.1 (MAJOR_VERSION = 2026,
+//     MINOR_VERSION = 1, PATCH_VERSION "0.dev0"; a fork's copy that changes only packaging
+//     files): the UnitOf* enums and concentration constants, spelled as there (micro as
+//     U+03BC, "\u03bc"), which DEVICE_CLASS_UNITS takes whole for area, atmospheric_pressure
+//     and pressure (UnitOfPressure), data_rate, data_size, distance (UnitOfLength, with ft
+//     and nmi), energy, energy_storage, energy_distance, irradiance, precipitation,
+//     precipitation_intensity, speed (UnitOfSpeed and UnitOfVolumetricFlux), volume,
+//     volume_storage, volume_flow_rate, weight (UnitOfMass) and wind_speed (UnitOfSpeed);
+//   - home-assistant/developers.home-assistant, docs/core/entity/sensor.md, "Available
+//     device classes" (repository state 186ad0639, 2026-08-19) for the classes that list
+//     units one by one and for what came after 2026.1: uA for current (#3025, 2026-04-07),
+//     mHz for frequency (#3030, 2026-04-02), uptime (#3032, 2026-04-24) and radon (#3223,
+//     2026-07-02). That page writes micro as U+00B5; const.py's U+03BC is used here.
+// Micro: Home Assistant spells it U+03BC (core PR #144853; developers' blog of
+// 2025-08-20, "Standardize encoding of μ in units of measurement") and its sensor and
+// number platforms turn the legacy U+00B5 spelling into it, so unit_fits() takes either.
+// The non-numeric classes (date, enum, timestamp, uptime) take no unit; monetary takes an
+// ISO 4217 code (any unit here). docs/homeassistant.md lists the table and the oldest Home
+// Assistant release each part of it needs.
 
 #include "nodebridge/homeassistant_classes.hpp"
 
@@ -14,80 +33,94 @@ namespace {
 
 struct SensorClass {
     std::string_view name;
-    std::vector<std::string_view> units;  // empty: any
+    std::vector<std::string_view> units;  // empty: any; "" in the list: no unit
 };
 
 const std::vector<SensorClass>& sensor_table() {
+    // Unit lists in const.py's enum order where a whole enum is taken.
+#define NB_ENERGY                                                                          \
+    "J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh", "cal", "kcal", "Mcal", \
+        "Gcal"
+#define NB_PRESSURE                                                                   \
+    "mPa", "Pa", "hPa", "kPa", "bar", "cbar", "mbar", "mmHg", "inHg", "inH\u2082O", \
+        "psi"
+#define NB_SPEED "Beaufort", "ft/s", "in/s", "m/min", "m/s", "km/h", "kn", "mph", "mm/s"
+#define NB_VOLUME "ft\u00b3", "CCF", "MCF", "m\u00b3", "L", "mL", "gal", "fl. oz."
     static const std::vector<SensorClass> kTable = {
         {"absolute_humidity", {"g/m\u00b3", "mg/m\u00b3"}},
-        {"apparent_power", {"mVA", "VA"}},
+        {"apparent_power", {"mVA", "VA", "kVA"}},
         {"aqi", {""}},
         {"area",
          {"m\u00b2", "cm\u00b2", "km\u00b2", "mm\u00b2", "in\u00b2", "ft\u00b2", "yd\u00b2",
           "mi\u00b2", "ac", "ha"}},
-        {"atmospheric_pressure",
-         {"cbar", "bar", "hPa", "mmHg", "inHg", "kPa", "mbar", "Pa", "psi"}},
+        {"atmospheric_pressure", {NB_PRESSURE}},
         {"battery", {"%"}},
         {"blood_glucose_concentration", {"mg/dL", "mmol/L"}},
         {"carbon_dioxide", {"ppm"}},
-        {"carbon_monoxide", {"ppm"}},
-        {"current", {"A", "mA"}},
+        {"carbon_monoxide", {"ppb", "ppm", "\u03bcg/m\u00b3", "mg/m\u00b3"}},
+        {"conductivity", {"S/cm", "\u03bcS/cm", "mS/cm"}},
+        {"current", {"\u03bcA", "mA", "A"}},
         {"data_rate",
          {"bit/s", "kbit/s", "Mbit/s", "Gbit/s", "B/s", "kB/s", "MB/s", "GB/s", "KiB/s", "MiB/s",
           "GiB/s"}},
         {"data_size", {"bit", "kbit", "Mbit", "Gbit", "B",   "kB",  "MB",  "GB",  "TB",  "PB", "EB",
                        "ZB",  "YB",   "KiB",  "MiB",  "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"}},
-        {"date", {}},
-        {"distance", {"km", "m", "cm", "mm", "mi", "nmi", "yd", "in"}},
-        {"duration", {"d", "h", "min", "s", "ms", "\u00b5s"}},
-        {"energy",
-         {"J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh", "cal", "kcal", "Mcal",
-          "Gcal"}},
+        {"date", {""}},
+        {"distance", {"mm", "cm", "m", "km", "in", "ft", "yd", "mi", "nmi"}},
+        {"duration", {"d", "h", "min", "s", "ms", "\u03bcs"}},
+        {"energy", {NB_ENERGY}},
         {"energy_distance", {"kWh/100km", "Wh/km", "mi/kWh", "km/kWh"}},
-        {"energy_storage",
-         {"J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh", "cal", "kcal", "Mcal",
-          "Gcal"}},
-        {"enum", {}},
-        {"frequency", {"Hz", "kHz", "MHz", "GHz"}},
-        {"gas", {"L", "m\u00b3", "ft\u00b3", "CCF"}},
+        {"energy_storage", {NB_ENERGY}},
+        {"enum", {""}},
+        {"frequency", {"mHz", "Hz", "kHz", "MHz", "GHz"}},
+        {"gas", {"L", "m\u00b3", "ft\u00b3", "CCF", "MCF"}},
         {"humidity", {"%"}},
         {"illuminance", {"lx"}},
         {"irradiance", {"W/m\u00b2", "BTU/(h\u22c5ft\u00b2)"}},
         {"moisture", {"%"}},
         {"monetary", {}},
-        {"nitrogen_dioxide", {"\u00b5g/m\u00b3"}},
-        {"nitrogen_monoxide", {"\u00b5g/m\u00b3"}},
-        {"nitrous_oxide", {"\u00b5g/m\u00b3"}},
-        {"ozone", {"\u00b5g/m\u00b3"}},
+        {"nitrogen_dioxide", {"ppb", "ppm", "\u03bcg/m\u00b3"}},
+        {"nitrogen_monoxide", {"ppb", "\u03bcg/m\u00b3"}},
+        {"nitrous_oxide", {"\u03bcg/m\u00b3"}},
+        {"ozone", {"ppb", "ppm", "\u03bcg/m\u00b3"}},
         {"ph", {""}},
-        {"pm1", {"\u00b5g/m\u00b3"}},
-        {"pm25", {"\u00b5g/m\u00b3"}},
-        {"pm10", {"\u00b5g/m\u00b3"}},
-        {"power_factor", {"", "%"}},
+        {"pm1", {"\u03bcg/m\u00b3"}},
+        {"pm10", {"\u03bcg/m\u00b3"}},
+        {"pm25", {"\u03bcg/m\u00b3"}},
+        {"pm4", {"\u03bcg/m\u00b3"}},
         {"power", {"mW", "W", "kW", "MW", "GW", "TW"}},
-        {"precipitation", {"cm", "in", "mm"}},
+        {"power_factor", {"", "%"}},
+        {"precipitation", {"in", "mm", "cm"}},
         {"precipitation_intensity", {"in/d", "in/h", "mm/d", "mm/h"}},
-        {"pressure", {"Pa", "kPa", "hPa", "bar", "cbar", "mbar", "mmHg", "inHg", "psi"}},
+        {"pressure", {NB_PRESSURE}},
+        {"radon", {"Bq/m\u00b3", "pCi/L"}},
         {"reactive_energy", {"varh", "kvarh"}},
-        {"reactive_power", {"var", "kvar"}},
+        {"reactive_power", {"mvar", "var", "kvar"}},
         {"signal_strength", {"dB", "dBm"}},
         {"sound_pressure", {"dB", "dBA"}},
-        {"speed", {"ft/s", "in/d", "in/h", "in/s", "km/h", "kn", "m/s", "mph", "mm/d", "mm/s"}},
-        {"sulphur_dioxide", {"\u00b5g/m\u00b3"}},
+        {"speed", {NB_SPEED, "in/d", "in/h", "mm/d", "mm/h"}},
+        {"sulphur_dioxide", {"ppb", "\u03bcg/m\u00b3"}},
         {"temperature", {"\u00b0C", "\u00b0F", "K"}},
-        {"timestamp", {}},
-        {"volatile_organic_compounds", {"\u00b5g/m\u00b3", "mg/m\u00b3"}},
+        {"temperature_delta", {"\u00b0C", "\u00b0F", "K"}},
+        {"timestamp", {""}},
+        {"uptime", {""}},
+        {"volatile_organic_compounds", {"\u03bcg/m\u00b3", "mg/m\u00b3"}},
         {"volatile_organic_compounds_parts", {"ppm", "ppb"}},
-        {"voltage", {"V", "mV", "\u00b5V", "kV", "MV"}},
-        {"volume", {"L", "mL", "gal", "fl. oz.", "m\u00b3", "ft\u00b3", "CCF"}},
+        {"voltage", {"\u03bcV", "mV", "V", "kV", "MV"}},
+        {"volume", {NB_VOLUME}},
         {"volume_flow_rate",
-         {"m\u00b3/h", "m\u00b3/s", "ft\u00b3/min", "L/h", "L/min", "L/s", "gal/min", "mL/s"}},
-        {"volume_storage", {"L", "mL", "gal", "fl. oz.", "m\u00b3", "ft\u00b3", "CCF"}},
-        {"water", {"L", "gal", "m\u00b3", "ft\u00b3", "CCF"}},
-        {"weight", {"kg", "g", "mg", "\u00b5g", "oz", "lb", "st"}},
+         {"m\u00b3/h", "m\u00b3/min", "m\u00b3/s", "ft\u00b3/min", "L/h", "L/min", "L/s", "gal/h",
+          "gal/min", "gal/d", "mL/s"}},
+        {"volume_storage", {NB_VOLUME}},
+        {"water", {"L", "gal", "m\u00b3", "ft\u00b3", "CCF", "MCF"}},
+        {"weight", {"g", "kg", "mg", "\u03bcg", "oz", "lb", "st"}},
         {"wind_direction", {"\u00b0"}},
-        {"wind_speed", {"Beaufort", "ft/s", "km/h", "kn", "m/s", "mph"}},
+        {"wind_speed", {NB_SPEED}},
     };
+#undef NB_ENERGY
+#undef NB_PRESSURE
+#undef NB_SPEED
+#undef NB_VOLUME
     return kTable;
 }
 
@@ -159,9 +192,25 @@ const std::vector<std::string_view>& units_of(std::string_view device_class) {
     return entry ? entry->units : kNone;
 }
 
+std::string canonical_unit(std::string_view unit) {
+    constexpr std::string_view kMicroSign = "\u00b5";  // MICRO SIGN
+    constexpr std::string_view kMu = "\u03bc";         // GREEK SMALL LETTER MU
+    std::string out;
+    out.reserve(unit.size());
+    for (std::size_t i = 0; i < unit.size();) {
+        if (unit.substr(i, kMicroSign.size()) == kMicroSign) {
+            out += kMu;
+            i += kMicroSign.size();
+        } else {
+            out += unit[i++];
+        }
+    }
+    return out;
+}
+
 bool unit_fits(std::string_view device_class, std::string_view unit) {
     const auto& units = units_of(device_class);
-    return units.empty() || listed(units, unit);
+    return units.empty() || listed(units, canonical_unit(unit));
 }
 
 std::string_view class_of_quantity(std::string_view quantity) {

@@ -177,6 +177,14 @@ void check_write_back(MapReader& map, const ModbusAttribute& attribute, bool all
         ctx.error(map.value_position("min"), "min: " + number_text(*attribute.min) +
                                                  " is above max " + number_text(*attribute.max));
         limits_ok = false;
+    } else if (*attribute.min == *attribute.max) {
+        // Home Assistant's MQTT number refuses min >= max (number.py, validate_config:
+        // "'max' must be > 'min'"), and a range of one value is no setting to choose.
+        ctx.error(map.value_position("max"),
+                  "max: " + number_text(*attribute.max) +
+                      " equals min; a writable number needs min below max (Home Assistant "
+                      "refuses a number entity whose min is not below its max)");
+        limits_ok = false;
     }
     check_representable(map, attribute, "min", *attribute.min);
     check_representable(map, attribute, "max", *attribute.max);
@@ -250,6 +258,9 @@ std::optional<ModbusAttribute> read_modbus_attribute(const MapReader::Item& item
     attribute.name = item.key;
     attribute.where = item.key_where;
     if (!check_name(item.key, "attribute name", item.key_where, ctx)) return std::nullopt;
+    if (!check_attribute_name_free(item.key, "attribute name", item.key_where, ctx)) {
+        return std::nullopt;
+    }
     MapReader map(item.value, ctx, "attribute '" + shown(item.key) + "'");
     if (!map.is_map()) return std::nullopt;
 
@@ -300,6 +311,20 @@ std::optional<ModbusAttribute> read_modbus_attribute(const MapReader::Item& item
 
     const bool numeric =
         attribute.type != ModbusType::boolean && attribute.type != ModbusType::string;
+    if (!attribute.meaning.states.empty()) {
+        // Codes are whole register values: an integer type, read as it is, without a unit.
+        const Position at = map.key_position("states");
+        if (!is_integer(attribute.type)) {
+            ctx.error(at, "states: codes need an integer type (int16 .. uint64), not " +
+                              to_string(attribute.type));
+        } else if (attribute.scale != 1.0 || attribute.offset != 0.0 || attribute.round) {
+            ctx.error(at,
+                      "states: codes are the register's own value; leave out scale, offset "
+                      "and round");
+        }
+        if (!attribute.unit.empty()) ctx.error(at, "states: a coded reading has no unit");
+        if (attribute.writable) ctx.error(at, "states: a coded attribute cannot be writable");
+    }
     if (is_bit_table(attribute.table) && attribute.type != ModbusType::boolean && type_given) {
         ctx.error(map.value_position("type"), "type: a " + to_string(attribute.table) +
                                                   " attribute must have type bool, got " +

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 #include <set>
 
 #include "sections.hpp"
@@ -35,6 +36,87 @@ bool later_in_file(const Position& a, const Position& b) {
 
 std::string model_label(const DeviceModel& model) { return "model '" + shown(model.name) + "'"; }
 
+constexpr std::size_t kMaxStates = 256;
+
+// A code of `states:`: a whole number, decimal ("-1", "7") or hexadecimal ("0x1F").
+std::optional<std::int64_t> parse_code(const std::string& text) {
+    if (text.empty() || text.size() > 20) return std::nullopt;
+    std::size_t i = 0;
+    const bool negative = text[0] == '-';
+    if (negative || text[0] == '+') ++i;
+    int base = 10;
+    if (text.size() > i + 2 && text[i] == '0' && (text[i + 1] == 'x' || text[i + 1] == 'X')) {
+        base = 16;
+        i += 2;
+    }
+    if (i == text.size()) return std::nullopt;
+    std::int64_t value = 0;
+    for (; i < text.size(); ++i) {
+        const char c = text[i];
+        int digit = -1;
+        if (c >= '0' && c <= '9') digit = c - '0';
+        if (base == 16 && c >= 'a' && c <= 'f') digit = c - 'a' + 10;
+        if (base == 16 && c >= 'A' && c <= 'F') digit = c - 'A' + 10;
+        if (digit < 0) return std::nullopt;
+        if (value > (std::numeric_limits<std::int64_t>::max() - digit) / base) return std::nullopt;
+        value = value * base + digit;
+    }
+    return negative ? -value : value;
+}
+
+// `states:` of an attribute: code -> name. Names are what Home Assistant's enum sensor
+// offers as options, so they are unique and never "None" (its MQTT sensor takes the state
+// "None" for unknown).
+void read_states(MapReader& attribute, AttributeMeaning& out) {
+    const Context& ctx = attribute.context();
+    MapReader map(*attribute.find("states"), ctx, "states of " + attribute.what());
+    if (!map.is_map()) return;
+    const auto items = map.items();
+    if (items.empty()) {
+        ctx.error(map.where(), "states: names no codes (leave the key out for a measurement)");
+        return;
+    }
+    if (items.size() > kMaxStates) {
+        ctx.error(map.where(), "states: more than " + std::to_string(kMaxStates) + " codes");
+        return;
+    }
+    std::set<std::int64_t> codes;
+    std::set<std::string> names;
+    for (const auto& item : items) {
+        const auto code = parse_code(item.key);
+        if (!code) {
+            ctx.error(item.key_where, "states: code '" + shown(item.key) +
+                                          "' is not a whole number (like 0, -1 or 0x1F)");
+            continue;
+        }
+        auto name = read_text(item.value, ctx, "states");
+        if (!name) continue;
+        const Position at = position_of(item.value, ctx);
+        if (!check_name(*name, "states", at, ctx)) continue;
+        if (*name == "None") {
+            ctx.error(at,
+                      "states: 'None' is what Home Assistant's MQTT sensor reads as an "
+                      "unknown state; choose another name");
+            continue;
+        }
+        if (!codes.insert(*code).second) {
+            ctx.error(item.key_where, "states: code " + std::to_string(*code) + " appears twice");
+            continue;
+        }
+        if (!names.insert(*name).second) {
+            ctx.error(at, "states: name '" + shown(*name) + "' is given to two codes");
+            continue;
+        }
+        out.states.emplace_back(*code, std::move(*name));
+    }
+    if (!out.quantity.empty() || out.counter || out.net) {
+        ctx.error(attribute.key_position("states"),
+                  std::string("states: a coded reading has no ") +
+                      (out.quantity.empty() ? "counter" : "quantity") +
+                      " (codes are names, not amounts)");
+    }
+}
+
 void read_hints(MapReader& map, HomeAssistantHints& out) {
     const Context& ctx = map.context();
     if (map.text("name", out.name)) check_name(out.name, "name", map.value_position("name"), ctx);
@@ -49,6 +131,7 @@ void read_hints(MapReader& map, HomeAssistantHints& out) {
     }
     std::string category;
     if (map.text("entity_category", category)) {
+        out.entity_category_where = map.value_position("entity_category");
         if (category == "diagnostic" || category == "config") {
             out.entity_category = category;
         } else {
@@ -164,7 +247,19 @@ void read_meaning(MapReader& map, AttributeMeaning& out) {
                           (hint.empty() ? ", expected " + join_choices(names) : hint));
         }
     }
-    map.boolean("counter", out.counter);
+    // `counter: true` (only grows), `counter: net` (a total that can also fall) or false.
+    if (auto counter = map.find("counter")) {
+        const std::string text = counter->IsScalar() ? counter->Scalar() : std::string();
+        if (text == "net") {
+            out.net = true;
+        } else if (text == "true" || text == "True" || text == "TRUE") {
+            out.counter = true;
+        } else if (!(text == "false" || text == "False" || text == "FALSE")) {
+            ctx.error(map.value_position("counter"),
+                      "counter: expected true, false or net, got " + describe_value(*counter));
+        }
+    }
+    if (map.find("states")) read_states(map, out);
     if (auto node = map.find("homeassistant")) {
         MapReader hints_map(*node, ctx, "homeassistant of " + map.what());
         if (hints_map.is_map()) {

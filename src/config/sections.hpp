@@ -76,6 +76,12 @@ constexpr std::size_t kMaxNameBytes = 128;
 bool check_name(const std::string& name, std::string_view key, const Position& where,
                 const Context& ctx);
 
+// A per-node JSON message starts with the keys "node" and "ts" (docs/mapping.md); an
+// attribute published under either name would repeat that key. Reports at `where` and
+// returns false for those two names.
+bool check_attribute_name_free(const std::string& name, std::string_view key,
+                               const Position& where, const Context& ctx);
+
 // "L:C" when `where` is in `file`, else "FILE:L:C".
 std::string place_from(const Position& where, const std::string& file);
 

@@ -43,6 +43,21 @@ std::optional<ReceivedAttribute> read_received(const MapReader::Item& item, cons
     map.boolean("ignore", attribute.ignore);
     read_meaning(map, attribute.meaning);
     map.finish();
+    if (!attribute.meaning.states.empty()) {
+        const Position at = map.key_position("states");
+        if (!attribute.unit.empty()) ctx.error(at, "states: a coded reading has no unit");
+        if (attribute.scale != 1.0 || attribute.offset != 0.0 || attribute.round) {
+            ctx.error(at,
+                      "states: codes are the received value itself; leave out scale, "
+                      "offset and round");
+        }
+    }
+    if (ok && !attribute.ignore) {
+        const bool renamed = map.find("name").has_value();
+        ok &= check_attribute_name_free(
+            attribute.name, renamed ? "name" : "attribute key",
+            renamed ? map.value_position("name") : item.key_where, ctx);
+    }
     if (!ok) return std::nullopt;
     return attribute;
 }

@@ -70,6 +70,16 @@ bool check_name(const std::string& name, std::string_view key, const Position& w
     return true;
 }
 
+bool check_attribute_name_free(const std::string& name, std::string_view key,
+                               const Position& where, const Context& ctx) {
+    if (name != "node" && name != "ts") return true;
+    ctx.error(where, std::string(key) + ": '" + name +
+                         "' is a key every per-node JSON message already has (\"node\" and "
+                         "\"ts\"); an attribute of that name would give it twice, so choose "
+                         "another name");
+    return false;
+}
+
 std::string place_from(const Position& where, const std::string& file) {
     std::string at = std::to_string(where.line) + ":" + std::to_string(where.column);
     return where.file == file ? at : where.file + ":" + at;

@@ -83,7 +83,7 @@ struct Daemon::Impl {
           write_back(log, [this](Message&& message) { publish(std::move(message)); }),
           commands(std::make_shared<const CommandRouter>(config)),
           publisher(std::make_unique<Publisher>(config.mqtt, log)),
-          pipeline(Mapper(config.gateway, config.mappings), samples,
+          pipeline(Mapper(config.gateway, config.mappings, StateNames(config)), samples,
                    [this](std::span<Message> batch) { publish(batch); }) {}
 
     Config config;
@@ -226,6 +226,7 @@ struct Daemon::Impl {
         snap.samples = pipeline.samples_mapped();
         snap.messages = pipeline.messages_out();
         snap.samples_dropped = samples.dropped();
+        snap.unknown_states = pipeline.unknown_states();
         snap.commands = write_back.stats();
         if (sparkplug) snap.sparkplug = sparkplug->stats();
         snap.queue_depth = samples.size();
@@ -350,9 +351,13 @@ struct Daemon::Impl {
         }
         offer_sources_to_write_back();
 
-        const bool rules_changed =
-            next.mappings != config.mappings || next.gateway != config.gateway;
-        if (rules_changed) pipeline.replace_mapper(Mapper(next.gateway, next.mappings));
+        StateNames next_states(next);
+        const bool rules_changed = next.mappings != config.mappings ||
+                                   next.gateway != config.gateway ||
+                                   next_states != StateNames(config);
+        if (rules_changed) {
+            pipeline.replace_mapper(Mapper(next.gateway, next.mappings, std::move(next_states)));
+        }
 
         log.log(LogLevel::notice,
                 "reloaded: " + std::to_string(sources.size() - kept) + " sources (re)started, " +

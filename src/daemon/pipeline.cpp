@@ -58,6 +58,7 @@ void Pipeline::run() {
             std::lock_guard lock(mapper_mutex_);
             for (const Sample& sample : samples) mapper_.map(sample, now, out);
             mapper_.tick(now, out);
+            unknown_states_.store(mapper_.unknown_states(), std::memory_order_relaxed);
         }
         samples_.fetch_add(taken, std::memory_order_relaxed);
         messages_.fetch_add(out.size(), std::memory_order_relaxed);

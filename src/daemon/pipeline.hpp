@@ -54,6 +54,8 @@ class Pipeline {
 
     std::uint64_t samples_mapped() const { return samples_.load(std::memory_order_relaxed); }
     std::uint64_t messages_out() const { return messages_.load(std::memory_order_relaxed); }
+    // Readings of coded attributes whose value was none of their codes (Mapper::unknown_states).
+    std::uint64_t unknown_states() const { return unknown_states_.load(std::memory_order_relaxed); }
 
     // When the thread last went round its loop: the watchdog pings only while this is fresh,
     // so a wedged mapping thread lets systemd restart the daemon.
@@ -71,6 +73,7 @@ class Pipeline {
     std::atomic<bool> stopping_{false};
     std::atomic<std::uint64_t> samples_{0};
     std::atomic<std::uint64_t> messages_{0};
+    std::atomic<std::uint64_t> unknown_states_{0};
     std::atomic<SteadyClock::rep> alive_{0};
 };
 

@@ -106,6 +106,7 @@ std::string stats_json(const StatsSnapshot& current, const StatsSnapshot* previo
     append_string(spool_state(mqtt), out);
     out += '}';
     out += ",\"samples_dropped\":" + std::to_string(current.samples_dropped);
+    out += ",\"unknown_states\":" + std::to_string(current.unknown_states);
     out += ",\"queue_depth\":" + std::to_string(current.queue_depth);
     out += ",\"sources\":{";
     bool first_source = true;

@@ -22,6 +22,7 @@ struct StatsSnapshot {
     std::uint64_t samples = 0;          // samples mapped since start
     std::uint64_t messages = 0;         // messages produced by the rules since start
     std::uint64_t samples_dropped = 0;  // samples lost because the queue was full
+    std::uint64_t unknown_states = 0;   // readings of coded attributes that were no code
     std::size_t queue_depth = 0;        // samples waiting to be mapped
     PublisherStats publisher;
     CommandStats commands;

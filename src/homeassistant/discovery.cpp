@@ -186,7 +186,7 @@ class Builder {
                     if (node.source != source.name) continue;
                     std::vector<Reading> readings;
                     for (const HeardAttribute& attribute : node.attributes) {
-                        readings.push_back(heard_reading(*serial, attribute));
+                        readings.push_back(heard_reading(*serial, node.node, attribute));
                     }
                     add_node(plan, source.name, node.node, ModelRef(), readings);
                 }
@@ -215,12 +215,21 @@ class Builder {
         return reading;
     }
 
-    static Reading heard_reading(const SerialNodesSourceConfig& source,
+    static Reading heard_reading(const SerialNodesSourceConfig& source, const std::string& node,
                                  const HeardAttribute& attribute) {
         Reading reading{attribute.name, Kind::number, attribute.unit, nullptr, nullptr};
         if (attribute.kind == HeardKind::boolean) reading.kind = Kind::boolean;
         if (attribute.kind == HeardKind::text) reading.kind = Kind::text;
-        for (const ReceivedAttribute& declared : source.attributes) {
+        // The node's schema: that of the first `models:` entry whose glob matches its id,
+        // else the source's, as the source itself chooses it.
+        const std::vector<ReceivedAttribute>* schema = &source.attributes;
+        for (const NodeSchema& entry : source.node_models) {
+            if (mapping::glob_match(entry.nodes, node)) {
+                schema = &entry.attributes;
+                break;
+            }
+        }
+        for (const ReceivedAttribute& declared : *schema) {
             const std::string& name = declared.name.empty() ? declared.key : declared.name;
             if (name == attribute.name) reading.meaning = &declared.meaning;
         }
@@ -320,7 +329,9 @@ class Builder {
         }
         DiscoveryComponent component;
         component.key = component_key(reading.name);
-        const std::string* command = command_topic(rule, source, node, reading);
+        const bool coded = reading.kind != Kind::boolean && reading.meaning != nullptr &&
+                           !reading.meaning->states.empty();
+        const std::string* command = coded ? nullptr : command_topic(rule, source, node, reading);
         const std::string state_topic =
             rule.per_attribute
                 ? rule.topic.expand({config_.gateway, source, node, reading.name, reading.unit})
@@ -340,6 +351,28 @@ class Builder {
                 options.text("value_template", "{{ 'true' if " + expression + " else 'false' }}");
             }
             options.text("payload_on", "true").text("payload_off", "false");
+        } else if (coded) {
+            // An enum sensor: the rule publishes a known code as its name and an unknown one
+            // as the number itself, which the template turns into "None" (Home Assistant's
+            // MQTT sensor: unknown state) rather than an option Home Assistant would ignore.
+            component.platform = "sensor";
+            std::string names = "[";
+            std::string options_json = "[";
+            for (const auto& [code, name] : reading.meaning->states) {
+                if (names.size() > 1) {
+                    names += ',';
+                    options_json += ',';
+                }
+                names += jinja_key(name);
+                options_json += json_string(name);
+            }
+            names += ']';
+            options_json += ']';
+            const std::string value = expression.empty() ? "value" : expression;
+            options.text("value_template",
+                         "{% set v = " + value + " %}{{ v if v in " + names + " else 'None' }}");
+            options.text("device_class", "enum");
+            options.raw("options", options_json);
         } else {
             component.platform = command ? "number" : "sensor";
             if (command) options.text("command_topic", *command);
@@ -348,11 +381,15 @@ class Builder {
         }
         if (command) options.number("qos", 1);
         if (hints) {
-            if (reading.kind != Kind::number && !hints->device_class.empty()) {
+            if (!coded && reading.kind != Kind::number && !hints->device_class.empty()) {
                 options.text("device_class", hints->device_class);
             }
             options.text_if("icon", hints->icon);
-            options.text_if("entity_category", hints->entity_category);
+            // Home Assistant refuses `config` on a read-only sensor or binary_sensor (a
+            // writable attribute that no rule gives a command topic is one): leave it out.
+            if (command || hints->entity_category != "config") {
+                options.text_if("entity_category", hints->entity_category);
+            }
             if (hints->enabled && !*hints->enabled) options.boolean("enabled_by_default", false);
         }
         component.options = options.str();
@@ -387,6 +424,10 @@ class Builder {
         std::string state_class;
         if (hints && !hints->state_class.empty()) {
             state_class = hints->state_class;
+        } else if (meaning != nullptr && meaning->net) {
+            // A total that also falls: Home Assistant sums its rises and falls; with
+            // total_increasing it would take every fall for a meter reset.
+            state_class = "total";
         } else if ((meaning != nullptr && meaning->counter) || is_total_class(device_class)) {
             state_class = "total_increasing";
         } else {

@@ -104,6 +104,8 @@ struct NodeEntry {
     std::string source;
     std::string node;
     std::vector<std::uint32_t> attributes;  // LabelPool ids, in order of first appearance
+    std::vector<const StateNames::Table*> states;  // per attribute: its codes, or null
+    bool coded = false;                            // some attribute has codes
     std::vector<Binding> bindings;          // matching rules, in rule order
 };
 
@@ -164,6 +166,9 @@ void append_value(const StoredValue& value, bool json, std::string& out) {
 struct Mapper::Impl {
     std::string gateway;
     std::vector<CompiledRule> rules;
+    StateNames states;
+    std::uint64_t unknown_states = 0;
+    Sample scratch_sample;  // a coded sample with its codes replaced by names
     std::vector<std::unique_ptr<NodeEntry>> nodes;
     std::unordered_map<std::string, std::uint32_t> node_index;  // by pair_key(source, node)
     LabelPool labels;                                           // of every node's attributes
@@ -211,6 +216,7 @@ struct Mapper::Impl {
             if (index == node.attributes.size()) {
                 if (index >= kMaxAttributesPerNode) return kUnresolved;
                 node.attributes.push_back(labels.intern(attribute.name, attribute.unit));
+                note_states(node, attribute.name);
                 for (Binding& binding : node.bindings) {
                     const CompiledRule& rule = rules[binding.rule];
                     binding.selected.push_back(rule.selects(attribute.name) ? 1 : 0);
@@ -223,6 +229,35 @@ struct Mapper::Impl {
             node.attributes[index] = labels.intern(attribute.name, attribute.unit);
         }
         return static_cast<std::uint16_t>(index);
+    }
+
+    // Looks up whether the attribute just added to `node` is coded.
+    void note_states(NodeEntry& node, std::string_view attribute) {
+        const StateNames::Table* table =
+            states.empty() ? nullptr : states.find(node.source, node.node, attribute);
+        node.states.push_back(table);
+        node.coded |= table != nullptr;
+    }
+
+    // `sample` with every code of a coded attribute replaced by its name, in scratch_sample;
+    // values that are no code stay as they are and are counted.
+    const Sample& named(const NodeEntry& node, const Sample& sample) {
+        scratch_sample.source = sample.source;
+        scratch_sample.node = sample.node;
+        scratch_sample.time = sample.time;
+        scratch_sample.attributes = sample.attributes;
+        for (std::size_t i = 0; i < sample.attributes.size(); ++i) {
+            const std::uint16_t index = scratch_indices[i];
+            if (index == kUnresolved || node.states[index] == nullptr) continue;
+            const std::string* name =
+                StateNames::name_of(*node.states[index], sample.attributes[i].value);
+            if (name != nullptr) {
+                scratch_sample.attributes[i].value = *name;
+            } else {
+                ++unknown_states;
+            }
+        }
+        return scratch_sample;
     }
 
     KeyState& key_of(const HeapEntry& entry) {
@@ -338,6 +373,7 @@ void Mapper::Impl::adopt(Impl& previous) {
     node_index.clear();
     heap.clear();
     dropped = previous.dropped;  // a counter: a reload does not take it back
+    unknown_states = previous.unknown_states;
     if (previous.gateway != gateway) return;
 
     // kept[old rule index] = the index of the equal rule here, or kNotKept.
@@ -371,6 +407,7 @@ void Mapper::Impl::carry_over(NodeEntry& old_node, const std::vector<std::uint32
     entry->source = std::move(old_node.source);
     entry->node = std::move(old_node.node);
     entry->attributes = std::move(old_node.attributes);
+    for (const std::uint32_t label : entry->attributes) note_states(*entry, labels[label].name);
     for (std::uint32_t r = 0; r < rules.size(); ++r) {
         const CompiledRule& rule = rules[r];
         if (!rule.source.matches(entry->source) || !rule.node.matches(entry->node)) continue;
@@ -465,11 +502,12 @@ void Mapper::Impl::map(const Sample& sample, SteadyClock::time_point now,
     mapping::write_timestamp(sample.time, timestamp_buffer);
     const std::string_view timestamp(timestamp_buffer, sizeof timestamp_buffer);
 
+    const Sample& mapped = node->coded ? named(*node, sample) : sample;
     for (std::size_t b = 0; b < node->bindings.size(); ++b) {
         if (rules[node->bindings[b].rule].per_attribute) {
-            map_per_attribute(node_id, *node, b, sample, timestamp, now, out);
+            map_per_attribute(node_id, *node, b, mapped, timestamp, now, out);
         } else {
-            map_per_node(node_id, *node, b, sample, timestamp, now, out);
+            map_per_node(node_id, *node, b, mapped, timestamp, now, out);
         }
     }
 }
@@ -598,9 +636,10 @@ void Mapper::Impl::emit_due(const HeapEntry& entry, SteadyClock::time_point now,
     mapping::note_republished(policy, binding.node_key, now);
 }
 
-Mapper::Mapper(std::string gateway, const std::vector<MappingRule>& rules)
+Mapper::Mapper(std::string gateway, const std::vector<MappingRule>& rules, StateNames states)
     : impl_(std::make_unique<Impl>()) {
     impl_->gateway = std::move(gateway);
+    impl_->states = std::move(states);
     for (const MappingRule& rule : rules) {
         if (auto compiled = compile(rule)) impl_->rules.push_back(std::move(*compiled));
     }
@@ -634,6 +673,8 @@ SteadyClock::time_point Mapper::next_due() const {
 }
 
 std::uint64_t Mapper::dropped_attributes() const { return impl_->dropped; }
+
+std::uint64_t Mapper::unknown_states() const { return impl_->unknown_states; }
 
 void Mapper::adopt_state(Mapper&& previous) {
     if (&previous == this || !impl_) return;

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <regex>
 #include <sstream>
@@ -39,6 +40,7 @@ struct Spec {
     double scale = 1.0;
     double offset = 0.0;
     std::string quantity;
+    std::map<long long, std::string> states;  // `states:`: a code is published as its name
 };
 
 struct Model {
@@ -85,6 +87,10 @@ std::vector<Model> library_models() {
                 if (a["scale"]) spec.scale = a["scale"].as<double>();
                 if (a["offset"]) spec.offset = a["offset"].as<double>();
                 if (a["quantity"]) spec.quantity = a["quantity"].as<std::string>();
+                for (const auto& state : a["states"]) {
+                    spec.states.emplace(std::stoll(state.first.as<std::string>(), nullptr, 0),
+                                        state.second.as<std::string>());
+                }
                 model.attributes.push_back(spec);
             }
             models.push_back(std::move(model));
@@ -207,12 +213,18 @@ TEST_P(LibraryModel, EveryAttributeArrivesAsTheSimulatorServedIt) {
         for (const Spec& spec : model.attributes) {
             bool proven = false;
             for (const Received& message : subscriber.on_topic("lib/meter/" + spec.name)) {
+                // A coded attribute's known code arrives as its name.
+                const auto named = [&](double served) {
+                    const auto state = spec.states.find(std::llround(served));
+                    return state != spec.states.end() && state->second == message.payload;
+                };
                 char* end = nullptr;
                 const double published = std::strtod(message.payload.c_str(), &end);
-                if (end == message.payload.c_str() || *end != '\0') continue;
+                const bool number = end != message.payload.c_str() && *end == '\0';
+                if (!number && spec.states.empty()) continue;
                 for (const TappedReply& reply : replies) {
                     const auto served = decode(spec, reply);
-                    if (served && same(published, *served)) {
+                    if (served && (number ? same(published, *served) : named(*served))) {
                         proven = true;
                         break;
                     }

@@ -215,6 +215,39 @@ TEST(Models, AModelDefinedAfterTheNodeUsingItIsFound) {
     EXPECT_EQ(modbus(*loaded.config).nodes.at(0).attributes.at(0).name, "v");
 }
 
+// `counter: net`: a running total that can also fall; it shows back as it was written.
+TEST(Models, ANetCounterIsATotalThatCanFall) {
+    auto loaded = load_text(kHead + tcp_source("      - { id: a, model: m }\n") +
+                            "models:\n  m:\n    attributes:\n"
+                            "      net: { address: 0, type: int32, unit: kWh, quantity: energy, "
+                            "counter: net }\n"
+                            "      up: { address: 2, type: uint32, unit: kWh, quantity: energy, "
+                            "counter: true }\n");
+    ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+    const auto& attributes = modbus(*loaded.config).nodes.at(0).attributes;
+    EXPECT_TRUE(attributes.at(0).meaning.net);
+    EXPECT_FALSE(attributes.at(0).meaning.counter);
+    EXPECT_TRUE(attributes.at(1).meaning.counter);
+    EXPECT_FALSE(attributes.at(1).meaning.net);
+    EXPECT_NE(show_model(*loaded.config->models.at(0)).find("counter: net"), std::string::npos);
+}
+
+// `states:` codes (decimal, negative or hexadecimal) and their names, in file order; they
+// show back as written.
+TEST(Models, StatesNameTheCodesOfACodedReading) {
+    auto loaded = load_text(kHead + tcp_source("      - { id: a, model: m }\n") +
+                            "models:\n  m:\n    attributes:\n"
+                            "      mode: { address: 0, type: int16, states: { 0: normal, -1: "
+                            "fault, 0x10: manual bypass } }\n");
+    ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+    const auto& states = modbus(*loaded.config).nodes.at(0).attributes.at(0).meaning.states;
+    using States = std::vector<std::pair<std::int64_t, std::string>>;
+    EXPECT_EQ(states, (States{{0, "normal"}, {-1, "fault"}, {16, "manual bypass"}}));
+    const std::string shown = show_model(*loaded.config->models.at(0));
+    EXPECT_NE(shown.find("states: {0: normal, -1: fault, 16: manual bypass}"), std::string::npos)
+        << shown;
+}
+
 TEST(Models, ABrokenModelFileFailsTheLoad) {
     TempDir dir;
     dir.write("models/bad.yaml",

@@ -42,6 +42,14 @@ TEST(Stats, JsonCarriesRatesAndPerSourceCounters) {
     EXPECT_EQ(json.back(), '}');
 }
 
+// Codes no `states:` table names are published as they come and counted here.
+TEST(Stats, JsonCountsUnknownStateCodes) {
+    StatsSnapshot snap = snapshot_at(10, 100, 200);
+    snap.unknown_states = 3;
+    const std::string json = stats_json(snap, nullptr);
+    EXPECT_NE(json.find(R"("unknown_states":3)"), std::string::npos) << json;
+}
+
 TEST(Stats, SourceWithoutKnownNodesHasAnEmptyNodeMap) {
     StatsSnapshot snap = snapshot_at(5, 0, 0);
     snap.sources.front().second.nodes.clear();

@@ -29,6 +29,47 @@ TEST(Classes, UnitsFitTheirClass) {
     EXPECT_TRUE(ha::unit_fits("temperature", "\u00b0C"));
 }
 
+// The table is Home Assistant's DEVICE_CLASS_UNITS (homeassistant_classes.cpp names the
+// sources): a few classes spelled out unit by unit, then the sizes of the whole.
+TEST(Classes, TableIsHomeAssistantsDeviceClassUnits) {
+    using Units = std::vector<std::string_view>;
+    EXPECT_EQ(ha::units_of("current"), (Units{"\u03bcA", "mA", "A"}));
+    EXPECT_EQ(ha::units_of("apparent_power"), (Units{"mVA", "VA", "kVA"}));
+    EXPECT_EQ(ha::units_of("reactive_power"), (Units{"mvar", "var", "kvar"}));
+    EXPECT_EQ(ha::units_of("frequency"), (Units{"mHz", "Hz", "kHz", "MHz", "GHz"}));
+    EXPECT_EQ(ha::units_of("conductivity"), (Units{"S/cm", "\u03bcS/cm", "mS/cm"}));
+    EXPECT_EQ(ha::units_of("pm4"), (Units{"\u03bcg/m\u00b3"}));
+    EXPECT_EQ(ha::units_of("temperature_delta"), (Units{"\u00b0C", "\u00b0F", "K"}));
+    EXPECT_EQ(ha::units_of("carbon_monoxide"),
+              (Units{"ppb", "ppm", "\u03bcg/m\u00b3", "mg/m\u00b3"}));
+    EXPECT_EQ(ha::units_of("distance"),
+              (Units{"mm", "cm", "m", "km", "in", "ft", "yd", "mi", "nmi"}));
+    EXPECT_EQ(ha::units_of("pressure"), (Units{"mPa", "Pa", "hPa", "kPa", "bar", "cbar", "mbar",
+                                               "mmHg", "inHg", "inH\u2082O", "psi"}));
+    EXPECT_EQ(ha::units_of("gas"), (Units{"L", "m\u00b3", "ft\u00b3", "CCF", "MCF"}));
+    EXPECT_EQ(ha::units_of("power"), (Units{"mW", "W", "kW", "MW", "GW", "TW"}));
+    EXPECT_EQ(ha::units_of("enum"), (Units{""}));  // non-numeric: no unit
+    EXPECT_EQ(ha::units_of("monetary"), Units{});  // an ISO 4217 code: any
+
+    const std::vector<std::string> classes = ha::sensor_classes();
+    EXPECT_EQ(classes.size(), 62u);  // the 62 rows of "Available device classes"
+    std::size_t units = 0;
+    for (const std::string& name : classes) units += ha::units_of(name).size();
+    EXPECT_EQ(units, 270u);
+}
+
+// Home Assistant spells micro U+03BC and converts the legacy U+00B5: both fit.
+TEST(Classes, EitherMicroSpellingFits) {
+    for (std::string_view unit : {"\u03bcV", "\u00b5V"}) EXPECT_TRUE(ha::unit_fits("voltage", unit));
+    for (std::string_view unit : {"\u03bcg/m\u00b3", "\u00b5g/m\u00b3"}) {
+        EXPECT_TRUE(ha::unit_fits("pm25", unit)) << unit;
+    }
+    EXPECT_TRUE(ha::unit_fits("current", "\u00b5A"));
+    EXPECT_TRUE(ha::unit_fits("duration", "\u00b5s"));
+    EXPECT_FALSE(ha::unit_fits("voltage", "uV"));
+    EXPECT_EQ(ha::canonical_unit("\u00b5S/cm"), "\u03bcS/cm");
+}
+
 TEST(Classes, QuantitiesAndUnitsDeriveClasses) {
     for (std::string_view quantity : known_quantities()) {
         const std::string_view derived = ha::class_of_quantity(quantity);
@@ -112,8 +153,8 @@ TEST(HintChecks, RefuseAClassThatContradictsTheUnit) {
     const auto out = check(with_attribute(hinted("A", {.device_class = "voltage"})));
     ASSERT_EQ(out.errors.size(), 1u);
     EXPECT_EQ(out.errors[0],
-              "c.yaml:7:9: attribute 'x': homeassistant: device_class voltage takes V, mV, "
-              "\u00b5V, kV, MV, not unit 'A'");
+              "c.yaml:7:9: attribute 'x': homeassistant: device_class voltage takes \u03bcV, "
+              "mV, V, kV, MV, not unit 'A'");
 }
 
 TEST(HintChecks, RefuseMeasurementForEnergy) {
@@ -152,6 +193,32 @@ TEST(HintChecks, WarnWhenAQuantitysClassContradictsTheUnit) {
               "c.yaml:4:5: attribute 't': quantity temperature is Home Assistant's device_class "
               "temperature, which takes \u00b0C, \u00b0F, K; unit 'C' fits none, so discovery "
               "announces it without a device_class");
+}
+
+TEST(HintChecks, RefuseConfigCategoryOnReadOnlyEntities) {
+    HomeAssistantHints hints{.entity_category = "config"};
+    hints.entity_category_where = {"c.yaml", 7, 30};
+    auto out = check(with_attribute(hinted("V", hints)));
+    ASSERT_EQ(out.errors.size(), 1u);
+    EXPECT_EQ(out.errors[0],
+              "c.yaml:7:30: attribute 'x': homeassistant: entity_category config is for "
+              "entities that change a device's settings; Home Assistant refuses it on a "
+              "read-only sensor or binary_sensor (use diagnostic)");
+    ModbusAttribute writable = hinted("V", hints);
+    writable.writable = true;
+    EXPECT_TRUE(check(with_attribute(writable)).errors.empty());
+    hints.entity_category = "diagnostic";
+    EXPECT_TRUE(check(with_attribute(hinted("V", hints))).errors.empty());
+}
+
+TEST(HintChecks, RefuseTotalIncreasingForANetCounter) {
+    ModbusAttribute attribute = hinted("kWh", {.state_class = "total_increasing"});
+    attribute.meaning.net = true;
+    const auto out = check(with_attribute(attribute));
+    ASSERT_EQ(out.errors.size(), 1u);
+    EXPECT_NE(out.errors[0].find("c.yaml:7:9: attribute 'x': homeassistant: state_class "
+                                 "total_increasing contradicts counter: net"),
+              std::string::npos);
 }
 
 TEST(HintChecks, AModelsTableIsCheckedOnce) {

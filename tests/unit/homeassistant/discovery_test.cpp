@@ -5,6 +5,7 @@
 
 #include "nodebridge/homeassistant.hpp"
 #include "support/json.hpp"
+#include "support/support.hpp"
 
 namespace nodebridge::homeassistant {
 namespace {
@@ -185,6 +186,157 @@ TEST(Discovery, QuantityAndCounterDecideBeforeTheUnit) {
     EXPECT_FALSE(component(json, "voltage").has("device_class"));
     EXPECT_EQ(component(json, "energy").text("state_class"), "total_increasing");
     EXPECT_FALSE(component(json, "energy").has("device_class"));
+}
+
+// `counter: net`: a total that also falls is `total` (Home Assistant sums rises and falls),
+// whether or not Home Assistant has a class for it.
+TEST(Discovery, NetCountersAreTotalNotTotalIncreasing) {
+    Config config = base_config();
+    auto& attributes = std::get<ModbusSourceConfig>(config.sources[0].settings).nodes[0].attributes;
+    attributes[1].type = ModbusType::int64;
+    attributes[1].meaning.quantity = "energy";
+    attributes[1].meaning.net = true;  // energy_net of an ABB A43/A44
+    attributes[0].unit = "kVAh";
+    attributes[0].meaning.quantity = "apparent_energy";
+    attributes[0].meaning.net = true;  // apparent_energy_net: no Home Assistant class
+    const Json json = parsed(*on_topic(plan_discovery(config).messages(), kNodeTopic));
+    EXPECT_EQ(component(json, "energy").text("device_class"), "energy");
+    EXPECT_EQ(component(json, "energy").text("state_class"), "total");
+    EXPECT_FALSE(component(json, "voltage").has("device_class"));
+    EXPECT_EQ(component(json, "voltage").text("state_class"), "total");
+}
+
+// The shipped ABB A43/A44 model: its signed net totals are `counter: net`, so Home
+// Assistant keeps a sum of them instead of taking each fall for a meter reset.
+TEST(Discovery, TheLibrarysNetTotalsAreAnnouncedAsTotal) {
+    test::TempDir dir;
+    const std::string path = dir.write("nodebridge.yaml", R"(gateway: gw
+homeassistant: true
+sources:
+  - name: bus
+    type: modbus-rtu
+    device: /dev/ttyUSB0
+    nodes:
+      - { id: meter, unit: 1, model: abb-a43-a44 }
+mappings:
+  - name: all
+    topic: plant/{node}/{attribute}
+    payload: value
+)");
+    const LoadResult loaded =
+        load_config(path, LoadOptions{{std::string(NODEBRIDGE_SOURCE_DIR) + "/models"}});
+    ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front().to_string();
+    const Json json = parsed(*on_topic(plan_discovery(*loaded.config).messages(),
+                                       "homeassistant/device/nodebridge_gw_bus_meter/config"));
+    EXPECT_EQ(component(json, "energy_net").text("state_class"), "total");
+    EXPECT_EQ(component(json, "reactive_energy_net").text("state_class"), "total");
+    EXPECT_EQ(component(json, "apparent_energy_net").text("state_class"), "total");
+    EXPECT_EQ(component(json, "energy_import").text("state_class"), "total_increasing");
+}
+
+// A coded attribute (`states:`) is an enum sensor: its names are the options; the rule
+// publishes names, and anything else (an unknown code, published as the number) reads as
+// "None", Home Assistant's unknown state, instead of an option it would ignore.
+TEST(Discovery, CodedAttributesAreEnumSensors) {
+    Config config = base_config();
+    auto& attributes = std::get<ModbusSourceConfig>(config.sources[0].settings).nodes[0].attributes;
+    ModbusAttribute source = attribute("source", ModbusType::uint16);
+    source.meaning.states = {{0, "normal"}, {1, "battery"}, {5, "manual bypass"}};
+    attributes.push_back(source);
+    Json json = parsed(*on_topic(plan_discovery(config).messages(), kNodeTopic));
+    const Json& entity = component(json, "source");
+    EXPECT_EQ(entity.text("p"), "sensor");
+    EXPECT_EQ(entity.text("device_class"), "enum");
+    const Json* options = entity.find("options");
+    ASSERT_NE(options, nullptr);
+    ASSERT_EQ(options->array().size(), 3u);
+    EXPECT_EQ(options->array()[0].string(), "normal");
+    EXPECT_EQ(options->array()[2].string(), "manual bypass");
+    EXPECT_EQ(entity.text("value_template"),
+              "{% set v = value %}{{ v if v in ['normal','battery','manual bypass'] else "
+              "'None' }}");
+    EXPECT_FALSE(entity.has("unit_of_measurement"));
+    EXPECT_FALSE(entity.has("state_class"));
+    EXPECT_FALSE(entity.has("command_topic"));
+
+    config.mappings[0].topic = "dc1/{node}";  // per-node JSON
+    json = parsed(*on_topic(plan_discovery(config).messages(), kNodeTopic));
+    EXPECT_EQ(component(json, "source").text("value_template"),
+              "{% set v = value_json['source'] %}{{ v if v in ['normal','battery','manual "
+              "bypass'] else 'None' }}");
+}
+
+// A serial-nodes node takes the schema its source's `models:` gives it: a coded attribute
+// there is an enum sensor too.
+TEST(Discovery, AHeardNodeTakesTheSchemaOfItsModelsEntry) {
+    Config config = base_config();
+    auto& serial = std::get<SerialNodesSourceConfig>(config.sources[1].settings);
+    ReceivedAttribute mode;
+    mode.key = "mode";
+    mode.name = "mode";
+    mode.meaning.states = {{0, "off"}, {1, "on"}};
+    NodeSchema schema;
+    schema.nodes = "env-*";
+    schema.attributes = {mode};
+    serial.node_models.push_back(schema);
+    const auto messages =
+        plan_discovery(config, {HeardNode{"radio", "env-1", {{"mode", HeardKind::number, ""}}},
+                                HeardNode{"radio", "hall", {{"mode", HeardKind::number, ""}}}})
+            .messages();
+    const Json env =
+        parsed(*on_topic(messages, "homeassistant/device/nodebridge_gw-1_radio_env-1/config"));
+    EXPECT_EQ(component(env, "mode").text("device_class"), "enum");
+    const Json hall =
+        parsed(*on_topic(messages, "homeassistant/device/nodebridge_gw-1_radio_hall/config"));
+    EXPECT_FALSE(component(hall, "mode").has("device_class"));
+    EXPECT_EQ(component(hall, "mode").text("state_class"), "measurement");
+}
+
+// The shipped Tripp Lite MODBUSCARD model codes output_source as its manual does.
+TEST(Discovery, TheUpsCardsOutputSourceIsAnEnum) {
+    test::TempDir dir;
+    const std::string path = dir.write("nodebridge.yaml", R"(gateway: gw
+homeassistant: true
+sources:
+  - name: bus
+    type: modbus-rtu
+    device: /dev/ttyUSB0
+    nodes:
+      - { id: ups, unit: 1, model: tripp-lite-modbuscard }
+mappings:
+  - name: all
+    topic: plant/{node}/{attribute}
+    payload: value
+)");
+    const LoadResult loaded =
+        load_config(path, LoadOptions{{std::string(NODEBRIDGE_SOURCE_DIR) + "/models"}});
+    ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front().to_string();
+    const Json json = parsed(*on_topic(plan_discovery(*loaded.config).messages(),
+                                       "homeassistant/device/nodebridge_gw_bus_ups/config"));
+    const Json& entity = component(json, "output_source");
+    EXPECT_EQ(entity.text("device_class"), "enum");
+    const Json* options = entity.find("options");
+    ASSERT_NE(options, nullptr);
+    std::vector<std::string> names;
+    for (const Json& option : options->array()) names.push_back(option.string());
+    EXPECT_EQ(names, (std::vector<std::string>{"normal", "battery", "bypass", "reducing",
+                                               "boosting", "manual_bypass", "other", "none"}));
+}
+
+// Home Assistant refuses entity_category config on a sensor or binary_sensor: a read-only
+// entity goes out without it, a writable one (number, switch) keeps it.
+TEST(Discovery, ConfigCategoryOnlyOnEntitiesThatWrite) {
+    Config config = base_config();
+    auto& attributes = std::get<ModbusSourceConfig>(config.sources[0].settings).nodes[0].attributes;
+    HomeAssistantHints hints;
+    hints.entity_category = "config";
+    attributes[0].meaning.homeassistant = hints;  // voltage: sensor
+    attributes[4].meaning.homeassistant = hints;  // setpoint: number
+    const Json json = parsed(*on_topic(plan_discovery(config).messages(), kNodeTopic));
+    EXPECT_EQ(component(json, "voltage").text("p"), "sensor");
+    EXPECT_FALSE(component(json, "voltage").has("entity_category"));
+    EXPECT_EQ(component(json, "setpoint").text("p"), "number");
+    EXPECT_EQ(component(json, "setpoint").text("entity_category"), "config");
 }
 
 TEST(Discovery, HintsOverrideWhatIsDerived) {
