@@ -9,6 +9,7 @@
 // timers that are due, in that order. Handlers and tasks must not block: they run between
 // everyone else's.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -90,7 +91,7 @@ class IoLoop {
     int epoll_fd_ = -1;
     int wake_fd_ = -1;  // an eventfd: post() and stop() write to it
     std::thread thread_;
-    std::thread::id loop_thread_;
+    std::atomic<std::thread::id> loop_thread_{};  // set by the thread, read by in_loop()
 
     std::mutex posted_mutex_;
     std::vector<Task> posted_;  // guarded by posted_mutex_

@@ -87,7 +87,7 @@ bool IoLoop::run_sync(const Task& task) {
     return true;
 }
 
-bool IoLoop::in_loop() const { return std::this_thread::get_id() == loop_thread_; }
+bool IoLoop::in_loop() const { return std::this_thread::get_id() == loop_thread_.load(); }
 
 bool IoLoop::watch(int fd, std::uint32_t events, Handler handler) {
     unwatch(fd);
@@ -192,7 +192,7 @@ void IoLoop::run() {
         }
         run_due_timers();
     }
-    loop_thread_ = {};
+    loop_thread_ = std::thread::id{};
 }
 
 }  // namespace nodebridge

@@ -98,9 +98,11 @@ void DelayProxy::run() {
                 pairs.push_back(std::move(pair));
             }
         }
-        // Forward: client bytes at once, server bytes held for the delay.
+        // Forward: client bytes at once, server bytes held for the delay. A pair accepted in
+        // this turn was not polled yet.
         std::vector<bool> closed(pairs.size(), false);
-        for (std::size_t i = 0; i < pairs.size(); ++i) {
+        const std::size_t polled = (watched.size() - 2) / 2;
+        for (std::size_t i = 0; i < polled; ++i) {
             Pair& pair = *pairs[i];
             const pollfd& from_client = watched[2 + 2 * i];
             const pollfd& from_server = watched[3 + 2 * i];
