@@ -60,6 +60,36 @@ constexpr T hold = T::holding;
 constexpr W big = W::big;
 constexpr W little = W::little;
 
+// volkszaehler/mbmd's map of the Carlo Gavazzi EM/ET 330/340 family, which reads the EM340
+// and the ET340 alike.
+constexpr const char* kMbmdEx3x0Source =
+    "volkszaehler/mbmd meters/rs485/carlogavazzi-ex3x0.go @ "
+    "fb8f9c22f1210740ac89064fb55610613bba3f78";
+std::vector<Row> mbmd_ex3x0() {
+    return {
+        {"voltage_l1", in, 0x0, Y::int32, 0.1, little},
+        {"voltage_l2", in, 0x2, Y::int32, 0.1, little},
+        {"voltage_l3", in, 0x4, Y::int32, 0.1, little},
+        {"current_l1", in, 0xC, Y::int32, 0.001, little},
+        {"current_l2", in, 0xE, Y::int32, 0.001, little},
+        {"current_l3", in, 0x10, Y::int32, 0.001, little},
+        {"power_l1", in, 0x12, Y::int32, 0.1, little},
+        {"power_l2", in, 0x14, Y::int32, 0.1, little},
+        {"power_l3", in, 0x16, Y::int32, 0.1, little},
+        {"power", in, 0x28, Y::int32, 0.1, little},
+        {"power_factor_l1", in, 0x2E, Y::int16, 0.001, little},
+        {"power_factor_l2", in, 0x2F, Y::int16, 0.001, little},
+        {"power_factor_l3", in, 0x30, Y::int16, 0.001, little},
+        {"power_factor", in, 0x31, Y::int16, 0.001, little},
+        {"frequency", in, 0x33, Y::int16, 0.1, little},
+        {"energy_import", in, 0x34, Y::int32, 0.1, little},
+        {"energy_import_l1", in, 0x40, Y::int32, 0.1, little},
+        {"energy_import_l2", in, 0x42, Y::int32, 0.1, little},
+        {"energy_import_l3", in, 0x44, Y::int32, 0.1, little},
+        {"energy_export", in, 0x4E, Y::int32, 0.1, little},
+    };
+}
+
 const std::vector<SecondMap>& second_maps() {
     static const std::vector<SecondMap> maps = {
         // Comet System, "ModbusTCP registers for Tx5xx/Tx6xx" (modbus/modbus.txt of the SDK), v3.2,
@@ -305,60 +335,9 @@ const std::vector<SecondMap>& second_maps() {
              {"energy_import_l3", in, 0x4A, Y::int32, 0.1, little},
              {"energy_export", in, 0x5C, Y::int32, 0.1, little},
          }},
-        // mbmd's EM/ET 330/340 map, as for the EM24.
-        {"carlo_gavazzi_em340_mbmd",
-         "carlo-gavazzi-em340",
-         "volkszaehler/mbmd meters/rs485/carlogavazzi-ex3x0.go @ "
-         "fb8f9c22f1210740ac89064fb55610613bba3f78",
-         {
-             {"voltage_l1", in, 0x0, Y::int32, 0.1, little},
-             {"voltage_l2", in, 0x2, Y::int32, 0.1, little},
-             {"voltage_l3", in, 0x4, Y::int32, 0.1, little},
-             {"current_l1", in, 0xC, Y::int32, 0.001, little},
-             {"current_l2", in, 0xE, Y::int32, 0.001, little},
-             {"current_l3", in, 0x10, Y::int32, 0.001, little},
-             {"power_l1", in, 0x12, Y::int32, 0.1, little},
-             {"power_l2", in, 0x14, Y::int32, 0.1, little},
-             {"power_l3", in, 0x16, Y::int32, 0.1, little},
-             {"power", in, 0x28, Y::int32, 0.1, little},
-             {"power_factor_l1", in, 0x2E, Y::int16, 0.001, little},
-             {"power_factor_l2", in, 0x2F, Y::int16, 0.001, little},
-             {"power_factor_l3", in, 0x30, Y::int16, 0.001, little},
-             {"power_factor", in, 0x31, Y::int16, 0.001, little},
-             {"frequency", in, 0x33, Y::int16, 0.1, little},
-             {"energy_import", in, 0x34, Y::int32, 0.1, little},
-             {"energy_import_l1", in, 0x40, Y::int32, 0.1, little},
-             {"energy_import_l2", in, 0x42, Y::int32, 0.1, little},
-             {"energy_import_l3", in, 0x44, Y::int32, 0.1, little},
-             {"energy_export", in, 0x4E, Y::int32, 0.1, little},
-         }},
-        // mbmd's EM/ET 330/340 map, as for the EM24.
-        {"carlo_gavazzi_et340_mbmd",
-         "carlo-gavazzi-et340",
-         "volkszaehler/mbmd meters/rs485/carlogavazzi-ex3x0.go @ "
-         "fb8f9c22f1210740ac89064fb55610613bba3f78",
-         {
-             {"voltage_l1", in, 0x0, Y::int32, 0.1, little},
-             {"voltage_l2", in, 0x2, Y::int32, 0.1, little},
-             {"voltage_l3", in, 0x4, Y::int32, 0.1, little},
-             {"current_l1", in, 0xC, Y::int32, 0.001, little},
-             {"current_l2", in, 0xE, Y::int32, 0.001, little},
-             {"current_l3", in, 0x10, Y::int32, 0.001, little},
-             {"power_l1", in, 0x12, Y::int32, 0.1, little},
-             {"power_l2", in, 0x14, Y::int32, 0.1, little},
-             {"power_l3", in, 0x16, Y::int32, 0.1, little},
-             {"power", in, 0x28, Y::int32, 0.1, little},
-             {"power_factor_l1", in, 0x2E, Y::int16, 0.001, little},
-             {"power_factor_l2", in, 0x2F, Y::int16, 0.001, little},
-             {"power_factor_l3", in, 0x30, Y::int16, 0.001, little},
-             {"power_factor", in, 0x31, Y::int16, 0.001, little},
-             {"frequency", in, 0x33, Y::int16, 0.1, little},
-             {"energy_import", in, 0x34, Y::int32, 0.1, little},
-             {"energy_import_l1", in, 0x40, Y::int32, 0.1, little},
-             {"energy_import_l2", in, 0x42, Y::int32, 0.1, little},
-             {"energy_import_l3", in, 0x44, Y::int32, 0.1, little},
-             {"energy_export", in, 0x4E, Y::int32, 0.1, little},
-         }},
+        // mbmd's EM/ET 330/340 map, as for the EM24: one map for both meters.
+        {"carlo_gavazzi_em340_mbmd", "carlo-gavazzi-em340", kMbmdEx3x0Source, mbmd_ex3x0()},
+        {"carlo_gavazzi_et340_mbmd", "carlo-gavazzi-et340", kMbmdEx3x0Source, mbmd_ex3x0()},
         // mbmd's DTSU666 map: holding registers, IEEE 754 float (/10 V, W, var; /1000 A and power
         // factor; /100 Hz; kWh unscaled).
         {"chint_dtsu666_mbmd",
