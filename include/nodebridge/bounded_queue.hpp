@@ -41,6 +41,32 @@ class BoundedQueue {
         return !evicted;
     }
 
+    // Adds every item of `items`, in order, under one lock and with one wake-up of the
+    // consumer (a producer hands over what it made in one turn together), then clears
+    // `items`. When full, the oldest items make room as in push(). Returns how many items
+    // were dropped (evicted, or discarded because the queue is closed).
+    std::size_t push_all(std::vector<T>& items) {
+        if (items.empty()) return 0;
+        std::size_t dropped = 0;
+        {
+            std::lock_guard lock(mutex_);
+            if (closed_) {
+                dropped = items.size();
+            } else {
+                for (T& item : items) {
+                    if (items_.size() >= capacity_) {
+                        items_.pop_front();
+                        ++dropped;
+                    }
+                    items_.push_back(std::move(item));
+                }
+            }
+            dropped_ += dropped;
+        }
+        items.clear();
+        ready_.notify_one();
+        return dropped;
+    }
     // Waits until an item is available, the deadline passes, or the queue is closed and
     // drained. Returns nullopt in the last two cases.
     std::optional<T> pop_until(std::chrono::steady_clock::time_point deadline) {

@@ -72,6 +72,12 @@ class IoLoop {
     // Cancels a timer that has not run yet; unknown ids are ignored.
     void cancel(TimerId id);
 
+    // Runs `task` at the end of every turn, after the handlers, posted tasks and timers of
+    // that turn: where work collected during the turn is handed on at once (the Modbus TCP
+    // sources push the turn's samples to the mapping thread in one go). The id removes it.
+    TimerId at_end_of_turn(Task task);
+    void remove_end_of_turn(TimerId id);
+
     // Watched descriptors and pending timers, for tests and the memory bound.
     std::size_t watched() const { return watches_.size(); }
     std::size_t timers() const { return timers_.size(); }
@@ -105,6 +111,7 @@ class IoLoop {
     std::map<std::pair<TimePoint, TimerId>, Task> timers_;
     std::unordered_map<TimerId, TimePoint> timer_times_;
     TimerId next_timer_id_ = 1;
+    std::map<TimerId, Task> turn_ends_;  // at_end_of_turn(), in the order they were added
 };
 
 }  // namespace nodebridge

@@ -132,6 +132,14 @@ void IoLoop::cancel(TimerId id) {
     timer_times_.erase(found);
 }
 
+IoLoop::TimerId IoLoop::at_end_of_turn(Task task) {
+    const TimerId id = next_timer_id_++;
+    turn_ends_.emplace(id, std::move(task));
+    return id;
+}
+
+void IoLoop::remove_end_of_turn(TimerId id) { turn_ends_.erase(id); }
+
 int IoLoop::wait_ms() const {
     if (timers_.empty()) return -1;
     const auto wait = timers_.begin()->first.first - SteadyClock::now();
@@ -191,6 +199,7 @@ void IoLoop::run() {
             if (stopping_ && posted_.empty()) break;
         }
         run_due_timers();
+        for (auto& [id, task] : turn_ends_) task();
     }
     loop_thread_ = std::thread::id{};
 }

@@ -118,6 +118,16 @@ void SourceBook::started(SteadyClock::time_point start) {
     }
 }
 
+void SourceBook::hand_over(Sample sample) {
+    if (batching_) {
+        held_.push_back(std::move(sample));
+    } else {
+        queue_.push(std::move(sample));
+    }
+}
+
+void SourceBook::flush_samples() { queue_.push_all(held_); }
+
 void SourceBook::push_availability(const NodeState& node, bool online) {
     Sample sample;
     sample.source = name;
@@ -133,7 +143,7 @@ void SourceBook::push_availability(const NodeState& node, bool online) {
         std::lock_guard lock(stats_mutex_);
         stats_.nodes = std::move(available);
     }
-    queue_.push(std::move(sample));
+    hand_over(std::move(sample));
 }
 
 SteadyClock::time_point SourceBook::check_availability(SteadyClock::time_point now) {
@@ -203,7 +213,7 @@ Millis SourceBook::finish_poll(NodeState& node, PollOutcome outcome, bool connec
             std::lock_guard lock(stats_mutex_);
             ++stats_.samples;
         }
-        queue_.push(std::move(sample));
+        hand_over(std::move(sample));
     }
     return node.health.interval(config_node.poll) - config_node.poll;
 }

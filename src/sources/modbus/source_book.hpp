@@ -93,6 +93,12 @@ class SourceBook {
     // dead unit: dead_poll minus its poll interval), for PollSchedule::polled().
     Millis finish_poll(NodeState& node, PollOutcome outcome, bool connected);
 
+    // Holds the samples made from now on until flush_samples() hands them to the queue
+    // together: one lock and one wake-up of the mapping thread per event-loop turn rather than
+    // one per node poll. Without it (the RTU thread) each sample goes to the queue at once.
+    void batch_samples() { batching_ = true; }
+    void flush_samples();
+
     // ---- writes ----
     // Checks `command` against the configuration (source, node, attribute, writable,
     // min/max, encodable) and returns it ready to queue, or why not.
@@ -110,6 +116,7 @@ class SourceBook {
     Logger& log() { return log_; }
 
   private:
+    void hand_over(Sample sample);
     void push_availability(const NodeState& node, bool online);
     void note_health(NodeState& node, bool answered);
     void update_online();
@@ -119,6 +126,8 @@ class SourceBook {
     mutable std::mutex stats_mutex_;
     SourceStats stats_;
     std::map<std::string, std::map<std::string, std::uint64_t>> node_errors_;
+    bool batching_ = false;     // the bus thread's
+    std::vector<Sample> held_;  // samples held for flush_samples()
 };
 
 // The silence after which `node` is offline: its own offline_after, else the source's, else

@@ -119,6 +119,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     Steady::time_point pump_at = Steady::time_point::max();
     IoLoop::TimerId timeout_timer = 0;
     Steady::time_point timeout_at = Steady::time_point::max();
+    IoLoop::TimerId turn_end = 0;  // hands the turn's samples over (SourceBook batching)
     IoLoop::TimerId availability_timer = 0;
     Steady::time_point availability_at = Steady::time_point::max();
 
@@ -198,6 +199,8 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     void start_on_loop() {
         running = true;
         stopped = false;
+        book.batch_samples();
+        turn_end = loop.at_end_of_turn([this] { book.flush_samples(); });
         const auto start = Steady::now();
         book.started(start);
         std::vector<Millis> intervals;
@@ -225,6 +228,9 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         ready.clear();
         std::fill(busy.begin(), busy.end(), false);
         book.link_lost();  // a stopped source has nothing online
+        book.flush_samples();
+        loop.remove_end_of_turn(turn_end);
+        turn_end = 0;
     }
 
     // ---- the connection ----

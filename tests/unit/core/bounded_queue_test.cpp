@@ -97,3 +97,41 @@ TEST(BoundedQueue, ConsumerReceivesFromOtherThread) {
 
 }  // namespace
 }  // namespace nodebridge
+
+namespace nodebridge {
+namespace {
+
+// A producer hands over a turn's items in one go: all of them, in order, oldest evicted when
+// full, and a consumer waiting in pop_all_until() gets them in one wake-up.
+TEST(BoundedQueue, PushAllHandsOverEveryItemInOrderAndEvictsTheOldest) {
+    BoundedQueue<int> queue(5);
+    std::vector<int> batch{1, 2, 3};
+    EXPECT_EQ(queue.push_all(batch), 0u);
+    EXPECT_TRUE(batch.empty());
+    batch = {4, 5, 6, 7};
+    EXPECT_EQ(queue.push_all(batch), 2u);  // 1 and 2 make room
+    EXPECT_EQ(queue.dropped(), 2u);
+    std::vector<int> out;
+    EXPECT_EQ(queue.pop_all_until(std::chrono::steady_clock::now(), out), 5u);
+    EXPECT_EQ(out, (std::vector<int>{3, 4, 5, 6, 7}));
+    std::vector<int> empty;
+    EXPECT_EQ(queue.push_all(empty), 0u);
+    queue.close();
+    batch = {8, 9};
+    EXPECT_EQ(queue.push_all(batch), 2u);
+    EXPECT_EQ(queue.dropped(), 4u);
+
+    BoundedQueue<int> waited(10);
+    std::vector<int> got;
+    std::thread consumer([&] {
+        waited.pop_all_until(std::chrono::steady_clock::now() + std::chrono::seconds(5), got);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::vector<int> turn{1, 2, 3, 4};
+    waited.push_all(turn);
+    consumer.join();
+    EXPECT_EQ(got, (std::vector<int>{1, 2, 3, 4}));
+}
+
+}  // namespace
+}  // namespace nodebridge

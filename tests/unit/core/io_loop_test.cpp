@@ -118,3 +118,31 @@ TEST(IoLoop, StopRunsWhatWasPostedAndRefusesTheRest) {
 
 }  // namespace
 }  // namespace nodebridge
+
+namespace nodebridge {
+namespace {
+
+// What a turn collected is handed on at its end: after the turn's handlers and timers.
+TEST(IoLoop, RunsEndOfTurnTasksAfterTheTurnsWork) {
+    IoLoop loop("test-loop");
+    loop.start();
+    std::vector<std::string> order;
+    std::promise<void> done;
+    IoLoop::TimerId hook = 0;
+    loop.run_sync([&] {
+        hook = loop.at_end_of_turn([&] {
+            if (order.empty() || order.back() == "end") return;
+            order.push_back("end");
+            if (order.size() == 3) done.set_value();
+        });
+        const auto when = SteadyClock::now() + 10ms;
+        loop.at(when, [&] { order.push_back("timer a"); });
+        loop.at(when, [&] { order.push_back("timer b"); });
+    });
+    ASSERT_EQ(done.get_future().wait_for(5s), std::future_status::ready);
+    loop.run_sync([&] { loop.remove_end_of_turn(hook); });
+    EXPECT_EQ(order, (std::vector<std::string>{"timer a", "timer b", "end"}));
+}
+
+}  // namespace
+}  // namespace nodebridge
