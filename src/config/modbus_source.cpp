@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <regex>
 #include <set>
 
 #include "sections.hpp"
@@ -518,16 +519,96 @@ std::vector<ModbusNode> expand(NodeEntry entry) {
 
 }  // namespace
 
-void read_modbus_source(MapReader& map, const std::string& type, ModbusSourceConfig& out) {
+namespace {
+
+// Endpoints one `hosts:` entry may stand for at most.
+constexpr std::size_t kMaxHosts = 10'000;
+
+// One item of `hosts:`: HOST or HOST:PORT (the port defaults to `common`'s), and an IPv4
+// address may end in a range of its last number, "10.0.1.1-48" for 10.0.1.1 .. 10.0.1.48.
+// Appends the endpoints, or reports at `where` and appends nothing.
+void expand_host_item(const std::string& item, const Position& where, const Context& ctx,
+                      const ModbusTcpEndpoint& common, std::vector<ModbusTcpEndpoint>& out) {
+    std::string host = item;
+    int port = common.port;
+    if (const auto colon = item.rfind(':'); colon != std::string::npos) {
+        const std::string digits = item.substr(colon + 1);
+        const bool numeric = !digits.empty() && digits.size() <= 5 &&
+                             digits.find_first_not_of("0123456789") == std::string::npos;
+        if (!numeric || std::stoi(digits) < 1 || std::stoi(digits) > 65535) {
+            ctx.error(where, "hosts: '" + shown(item) + "' has no port 1..65535 after its ':'");
+            return;
+        }
+        host = item.substr(0, colon);
+        port = std::stoi(digits);
+    }
+    if (host.empty()) {
+        ctx.error(where, "hosts: an item must not be empty");
+        return;
+    }
+    static const std::regex range(R"((\d{1,3}\.\d{1,3}\.\d{1,3}\.)(\d{1,3})-(\d{1,3}))");
+    std::smatch match;
+    if (!std::regex_match(host, match, range)) {
+        ModbusTcpEndpoint endpoint = common;
+        endpoint.host = host;
+        endpoint.port = port;
+        out.push_back(std::move(endpoint));
+        return;
+    }
+    const int first = std::stoi(match[2]);
+    const int last = std::stoi(match[3]);
+    if (first > last || last > 255) {
+        ctx.error(where, "hosts: '" + shown(item) +
+                             "' is not a range of a last number from low to high within 0..255");
+        return;
+    }
+    for (int number = first; number <= last; ++number) {
+        ModbusTcpEndpoint endpoint = common;
+        endpoint.host = match[1].str() + std::to_string(number);
+        endpoint.port = port;
+        out.push_back(std::move(endpoint));
+    }
+}
+
+}  // namespace
+
+void read_modbus_source(MapReader& map, const std::string& type, ModbusSourceConfig& out,
+                        std::vector<ModbusTcpEndpoint>* hosts) {
     const Context& ctx = map.context();
     const bool tcp = type == "modbus-tcp";
     if (tcp) {
         ModbusTcpEndpoint endpoint;
-        if (map.text("host", endpoint.host, true) && endpoint.host.empty()) {
+        const auto many = map.find("hosts");
+        if (many && map.find("host")) {
+            ctx.error(map.key_position("hosts"), "hosts: give either host or hosts, not both");
+        }
+        if (!many && map.text("host", endpoint.host, true) && endpoint.host.empty()) {
             ctx.error(map.value_position("host"), "host: must not be empty");
         }
         map.integer("port", 1, 65535, endpoint.port);
         map.integer("max_in_flight", 1, kMaxInFlight, endpoint.max_in_flight);
+        if (many && !map.find("host")) {
+            if (!many->IsSequence() || many->size() == 0) {
+                ctx.error(map.value_position("hosts"),
+                          "hosts: expected a list of addresses (HOST, HOST:PORT or "
+                          "A.B.C.D-E), got " +
+                              (many->IsSequence() ? std::string("an empty list")
+                                                  : describe_value(*many)));
+            } else if (hosts != nullptr) {
+                for (const auto& item : *many) {
+                    const auto text = read_text(item, ctx, "hosts");
+                    if (text)
+                        expand_host_item(*text, position_of(item, ctx), ctx, endpoint, *hosts);
+                }
+                if (hosts->size() > kMaxHosts) {
+                    ctx.error(map.value_position("hosts"),
+                              "hosts: " + std::to_string(hosts->size()) + " endpoints, more than " +
+                                  std::to_string(kMaxHosts) + "; split the entry");
+                    hosts->clear();
+                }
+                if (!hosts->empty()) endpoint.host = hosts->front().host;
+            }
+        }
         out.link = endpoint;
     } else {
         SerialLine line;

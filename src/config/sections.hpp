@@ -51,7 +51,10 @@ void check_homeassistant(const Config& config, Diagnostics& diag);
 void read_sources(const YAML::Node& node, const Context& ctx, std::vector<SourceConfig>& out);
 
 // The keys of a modbus-tcp or modbus-rtu source besides name and type.
-void read_modbus_source(MapReader& map, const std::string& type, ModbusSourceConfig& out);
+// With `hosts:` (modbus-tcp), `hosts` gets every endpoint the entry stands for, in order, and
+// `out.link` the first.
+void read_modbus_source(MapReader& map, const std::string& type, ModbusSourceConfig& out,
+                        std::vector<ModbusTcpEndpoint>* hosts = nullptr);
 
 // The keys of a serial-nodes source besides name and type.
 void read_serial_nodes_source(MapReader& map, SerialNodesSourceConfig& out);

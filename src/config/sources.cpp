@@ -14,10 +14,41 @@ std::string source_label(const YAML::Node& item, std::size_t index) {
     return "source #" + std::to_string(index + 1);
 }
 
-std::optional<SourceConfig> read_source(const YAML::Node& item, std::size_t index,
-                                        const Context& ctx) {
+// `text` with every {index} replaced by `index` and every {host} by `host`.
+std::string fill_endpoint(std::string text, std::size_t index, const std::string& host) {
+    for (const auto& [field, value] :
+         {std::pair<std::string, std::string>{"{index}", std::to_string(index)},
+          {"{host}", host}}) {
+        for (auto at = text.find(field); at != std::string::npos; at = text.find(field, at)) {
+            text.replace(at, field.size(), value);
+            at += value.size();
+        }
+    }
+    return text;
+}
+
+// One source per endpoint of a `hosts:` entry: the name and the node ids with {index} (1, 2,
+// ... in the order of `hosts`) and {host} filled in.
+std::vector<SourceConfig> expand_hosts(const SourceConfig& entry,
+                                       const std::vector<ModbusTcpEndpoint>& hosts) {
+    std::vector<SourceConfig> out;
+    out.reserve(hosts.size());
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
+        SourceConfig source = entry;
+        source.name = fill_endpoint(entry.name, i + 1, hosts[i].host);
+        auto& settings = std::get<ModbusSourceConfig>(source.settings);
+        settings.link = hosts[i];
+        for (ModbusNode& node : settings.nodes)
+            node.id = fill_endpoint(node.id, i + 1, hosts[i].host);
+        out.push_back(std::move(source));
+    }
+    return out;
+}
+
+std::vector<SourceConfig> read_source(const YAML::Node& item, std::size_t index,
+                                      const Context& ctx) {
     MapReader map(item, ctx, source_label(item, index));
-    if (!map.is_map()) return std::nullopt;
+    if (!map.is_map()) return {};
     SourceConfig source;
     source.where = map.where();
     if (map.text("name", source.name, true)) {
@@ -26,12 +57,20 @@ std::optional<SourceConfig> read_source(const YAML::Node& item, std::size_t inde
     if (!map.text("type", source.type, true)) {
         // Without a type the other keys mean nothing; one error is enough.
         map.accept_all();
-        return std::nullopt;
+        return {};
     }
+    std::vector<ModbusTcpEndpoint> hosts;
     if (source.type == "modbus-tcp" || source.type == "modbus-rtu") {
         ModbusSourceConfig settings;
-        read_modbus_source(map, source.type, settings);
+        read_modbus_source(map, source.type, settings, &hosts);
         source.settings = std::move(settings);
+        if (!hosts.empty() && source.name.find("{index}") == std::string::npos &&
+            source.name.find("{host}") == std::string::npos) {
+            ctx.error(map.value_position("name"),
+                      "name: a source with hosts needs {index} or {host} in its name, so each "
+                      "endpoint's source has a name of its own (e.g. pdu-{index})");
+            hosts.clear();
+        }
     } else if (source.type == "serial-nodes") {
         SerialNodesSourceConfig settings;
         read_serial_nodes_source(map, settings);
@@ -41,10 +80,11 @@ std::optional<SourceConfig> read_source(const YAML::Node& item, std::size_t inde
                                                   "'" + did_you_mean(source.type, kSourceTypes) +
                                                   ", expected " + join_choices(kSourceTypes));
         map.accept_all();
-        return std::nullopt;
+        return {};
     }
     map.finish();
-    return source;
+    if (!hosts.empty()) return expand_hosts(source, hosts);
+    return {std::move(source)};
 }
 
 }  // namespace
@@ -70,8 +110,8 @@ bool check_name(const std::string& name, std::string_view key, const Position& w
     return true;
 }
 
-bool check_attribute_name_free(const std::string& name, std::string_view key,
-                               const Position& where, const Context& ctx) {
+bool check_attribute_name_free(const std::string& name, std::string_view key, const Position& where,
+                               const Context& ctx) {
     if (name != "node" && name != "ts") return true;
     ctx.error(where, std::string(key) + ": '" + name +
                          "' is a key every per-node JSON message already has (\"node\" and "
@@ -93,7 +133,7 @@ void read_sources(const YAML::Node& node, const Context& ctx, std::vector<Source
     if (!ctx.diag->spend(node.size(), position_of(node, ctx))) return;
     std::size_t index = 0;
     for (const auto& item : node) {
-        if (auto source = read_source(item, index, ctx)) out.push_back(std::move(*source));
+        for (SourceConfig& source : read_source(item, index, ctx)) out.push_back(std::move(source));
         ++index;
     }
 }

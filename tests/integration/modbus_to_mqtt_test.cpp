@@ -5,8 +5,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <set>
 #include <regex>
+#include <set>
 
 #include "support/support.hpp"
 
@@ -100,6 +100,51 @@ class ModbusToMqtt : public ::testing::Test {
     std::unique_ptr<Subscriber> subscriber_;
     std::unique_ptr<Process> daemon_;
 };
+
+// Issue #21, item 4: one entry for many endpoints, each a source of its own.
+TEST(ManyEndpoints, OneEntryPollsEveryEndpointAsASourceOfItsOwn) {
+    TempDir dir;
+    Broker broker{Broker::Options{.persistence = false}};
+    broker.start();
+    std::vector<std::unique_ptr<Process>> sims;
+    std::string hosts;
+    for (int i = 0; i < 3; ++i) {
+        const int port = free_port();
+        sims.push_back(std::make_unique<Process>(
+            std::vector<std::string>{SIM_PATH, "modbus-tcp", "--port", std::to_string(port)},
+            dir.file("sim" + std::to_string(i) + ".log")));
+        ASSERT_TRUE(sims.back()->wait_for_output("ready", 10s)) << sims.back()->output();
+        hosts +=
+            (hosts.empty() ? "" : ", ") + std::string("\"127.0.0.1:") + std::to_string(port) + "\"";
+    }
+    const std::string config = dir.write("nodebridge.yaml", R"(gateway: gw-many
+mqtt: { host: 127.0.0.1, port: )" + std::to_string(broker.port()) +
+                                                                R"(, buffer: { dir: "" } }
+sources:
+  - name: pdu-{index}
+    type: modbus-tcp
+    hosts: [)" + hosts + R"(]
+    max_in_flight: 2
+    nodes:
+      - id: "strip-{index}"
+        unit: 1
+        poll: 200ms
+        attributes:
+          voltage: { table: input, address: 0, type: float32, unit: V }
+mappings:
+  - name: volts
+    topic: dc/{source}/{node}/{attribute}
+    payload: value
+)");
+    Subscriber subscriber(broker.port(), {"dc/#"});
+    Process daemon({NODEBRIDGED_PATH, "-c", config}, dir.file("daemon.log"));
+    for (int i = 1; i <= 3; ++i) {
+        const std::string topic =
+            "dc/pdu-" + std::to_string(i) + "/strip-" + std::to_string(i) + "/voltage";
+        EXPECT_TRUE(subscriber.wait_for_message(topic, 15s).has_value()) << topic << "\n"
+                                                                         << daemon.output();
+    }
+}
 
 // Issue #21, item 5: top -H, perf and the journal tell the threads apart.
 TEST_F(ModbusToMqtt, TheDaemonsThreadsAreNamed) {

@@ -110,7 +110,7 @@ TEST(LoadConfig, CollectsEveryErrorInFileOrder) {
                     "config.yaml:2:31: qos: 9 is out of range (0..2)",
                     "config.yaml:3:15: port: 0 is out of range (1..65535)",
                     "config.yaml:5:5: missing required key 'host' in source 's'",
-                    "config.yaml:5:34: unknown key 'hots' in source 's' (did you mean 'host'?)",
+                    "config.yaml:5:34: unknown key 'hots' in source 's' (did you mean 'hosts'?)",
                     "config.yaml:5:50: nodes: a source needs at least one node"));
 }
 

@@ -20,7 +20,9 @@ class StderrLogger final : public nodebridge::Logger {
   protected:
     void write(nodebridge::LogLevel, std::string_view message,
                const nodebridge::LogContext&) override {
-        std::cerr << message << '\n';
+        // One write per line: the test reads stdout and stderr from one file, and a line
+        // written in pieces can land inside the "accepted" line it waits for.
+        std::cerr << (std::string(message) + '\n') << std::flush;
     }
 };
 
@@ -46,6 +48,6 @@ int main(int argc, char** argv) {
         publisher->publish(
             nodebridge::Message{.topic = argv[3], .payload = std::to_string(i), .qos = 1});
     }
-    std::cout << "accepted " << count << std::endl;
+    std::cout << ("accepted " + std::to_string(count) + '\n') << std::flush;
     for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
 }
