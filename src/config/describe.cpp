@@ -170,7 +170,30 @@ std::string describe(const Config& config) {
     } else {
         out << "stats topic off\n";
     }
-    for (const auto& source : config.sources) {
+    for (std::size_t index = 0; index < config.sources.size(); ++index) {
+        const SourceConfig& source = config.sources[index];
+        // The sources of one `hosts:` entry share its position (Position's == ignores it):
+        // the first is shown whole, the rest as one line.
+        const auto same_place = [](const Position& a, const Position& b) {
+            return a.file == b.file && a.line == b.line && a.column == b.column;
+        };
+        std::size_t same_entry = 1;
+        while (index + same_entry < config.sources.size() &&
+               same_place(config.sources[index + same_entry].where, source.where)) {
+            ++same_entry;
+        }
+        if (index > 0 && same_place(config.sources[index - 1].where, source.where)) continue;
+        if (same_entry > 1) {
+            const SourceConfig& last = config.sources[index + same_entry - 1];
+            const auto endpoint = [](const SourceConfig& each) {
+                const auto& tcp =
+                    std::get<ModbusTcpEndpoint>(std::get<ModbusSourceConfig>(each.settings).link);
+                return tcp.host + ":" + std::to_string(tcp.port);
+            };
+            out << "sources " << source.name << " .. " << last.name << ": " << same_entry
+                << " modbus-tcp endpoints from one entry, " << endpoint(source) << " .. "
+                << endpoint(last) << "; each:\n  ";
+        }
         out << "source " << source.name << ": " << source.type << " ";
         if (const auto* modbus = std::get_if<ModbusSourceConfig>(&source.settings)) {
             if (const auto* tcp = std::get_if<ModbusTcpEndpoint>(&modbus->link)) {

@@ -30,6 +30,30 @@ TEST(Describe, SummarisesTheExample) {
                                 "sample, min interval 10s)\n"));
 }
 
+// Issue #21, item 4: an entry for 48 endpoints is one line and its first source, not 48.
+TEST(Describe, SummarisesTheSourcesOfOneHostsEntry) {
+    testing::TempDir dir;
+    dir.write("config.yaml",
+              "gateway: g\n"
+              "sources:\n"
+              "  - name: pdu-{index}\n"
+              "    type: modbus-tcp\n"
+              "    hosts: [10.0.1.1-48]\n"
+              "    nodes: [{ id: strip, attributes: { v: { address: 0 } } }]\n"
+              "  - { name: other, type: modbus-tcp, host: h,\n"
+              "      nodes: [{ id: n, attributes: { v: { address: 0 } } }] }\n");
+    auto loaded = testing::load_in(dir);
+    ASSERT_TRUE(loaded.config) << ::testing::PrintToString(loaded.errors);
+    const std::string text = describe(*loaded.config);
+    EXPECT_THAT(text, HasSubstr("config OK: 49 sources"));
+    EXPECT_THAT(text, HasSubstr("sources pdu-1 .. pdu-48: 48 modbus-tcp endpoints from one "
+                                "entry, 10.0.1.1:502 .. 10.0.1.48:502; each:\n  source pdu-1: "
+                                "modbus-tcp 10.0.1.1:502, timeout 1s, 1 node (strip), 1 "
+                                "attribute\n"));
+    EXPECT_THAT(text, Not(HasSubstr("source pdu-2:")));
+    EXPECT_THAT(text, HasSubstr("\nsource other: modbus-tcp h:502"));
+}
+
 TEST(Describe, ShowsARulesAvailabilityTopic) {
     testing::TempDir dir;
     dir.write("config.yaml",
