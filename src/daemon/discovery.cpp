@@ -47,8 +47,9 @@ void Discovery::wrap(std::vector<std::string>& topics, Publisher::IncomingHandle
             if (next) next(topic, payload, retained);
             return;
         }
-        // Only what the broker held before this connection counts: our own configs come
-        // back live (not retained), and are in the plan anyway.
+        // A retained config this gateway claims: one the broker held before this
+        // connection, or (under MQTT 5, whose subscriptions keep the retain flag) one of our
+        // own coming back live, which the plan holds, so remove_leftover() leaves it.
         if (!retained || !own.claims(topic, payload)) return;
         std::lock_guard lock(found->mutex);
         if (found->topics.size() < Found::kMax) found->topics.emplace_back(topic);

@@ -111,6 +111,9 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     std::vector<std::uint8_t> rx;  // received, not yet framed
     Steady::time_point rx_partial_since;
     std::vector<std::uint8_t> tx;  // encoded, not yet sent
+    // A read reply's words or bits, decoded into the same buffers for every reply.
+    std::vector<std::uint16_t> registers_;
+    std::vector<std::uint8_t> bits_;
     std::uint16_t next_transaction = 1;
     Steady::time_point quiet_since{};  // the last reply or timeout, for request_gap
 
@@ -576,13 +579,11 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         }
         std::uint8_t code = 0;
         mbap::ReplyStatus status;
-        std::vector<std::uint16_t> registers;
-        std::vector<std::uint8_t> bits;
         if (found->write) {
             status = mbap::check_write_reply(found->write_pdu, frame.pdu, code);
         } else {
-            status = mbap::decode_read_reply(found->table, found->count, frame.pdu, registers, bits,
-                                             code);
+            status = mbap::decode_read_reply(found->table, found->count, frame.pdu, registers_,
+                                             bits_, code);
         }
         if (status == mbap::ReplyStatus::wrong_function) {
             book.record_error(&node, "garbled",
@@ -596,7 +597,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         switch (status) {
             case mbap::ReplyStatus::ok:
                 reconnect_delay = kFirstReconnectDelay;
-                replied(std::move(request), registers, bits);
+                replied(std::move(request), registers_, bits_);
                 return;
             case mbap::ReplyStatus::exception: {
                 const std::string text(mbap::exception_text(code));

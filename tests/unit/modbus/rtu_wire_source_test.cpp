@@ -26,21 +26,6 @@ using test::SimProcess;
 using test::TempDir;
 using namespace modbus_test;
 
-// `count` float32 input registers from address 0, as the simulator's --nodes/--attributes
-// devices serve them: attribute k of unit u is 10 k + u +- 0.5.
-ModbusNode generated_node(int unit, int count, Millis poll) {
-    ModbusNode node;
-    node.id = "unit-" + std::to_string(unit);
-    node.unit = unit;
-    node.poll = poll;
-    for (int k = 0; k < count; ++k) {
-        node.attributes.push_back(attribute("a" + std::to_string(k), ModbusTable::input,
-                                            static_cast<std::uint16_t>(2 * k),
-                                            ModbusType::float32));
-    }
-    return node;
-}
-
 ModbusSourceConfig wire_config(const std::string& device, int baud, Parity parity, Millis timeout,
                                std::vector<ModbusNode> nodes) {
     ModbusSourceConfig config;

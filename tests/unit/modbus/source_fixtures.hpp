@@ -80,6 +80,21 @@ inline ModbusNode meter_node(std::string id, int unit, Millis poll) {
     return node;
 }
 
+// `count` float32 input registers from address 0, as the simulator's --nodes/--attributes
+// devices serve them: attribute k of unit u is 10 k + u +- 0.5.
+inline ModbusNode generated_node(int unit, int count, Millis poll) {
+    ModbusNode node;
+    node.id = "unit-" + std::to_string(unit);
+    node.unit = unit;
+    node.poll = poll;
+    for (int k = 0; k < count; ++k) {
+        node.attributes.push_back(attribute("a" + std::to_string(k), ModbusTable::input,
+                                            static_cast<std::uint16_t>(2 * k),
+                                            ModbusType::float32));
+    }
+    return node;
+}
+
 inline ModbusSourceConfig tcp_config(int port, Millis timeout, std::vector<ModbusNode> nodes) {
     ModbusSourceConfig config;
     config.link = ModbusTcpEndpoint{.host = "127.0.0.1", .port = port};
@@ -98,8 +113,8 @@ inline ModbusSourceConfig rtu_config(const std::string& device, Millis timeout,
 }
 
 // Pops every sample that arrives within `span`, readings per node.
-inline std::map<std::string, std::vector<Sample>> gather(SampleQueue& queue, Millis span,
-                                                  std::vector<Sample>* availability = nullptr) {
+inline std::map<std::string, std::vector<Sample>> gather(
+    SampleQueue& queue, Millis span, std::vector<Sample>* availability = nullptr) {
     std::map<std::string, std::vector<Sample>> readings;
     const auto deadline = SteadyClock::now() + span;
     while (auto sample = queue.pop_until(deadline)) {

@@ -29,20 +29,6 @@ using namespace modbus_test;
 using test::SimProcess;
 using test::TempDir;
 
-// The simulator's --nodes N --attributes M units: attribute k of unit u holds 10k + u +- 0.5.
-ModbusNode bench_node(int unit, Millis poll, int attributes) {
-    ModbusNode node;
-    node.id = "unit-" + std::to_string(unit);
-    node.unit = unit;
-    node.poll = poll;
-    for (int k = 0; k < attributes; ++k) {
-        node.attributes.push_back(attribute("a" + std::to_string(k), ModbusTable::input,
-                                            static_cast<std::uint16_t>(2 * k),
-                                            ModbusType::float32));
-    }
-    return node;
-}
-
 // Readings per node in `span` of 20 units polled every 500 ms through a proxy that adds 50 ms
 // to every reply, with `in_flight` requests outstanding at most; checks every value is the
 // one its own unit holds, so a reply matched to the wrong request would show.
@@ -52,7 +38,7 @@ std::map<std::string, std::vector<Sample>> pipelined_readings(int in_flight, Mil
     test::DelayProxy proxy(sim.port());
     proxy.set_reply_delay(50ms);
     std::vector<ModbusNode> nodes;
-    for (int unit = 1; unit <= 20; ++unit) nodes.push_back(bench_node(unit, 500ms, 4));
+    for (int unit = 1; unit <= 20; ++unit) nodes.push_back(generated_node(unit, 4, 500ms));
     auto config = tcp_config(proxy.port(), 1s, nodes);
     std::get<ModbusTcpEndpoint>(config.link).max_in_flight = in_flight;
     SampleQueue queue(10'000);
@@ -291,7 +277,7 @@ TEST(ModbusTcpBadInput, AReplyThatStopsHalfWayClosesTheConnectionAfterTheTimeout
     expect_reconnect_after([](auto& reply) { reply.resize(8); }, "truncated");
 }
 
-TEST(ModbusTcpBadInput, AnUnreachableEndpointCostsItsTimeoutAndIsRetriedWithBackoff) {
+TEST(ModbusTcpBadInput, ARefusedConnectionIsRetriedWithBackoff) {
     // A closed port on loopback refuses at once: a "connection" error, then the next attempt
     // after the backoff (0.5 s, then 1 s).
     SampleQueue queue(100);
