@@ -86,16 +86,20 @@ void SourceBook::count_request() {
     ++stats_.polls;
 }
 
+void SourceBook::count_error(const NodeState* node, std::string_view kind,
+                             const std::string& message) {
+    const std::string node_id = node != nullptr ? node->config->id : std::string();
+    std::lock_guard lock(stats_mutex_);
+    ++stats_.errors[std::string(kind)];
+    stats_.last_error = node != nullptr ? node_id + ": " + message : message;
+    if (node != nullptr) ++node_errors_[node_id][std::string(kind)];
+}
+
 void SourceBook::record_error(const NodeState* node, std::string_view kind,
                               const std::string& message) {
+    count_error(node, kind, message);
     const std::string node_id = node != nullptr ? node->config->id : std::string();
-    std::string text = node != nullptr ? node_id + ": " + message : message;
-    {
-        std::lock_guard lock(stats_mutex_);
-        ++stats_.errors[std::string(kind)];
-        stats_.last_error = text;
-        if (node != nullptr) ++node_errors_[node_id][std::string(kind)];
-    }
+    const std::string text = node != nullptr ? node_id + ": " + message : message;
     const std::string cause = std::string(kind) + ":" + name + "/" + node_id;
     const std::string event = "modbus-" + std::string(kind);
     log_.log_limited(cause, LogLevel::warning, text,

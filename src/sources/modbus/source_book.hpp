@@ -76,6 +76,8 @@ class SourceBook {
     // Counts `kind` (for `node`, when given) and logs `message` at warning level,
     // rate-limited per node and kind (event "modbus-<kind>").
     void record_error(const NodeState* node, std::string_view kind, const std::string& message);
+    // As record_error(), without the log line: for a failure already logged and repeated.
+    void count_error(const NodeState* node, std::string_view kind, const std::string& message);
     void set_last_error(std::string text);
 
     // ---- the bus thread's ----

@@ -1,5 +1,6 @@
 #include "tcp_endpoint.hpp"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <deque>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "mbap.hpp"
@@ -33,6 +35,33 @@ using Steady = SteadyClock;
 constexpr int kKeepaliveIdleSeconds = 10;
 constexpr int kKeepaliveIntervalSeconds = 5;
 constexpr int kKeepaliveProbes = 3;
+// Data sent and not acknowledged for this long ends the connection: a device powered off with
+// requests in flight is noticed as soon as with none (kernel default: about 15 minutes).
+constexpr unsigned kUserTimeoutMs = 25'000;
+
+Resolved resolve_host(const std::string& host, int port) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    const int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
+    if (rc != 0) return {{}, "cannot resolve " + host + ": " + gai_strerror(rc)};
+    Resolved resolved;
+    for (const addrinfo* each = found; each != nullptr; each = each->ai_next) {
+        sockaddr_storage address{};
+        std::memcpy(&address, each->ai_addr, each->ai_addrlen);
+        resolved.addresses.push_back(address);
+    }
+    freeaddrinfo(found);
+    if (resolved.addresses.empty()) resolved.error = "cannot resolve " + host + ": no address";
+    return resolved;
+}
+
+bool is_numeric_address(const std::string& host) {
+    in6_addr unused{};
+    return inet_pton(AF_INET, host.c_str(), &unused) == 1 ||
+           inet_pton(AF_INET6, host.c_str(), &unused) == 1;
+}
 
 std::string lowercase(std::string_view text) {
     std::string out(text);
@@ -73,9 +102,11 @@ struct QueuedWrite {
 
 struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     State(std::string name, ModbusSourceConfig config_in, SampleQueue& queue, Logger& log_in,
-          IoLoop& loop_in)
+          IoLoop& loop_in, Resolver resolver_in)
         : config(std::move(config_in)),
           endpoint(std::get<ModbusTcpEndpoint>(config.link)),
+          numeric_host(is_numeric_address(endpoint.host)),
+          resolver(resolver_in ? std::move(resolver_in) : Resolver(resolve_host)),
           book(std::move(name), config, queue, log_in),
           log(log_in),
           loop(loop_in),
@@ -85,6 +116,8 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
 
     const ModbusSourceConfig config;
     const ModbusTcpEndpoint endpoint;
+    const bool numeric_host;  // an IP address: nothing to look up, ever again
+    const Resolver resolver;
     SourceBook book;
     Logger& log;
     IoLoop& loop;
@@ -94,9 +127,13 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     // ---- loop-thread state ----
     bool running = false;                     // between start() and stop()
     bool stopped = false;                     // stop() was called (and start() not since)
-    std::vector<sockaddr_storage> addresses;  // resolved at start()
+    std::vector<sockaddr_storage> addresses;  // empty: to be resolved before connecting
     std::string resolve_error;
     std::size_t next_address = 0;
+    std::size_t failed_connects = 0;  // since the addresses were resolved
+    std::string failing_because;      // why connecting failed, logged; empty once connected
+    bool resolving = false;           // resolver_thread runs, its result not yet taken
+    std::thread resolver_thread;      // joined by stop() (or before the next resolution)
     std::optional<PollSchedule> schedule;
     std::vector<std::optional<PollRound>> rounds;  // a poll under way, per node
     std::vector<int> attempts;      // attempts of each node's current read that failed
@@ -178,25 +215,28 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
 
     // ---- start and stop ----
 
-    void resolve() {
-        addresses.clear();
-        addrinfo hints{};
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        addrinfo* found = nullptr;
-        const int rc = getaddrinfo(endpoint.host.c_str(), std::to_string(endpoint.port).c_str(),
-                                   &hints, &found);
-        if (rc != 0) {
-            resolve_error = "cannot resolve " + endpoint.host + ": " + gai_strerror(rc);
-            return;
-        }
-        for (const addrinfo* each = found; each != nullptr; each = each->ai_next) {
-            sockaddr_storage address{};
-            std::memcpy(&address, each->ai_addr, each->ai_addrlen);
-            addresses.push_back(address);
-        }
-        freeaddrinfo(found);
-        resolve_error.clear();
+    // Takes a resolution's result (on the loop, or before start_on_loop).
+    void take(Resolved resolved) {
+        addresses = std::move(resolved.addresses);
+        resolve_error = std::move(resolved.error);
+        next_address = 0;
+        failed_connects = 0;
+    }
+
+    // Resolves the host on a thread of its own; connects (or retries) when it is done.
+    void resolve_off_loop() {
+        if (resolving) return;
+        if (resolver_thread.joinable()) resolver_thread.join();  // done: it posted its result
+        resolving = true;
+        resolver_thread = std::thread([this, self = shared_from_this()] {
+            Resolved resolved = resolver(endpoint.host, endpoint.port);
+            loop.post([self, resolved = std::move(resolved)]() mutable {
+                self->resolving = false;
+                if (!self->running || self->link != Link::down) return;
+                self->take(std::move(resolved));
+                self->connect();
+            });
+        });
     }
 
     void start_on_loop() {
@@ -249,10 +289,21 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
 
     void connect() {
         if (!running) return;
-        if (addresses.empty()) resolve();  // failed at start: try again, it may resolve now
-        if (addresses.empty()) {
-            connect_failed(resolve_error);
+        if (addresses.empty() && !resolve_error.empty()) {
+            // Looked up and found nothing: say so and look up again after the backoff.
+            const std::string why = std::move(resolve_error);
+            resolve_error.clear();
+            connect_failed(why);
             return;
+        }
+        if (addresses.empty()) {
+            if (numeric_host) {
+                take(resolver(endpoint.host, endpoint.port));  // a number: no lookup, no wait
+                if (addresses.empty()) return connect_failed(resolve_error);
+            } else {
+                resolve_off_loop();  // calls connect() again when it is done
+                return;
+            }
         }
         const sockaddr_storage& address = addresses[next_address++ % addresses.size()];
         fd = ::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -268,6 +319,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &kKeepaliveIntervalSeconds,
                    sizeof kKeepaliveIntervalSeconds);
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &kKeepaliveProbes, sizeof kKeepaliveProbes);
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &kUserTimeoutMs, sizeof kUserTimeoutMs);
         const socklen_t length =
             address.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
         if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0 &&
@@ -301,6 +353,8 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
             return;
         }
         link = Link::up;
+        failed_connects = 0;
+        failing_because.clear();
         loop.watch(fd, EPOLLIN, [this](std::uint32_t events) { on_socket(events); });
         log.log(LogLevel::info, "connected to " + book.link,
                 LogContext{.source = book.name, .event = "modbus-connected"});
@@ -313,9 +367,24 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
 
     void connect_failed(const std::string& reason) {
         link = Link::down;
-        book.record_error(nullptr, "connection",
-                          "cannot connect to " + book.link + ": " + reason + " (retry in " +
-                              std::to_string(reconnect_delay.count()) + " ms)");
+        // Every address it gave has failed: look the name up again before the next attempt,
+        // the device may have moved.
+        if (!numeric_host && !addresses.empty() && ++failed_connects >= addresses.size()) {
+            addresses.clear();
+        }
+        const std::string text = "cannot connect to " + book.link + ": " + reason + " (retry in " +
+                                 std::to_string(reconnect_delay.count()) + " ms)";
+        // Logged once per reason until it connects, counted every time: 10,000 devices that
+        // are down are 10,000 lines, not 10,000 every backoff.
+        if (reason == failing_because) {
+            book.count_error(nullptr, "connection", text);
+        } else {
+            book.record_error(nullptr, "connection",
+                              text +
+                                  "; retried with backoff, logged again once it connects or "
+                                  "fails for another reason");
+            failing_because = reason;
+        }
         retry_later();
     }
 
@@ -507,7 +576,9 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
 
     void receive() {
         std::array<std::uint8_t, 4096> buffer{};
-        for (;;) {
+        // Level-triggered: what is left past the cap is read in the next turn, after the
+        // other connections have had theirs.
+        for (std::size_t taken = 0; taken < kMaxBytesPerTurn;) {
             const ssize_t got = ::recv(fd, buffer.data(), buffer.size(), 0);
             if (got == 0) {
                 link_lost("connection", "connection closed by " + book.link);
@@ -519,6 +590,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
                 link_lost("connection", std::strerror(errno));
                 return;
             }
+            taken += static_cast<std::size_t>(got);
             if (rx.empty()) rx_partial_since = Steady::now();
             rx.insert(rx.end(), buffer.begin(), buffer.begin() + got);
             if (!take_frames()) return;
@@ -753,8 +825,9 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
 };
 
 TcpEndpoint::TcpEndpoint(std::string name, ModbusSourceConfig config, SampleQueue& queue,
-                         Logger& log, IoLoop& loop)
-    : state_(std::make_shared<State>(std::move(name), std::move(config), queue, log, loop)) {}
+                         Logger& log, IoLoop& loop, Resolver resolver)
+    : state_(std::make_shared<State>(std::move(name), std::move(config), queue, log, loop,
+                                     std::move(resolver))) {}
 
 TcpEndpoint::~TcpEndpoint() { stop(); }
 
@@ -762,12 +835,14 @@ const std::string& TcpEndpoint::name() const { return state_->book.name; }
 
 void TcpEndpoint::start() {
     State& state = *state_;
-    bool started = false;
-    state.loop.run_sync([&] { started = state.running; });
-    if (started) return;
-    state.accepting = true;
-    state.resolve();  // on the caller's thread: a slow resolver never holds up the loop
-    state.loop.run_sync([&] { state.start_on_loop(); });
+    // On the caller's thread: a slow resolver never holds up the loop.
+    Resolved resolved = state.resolver(state.endpoint.host, state.endpoint.port);
+    state.loop.run_sync([&] {
+        if (state.running) return;
+        state.accepting = true;
+        state.take(std::move(resolved));
+        state.start_on_loop();
+    });
 }
 
 void TcpEndpoint::stop() {
@@ -779,6 +854,8 @@ void TcpEndpoint::stop() {
         // The loop is not running (it stopped first): nothing of ours can run on it any more.
         state.running = false;
     }
+    // Its result, posted or not, is dropped: the source is not running.
+    if (state.resolver_thread.joinable()) state.resolver_thread.join();
 }
 
 SourceStats TcpEndpoint::stats() const { return state_->book.stats(); }

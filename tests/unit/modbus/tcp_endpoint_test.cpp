@@ -2,6 +2,8 @@
 // requests matched to their replies by transaction id, and a device that sends what it should
 // not (issue #21, "Bad input"), played by a scripted server on loopback.
 
+#include "tcp_endpoint.hpp"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -11,11 +13,16 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "modbus_source.hpp"
+#include "nodebridge/io_loop.hpp"
 #include "sim_process.hpp"
 #include "source_fixtures.hpp"
 #include "support/delay_proxy.hpp"
@@ -88,12 +95,18 @@ TEST(ModbusTcpPipelining, RepliesAreMatchedToTheirRequestsWithManyInFlight) {
 // ---- a scripted device -------------------------------------------------------------------
 
 // Listens on 127.0.0.1; for each request it reads, calls `answer` with the request's bytes and
-// sends what it returns (nothing: no reply). Counts connections.
+// sends what it returns (nothing: no reply). Counts connections. How it sends:
+struct Delivery {
+    Millis byte_gap{0};   // above 0: one byte at a time, this long apart
+    int reset_every = 0;  // above 0: after this many replies, resets the connection (RST)
+};
+
 class ScriptedDevice {
   public:
     using Answer = std::function<std::vector<std::uint8_t>(const std::vector<std::uint8_t>&)>;
 
-    explicit ScriptedDevice(Answer answer) : answer_(std::move(answer)) {
+    explicit ScriptedDevice(Answer answer, Delivery delivery = {})
+        : answer_(std::move(answer)), delivery_(delivery) {
         listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in address{};
         address.sin_family = AF_INET;
@@ -143,13 +156,34 @@ class ScriptedDevice {
                 const std::vector<std::uint8_t> request(pending.begin(), pending.begin() + size);
                 pending.erase(pending.begin(), pending.begin() + size);
                 const auto reply = answer_(request);
-                if (!reply.empty()) ::send(client, reply.data(), reply.size(), MSG_NOSIGNAL);
+                send(client, reply);
+                if (delivery_.reset_every > 0 && ++replies_ % delivery_.reset_every == 0) {
+                    const linger abort{.l_onoff = 1, .l_linger = 0};  // close sends RST
+                    ::setsockopt(client, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+                    ::close(client);
+                    client = -1;
+                    pending.clear();
+                    break;
+                }
             }
         }
         if (client >= 0) ::close(client);
     }
 
+    void send(int client, const std::vector<std::uint8_t>& reply) {
+        if (delivery_.byte_gap == Millis(0)) {
+            if (!reply.empty()) ::send(client, reply.data(), reply.size(), MSG_NOSIGNAL);
+            return;
+        }
+        for (std::uint8_t byte : reply) {
+            ::send(client, &byte, 1, MSG_NOSIGNAL);
+            std::this_thread::sleep_for(delivery_.byte_gap);
+        }
+    }
+
     Answer answer_;
+    Delivery delivery_;
+    int replies_ = 0;
     int listener_ = -1;
     int port_ = 0;
     std::atomic<bool> stop_{false};
@@ -290,6 +324,238 @@ TEST(ModbusTcpBadInput, ARefusedConnectionIsRetriedWithBackoff) {
     source.stop();
     ASSERT_TRUE(stats.errors.contains("connection"));
     EXPECT_EQ(stats.errors.at("connection"), 2u);
+    // Both counted, logged once: the same reason again is not news.
+    const auto lines = log.lines();
+    EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
+                            [](const std::string& line) {
+                                return line.starts_with("modbus-connection cannot connect");
+                            }),
+              1)
+        << testing::PrintToString(lines);
+}
+
+TEST(ModbusTcpBadInput, RepliesSplitIntoSingleBytesAreReadWhole) {
+    // 11 bytes 5 ms apart: every reply arrives over many reads, well within the timeout.
+    ScriptedDevice device([](const auto& request) { return register_reply(request, 42); },
+                          Delivery{.byte_gap = 5ms});
+    const Polled run = poll_scripted(device, 1s);
+    ASSERT_GE(run.readings.size(), 3u);
+    for (const Sample& sample : run.readings) EXPECT_EQ(value_of(sample), 42);
+    EXPECT_TRUE(run.stats.errors.empty()) << run.stats.last_error;
+    EXPECT_EQ(device.connections(), 1);
+}
+
+TEST(ModbusTcpBadInput, AResetConnectionIsCountedAndReopened) {
+    ScriptedDevice device([](const auto& request) { return register_reply(request, 42); },
+                          Delivery{.reset_every = 3});
+    const Polled run = poll_scripted(device, 2s);
+    ASSERT_TRUE(run.stats.errors.contains("connection"));
+    EXPECT_GE(device.connections(), 2);
+    ASSERT_FALSE(run.readings.empty());
+    for (const Sample& sample : run.readings) EXPECT_EQ(value_of(sample), 42);
+}
+
+// ---- many endpoints on one loop -----------------------------------------------------------
+
+// Readings of `queue`'s node `node` within `span`, and the longest time between two of them.
+struct Paced {
+    std::size_t readings = 0;
+    Millis longest_gap{0};
+};
+
+Paced pace_of(SampleQueue& queue, const std::string& node, Millis span) {
+    Paced paced;
+    auto last = SteadyClock::now();
+    const auto deadline = last + span;
+    while (auto sample = queue.pop_until(deadline)) {
+        if (sample->online || sample->node != node) continue;
+        const auto now = SteadyClock::now();
+        paced.longest_gap =
+            std::max(paced.longest_gap, std::chrono::duration_cast<Millis>(now - last));
+        last = now;
+        ++paced.readings;
+    }
+    return paced;
+}
+
+TEST(ModbusTcpBadInput, AFloodingDeviceDoesNotStarveTheOthersOnTheLoop) {
+    // Every request of the flooding device is answered with 8 MB of replies to no request
+    // (about 760,000 frames, each counted and dropped): without a bound on what one
+    // connection may take per turn, the loop would parse them all before serving anyone else.
+    std::vector<std::uint8_t> flood;
+    for (std::uint16_t i = 0; flood.size() < 8u << 20; ++i) {
+        const std::vector<std::uint8_t> fake{
+            static_cast<std::uint8_t>(0xF0 | (i >> 12)), 0, 0, 0, 0, 5, 1, 4, 2, 0, 0};
+        flood.insert(flood.end(), fake.begin(), fake.end());
+    }
+    ScriptedDevice flooder([&](const auto&) { return flood; });
+    TempDir dir;
+    SimProcess sim(dir, {"modbus-tcp", "--port", "0", "--nodes", "1", "--attributes", "1"});
+
+    IoLoop loop("test-loop");
+    loop.start();
+    SampleQueue queue(10'000);
+    RecordingLogger log;
+    modbus::TcpEndpoint flooded("flooder", tcp_config(flooder.port(), 200ms, {one_register_node()}),
+                                queue, log, loop);
+    modbus::TcpEndpoint calm("calm", tcp_config(sim.port(), 500ms, {generated_node(1, 1, 50ms)}),
+                             queue, log, loop);
+    calm.start();
+    flooded.start();
+    const Paced paced = pace_of(queue, "unit-1", 3s);
+    const SourceStats flood_stats = flooded.stats();
+    flooded.stop();
+    calm.stop();
+    loop.stop();
+
+    ASSERT_TRUE(flood_stats.errors.contains("stale"));
+    EXPECT_GE(flood_stats.errors.at("stale"), 100'000u);  // it did flood
+    EXPECT_GE(paced.readings, 20u);                       // 60 polls due in 3 s
+    std::printf("beside a flood: %zu readings, longest gap %lld ms\n", paced.readings,
+                static_cast<long long>(paced.longest_gap.count()));
+    EXPECT_LT(paced.longest_gap, 250ms);  // about 60 ms here; above 400 ms with no bound
+    EXPECT_TRUE(calm.stats().errors.empty()) << calm.stats().last_error;
+}
+
+// A resolver for "device.test" that answers with `port` on 127.0.0.1, after `delay`, noting
+// the thread it runs on.
+struct FakeResolver {
+    std::atomic<int> port{0};
+    Millis delay{0};
+    std::mutex mutex;
+    std::vector<std::thread::id> threads;
+
+    modbus::Resolver resolver() {
+        return [this](const std::string& host, int) {
+            {
+                std::lock_guard lock(mutex);
+                threads.push_back(std::this_thread::get_id());
+            }
+            std::this_thread::sleep_for(delay);
+            modbus::Resolved resolved;
+            if (host != "device.test") return modbus::Resolved{{}, "unknown host " + host};
+            sockaddr_in address{};
+            address.sin_family = AF_INET;
+            address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            address.sin_port = htons(static_cast<std::uint16_t>(port.load()));
+            sockaddr_storage stored{};
+            std::memcpy(&stored, &address, sizeof address);
+            resolved.addresses.push_back(stored);
+            return resolved;
+        };
+    }
+};
+
+TEST(ModbusTcpResolve, AHostThatMovedIsLookedUpAgainOffTheLoop) {
+    TempDir dir;
+    SimProcess moved(dir, {"modbus-tcp", "--port", "0", "--nodes", "1", "--attributes", "1"});
+    SimProcess calm_sim(dir, {"modbus-tcp", "--port", "0", "--nodes", "1", "--attributes", "1"});
+    FakeResolver names;
+    names.port = test::free_port();  // where the device was: nothing listens there any more
+    names.delay = 300ms;             // a slow resolver
+
+    IoLoop loop("test-loop");
+    loop.start();
+    std::thread::id loop_thread;
+    loop.run_sync([&] { loop_thread = std::this_thread::get_id(); });
+    SampleQueue moved_queue(1000);
+    SampleQueue calm_queue(1000);
+    RecordingLogger log;
+    auto config = tcp_config(0, 300ms, {generated_node(1, 1, 50ms)});
+    std::get<ModbusTcpEndpoint>(config.link).host = "device.test";
+    modbus::TcpEndpoint device("moved", config, moved_queue, log, loop, names.resolver());
+    modbus::TcpEndpoint calm("calm",
+                             tcp_config(calm_sim.port(), 300ms, {generated_node(1, 1, 50ms)}),
+                             calm_queue, log, loop);
+    calm.start();
+    device.start();             // resolves to the old port, which refuses
+    names.port = moved.port();  // the name now gives the device's new address
+    const auto reading = next_reading(moved_queue, 5s);
+    const Paced paced = pace_of(calm_queue, "unit-1", 1s);
+    device.stop();
+    calm.stop();
+    loop.stop();
+
+    ASSERT_TRUE(reading.has_value()) << "never read at its new address";
+    std::lock_guard lock(names.mutex);
+    ASSERT_GE(names.threads.size(), 2u);
+    for (const auto& id : names.threads) EXPECT_NE(id, loop_thread);
+    EXPECT_GE(paced.readings, 10u);
+    EXPECT_LT(paced.longest_gap, 250ms);  // the 300 ms lookups never held up the loop
+}
+
+// Resident memory of this process, in KiB (VmRSS in /proc/self/status).
+long resident_kib() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+    }
+    return -1;
+}
+
+std::size_t open_descriptors() {
+    std::size_t count = 0;
+    for ([[maybe_unused]] const auto& entry :
+         std::filesystem::directory_iterator("/proc/self/fd")) {
+        ++count;
+    }
+    return count;
+}
+
+// A logger that keeps nothing: 10,000 endpoints' failures would be a lot of lines.
+class CountingLogger final : public Logger {
+  public:
+    CountingLogger() : Logger(LogLevel::debug) {}
+    std::size_t lines() const { return lines_; }
+
+  protected:
+    void write(LogLevel, std::string_view, const LogContext&) override { ++lines_; }
+
+  private:
+    std::atomic<std::size_t> lines_{0};
+};
+
+TEST(ModbusTcpBadInput, TenThousandUnreachableEndpointsKeepMemoryAndDescriptorsBounded) {
+    // Every endpoint's port refuses; each retries on its backoff (0.5, 1, 2 s, ...).
+    constexpr int kEndpoints = 10'000;
+    const int closed = test::free_port();
+    IoLoop loop("test-loop");
+    loop.start();
+    SampleQueue queue(100);
+    CountingLogger log;
+    const std::size_t descriptors_before = open_descriptors();
+    const long before = resident_kib();
+    std::vector<std::unique_ptr<modbus::TcpEndpoint>> endpoints;
+    for (int i = 0; i < kEndpoints; ++i) {
+        endpoints.push_back(std::make_unique<modbus::TcpEndpoint>(
+            "pdu-" + std::to_string(i), tcp_config(closed, 200ms, {one_register_node()}), queue,
+            log, loop));
+        endpoints.back()->start();
+    }
+    std::this_thread::sleep_for(1s);  // the first attempts and the 0.5 s retries are done
+    const long settled = resident_kib();
+    std::this_thread::sleep_for(3s);  // the 1 s and 2 s retries
+    const long later = resident_kib();
+    const std::size_t descriptors = open_descriptors();
+    std::uint64_t failures = 0;
+    for (const auto& endpoint : endpoints) {
+        const SourceStats stats = endpoint->stats();
+        if (stats.errors.contains("connection")) failures += stats.errors.at("connection");
+    }
+    const std::size_t logged = log.lines();
+    endpoints.clear();
+    loop.stop();
+
+    std::printf(
+        "10,000 unreachable endpoints: %ld KiB resident (%ld bytes each), %ld KiB more "
+        "3 s later, %zu attempts failed, %zu log lines\n",
+        settled, (settled - before) * 1024 / kEndpoints, later - settled,
+        static_cast<std::size_t>(failures), logged);
+    EXPECT_GE(failures, 3u * kEndpoints);             // at 0, 0.5 and 1.5 s at least
+    EXPECT_LT(later - settled, 4 * 1024);             // retrying does not grow memory
+    EXPECT_LT(descriptors, descriptors_before + 64);  // a refused attempt keeps no descriptor
+    EXPECT_LE(logged, std::size_t{kEndpoints});       // one line each: why it cannot connect
 }
 
 }  // namespace
