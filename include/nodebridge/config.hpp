@@ -245,10 +245,17 @@ struct ModbusNode {
     friend bool operator==(const ModbusNode&, const ModbusNode&) = default;
 };
 
+// How requests and replies travel on a modbus-tcp connection.
+enum class TcpFraming {
+    mbap,  // Modbus TCP: the MBAP header, replies matched by transaction id
+    rtu,   // Modbus RTU frames with their CRC, to a serial device server: one at a time
+};
+
 struct ModbusTcpEndpoint {
     std::string host;                 // required
     int port = 502;
     int max_in_flight = 1;            // requests outstanding on the connection at once (1..64)
+    TcpFraming framing = TcpFraming::mbap;
 
     friend bool operator==(const ModbusTcpEndpoint&, const ModbusTcpEndpoint&) = default;
 };

@@ -219,6 +219,7 @@ std::string describe(const Config& config) {
             if (from_ranges > 0) ids += "; " + std::to_string(from_ranges) + " from unit ranges";
             out << ", timeout " << format_duration(modbus->timeout) << ", ";
             const auto* tcp = std::get_if<ModbusTcpEndpoint>(&modbus->link);
+            if (tcp != nullptr && tcp->framing == TcpFraming::rtu) out << "RTU frames over TCP, ";
             if (tcp != nullptr && tcp->max_in_flight > 1) {
                 out << tcp->max_in_flight << " requests in flight, ";
             }

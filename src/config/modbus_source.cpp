@@ -587,6 +587,13 @@ void read_modbus_source(MapReader& map, const std::string& type, ModbusSourceCon
         }
         map.integer("port", 1, 65535, endpoint.port);
         map.integer("max_in_flight", 1, kMaxInFlight, endpoint.max_in_flight);
+        map.choice<TcpFraming>("framing", {{"mbap", TcpFraming::mbap}, {"rtu", TcpFraming::rtu}},
+                               endpoint.framing);
+        if (endpoint.framing == TcpFraming::rtu && endpoint.max_in_flight > 1) {
+            ctx.error(map.value_position("max_in_flight"),
+                      "max_in_flight: RTU frames carry no transaction id, so framing: rtu sends "
+                      "one request at a time; remove max_in_flight or set it to 1");
+        }
         if (many && !map.find("host")) {
             if (!many->IsSequence() || many->size() == 0) {
                 ctx.error(map.value_position("hosts"),

@@ -22,6 +22,7 @@
 #include "modbus_source.hpp"
 #include "nodebridge/poll_schedule.hpp"
 #include "poll_round.hpp"
+#include "rtu_frame.hpp"
 #include "source_book.hpp"
 
 namespace nodebridge::modbus {
@@ -106,6 +107,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         : config(std::move(config_in)),
           endpoint(std::get<ModbusTcpEndpoint>(config.link)),
           numeric_host(is_numeric_address(endpoint.host)),
+          rtu_framing(endpoint.framing == TcpFraming::rtu),
           resolver(resolver_in ? std::move(resolver_in) : Resolver(resolve_host)),
           book(std::move(name), config, queue, log_in),
           log(log_in),
@@ -117,6 +119,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     const ModbusSourceConfig config;
     const ModbusTcpEndpoint endpoint;
     const bool numeric_host;  // an IP address: nothing to look up, ever again
+    const bool rtu_framing;   // RTU frames to a serial device server, one at a time
     const Resolver resolver;
     SourceBook book;
     Logger& log;
@@ -147,7 +150,11 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     Millis reconnect_delay = kFirstReconnectDelay;
     std::vector<std::uint8_t> rx;  // received, not yet framed
     Steady::time_point rx_partial_since;
-    std::vector<std::uint8_t> tx;  // encoded, not yet sent
+    std::vector<std::uint8_t> tx;        // encoded, not yet sent
+    std::vector<std::uint8_t> request_;  // the request being encoded, as an MBAP ADU
+    // RTU framing: after a request failed, nothing is sent until the connection has been
+    // silent for `timeout`; what arrives meanwhile is a late reply, dropped as "stale".
+    Steady::time_point drain_until{};
     // A read reply's words or bits, decoded into the same buffers for every reply.
     std::vector<std::uint16_t> registers_;
     std::vector<std::uint8_t> bits_;
@@ -164,7 +171,18 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     Steady::time_point availability_at = Steady::time_point::max();
 
     std::size_t max_in_flight() const {
+        if (rtu_framing) return 1;  // no transaction id: a reply is known only by its turn
         return static_cast<std::size_t>(std::max(endpoint.max_in_flight, 1));
+    }
+
+    // Moves the request encoded in request_ to tx, framed for the connection: as it is
+    // (MBAP), or as the unit, the PDU and a CRC (RTU).
+    void queue_request(std::uint8_t unit) {
+        if (rtu_framing) {
+            rtu::append_frame(unit, mbap::request_pdu(request_), tx);
+        } else {
+            tx.insert(tx.end(), request_.begin(), request_.end());
+        }
     }
 
     // ---- timers ----
@@ -477,8 +495,10 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         flight.address = request->address;
         flight.count = request->count;
         if (flight.attempt == 0) book.count_request();
+        request_.clear();
         mbap::encode_read(flight.transaction, flight.unit, request->table, request->address,
-                          request->count, tx);
+                          request->count, request_);
+        queue_request(flight.unit);
         in_flight.push_back(std::move(flight));
         send_pending();
         arm_timeouts();
@@ -494,19 +514,20 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         flight.node = i;
         flight.attempt = queued.attempt;
         flight.deadline = Steady::now() + config.timeout;
-        const std::size_t at = tx.size();
+        request_.clear();
         if (data.table == ModbusTable::coil) {
             mbap::encode_write_coil(flight.transaction, flight.unit, attribute.address, data.bit,
-                                    tx);
+                                    request_);
         } else if (data.registers.size() == 1) {
             mbap::encode_write_register(flight.transaction, flight.unit, attribute.address,
-                                        data.registers[0], tx);
+                                        data.registers[0], request_);
         } else {
             mbap::encode_write_registers(flight.transaction, flight.unit, attribute.address,
-                                         data.registers, tx);
+                                         data.registers, request_);
         }
-        const auto pdu = mbap::request_pdu(std::span(tx).subspan(at));
+        const auto pdu = mbap::request_pdu(request_);
         flight.write_pdu.assign(pdu.begin(), pdu.end());
+        queue_request(flight.unit);
         flight.write = std::move(queued.write);
         busy[i] = true;
         in_flight.push_back(std::move(flight));
@@ -517,7 +538,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     // Whether node `i` may send now, its request_gap after the bus last went quiet; arms the
     // pump for when it may otherwise.
     bool gap_kept(std::size_t i, Steady::time_point now) {
-        const auto until = quiet_since + book.nodes[i].request_gap;
+        const auto until = std::max(quiet_since + book.nodes[i].request_gap, drain_until);
         if (now >= until) return true;
         arm_pump(until);
         return false;
@@ -593,7 +614,11 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
             taken += static_cast<std::size_t>(got);
             if (rx.empty()) rx_partial_since = Steady::now();
             rx.insert(rx.end(), buffer.begin(), buffer.begin() + got);
-            if (!take_frames()) return;
+            if (rtu_framing) {
+                take_rtu_frames();
+            } else if (!take_frames()) {
+                return;
+            }
         }
         arm_timeouts();
         pump();
@@ -622,6 +647,60 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         rx.erase(rx.begin(), rx.begin() + static_cast<std::ptrdiff_t>(used));
         if (!rx.empty() && used > 0) rx_partial_since = Steady::now();
         return true;
+    }
+
+    // Drops what arrived while no request was waiting (or after a bad frame) and holds the
+    // next request until the connection has been silent for `timeout`.
+    void drain(Steady::time_point now) {
+        rx.clear();
+        drain_until = now + config.timeout;
+        arm_pump(drain_until);
+    }
+
+    // RTU framing: takes the reply of the one request in flight from rx, found by its own
+    // length and CRC. A reply is taken only when nothing follows it: bytes after it mean the
+    // stream is out of step (a late reply joined to this one), and a reply that may not be
+    // this request's is never published.
+    void take_rtu_frames() {
+        const auto now = Steady::now();
+        while (!rx.empty()) {
+            if (in_flight.empty()) {
+                book.record_error(nullptr, "stale",
+                                  std::to_string(rx.size()) + " bytes from " + book.link +
+                                      " with no request waiting: late, after their request "
+                                      "timed out; dropped");
+                drain(now);
+                return;
+            }
+            rtu::Frame found;
+            const auto status = rtu::find_reply(rx, found);
+            if (status == rtu::FrameStatus::need_more) return;
+            InFlight& request = in_flight.front();
+            if (status != rtu::FrameStatus::frame) {
+                const bool crc = status == rtu::FrameStatus::bad_crc;
+                const std::string detail = crc ? "a reply whose CRC does not check"
+                                               : "a reply with function " + hex_byte(rx[1]);
+                InFlight failed = std::move(request);
+                in_flight.clear();
+                drain(now);
+                attempt_failed(std::move(failed), crc ? "crc" : "garbled", detail);
+                return;
+            }
+            if (found.size < rx.size()) {
+                book.record_error(&book.nodes[request.node], "stale",
+                                  describe(request) + ": a reply followed by " +
+                                      std::to_string(rx.size() - found.size) +
+                                      " more bytes, out of step with the requests; dropped");
+                drain(now);
+                return;  // the request waits on, for its own reply or its timeout
+            }
+            const mbap::Frame frame{.transaction = request.transaction,
+                                    .unit = found.unit,
+                                    .pdu = found.pdu,
+                                    .size = found.size};
+            handle(frame);
+            rx.clear();
+        }
     }
 
     std::string describe(const InFlight& request) const {
@@ -771,7 +850,13 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     void on_timeouts() {
         timeout_at = Steady::time_point::max();
         const auto now = Steady::now();
-        if (!rx.empty() && now >= rx_partial_since + config.timeout) {
+        if (rtu_framing && !rx.empty() && now >= rx_partial_since + config.timeout) {
+            // No frame boundary to find again on a byte stream but silence: wait for it.
+            book.record_error(nullptr, "truncated",
+                              "a reply from " + book.link + " stopped half way for " +
+                                  std::to_string(config.timeout.count()) + " ms; dropped");
+            drain(now);
+        } else if (!rx.empty() && now >= rx_partial_since + config.timeout) {
             link_lost("truncated", "a reply from " + book.link + " stopped half way for " +
                                        std::to_string(config.timeout.count()) +
                                        " ms; reconnecting");
@@ -787,6 +872,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
             }
         }
         if (!expired.empty()) quiet_since = now;
+        if (!expired.empty() && rtu_framing) drain(now);
         for (InFlight& request : expired) {
             attempt_failed(std::move(request), "timeout", "Connection timed out");
         }

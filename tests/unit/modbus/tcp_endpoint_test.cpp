@@ -23,6 +23,7 @@
 
 #include "modbus_source.hpp"
 #include "nodebridge/io_loop.hpp"
+#include "rtu_frame.hpp"
 #include "sim_process.hpp"
 #include "source_fixtures.hpp"
 #include "support/delay_proxy.hpp"
@@ -556,6 +557,267 @@ TEST(ModbusTcpBadInput, TenThousandUnreachableEndpointsKeepMemoryAndDescriptorsB
     EXPECT_LT(later - settled, 4 * 1024);             // retrying does not grow memory
     EXPECT_LT(descriptors, descriptors_before + 64);  // a refused attempt keeps no descriptor
     EXPECT_LE(logged, std::size_t{kEndpoints});       // one line each: why it cannot connect
+}
+
+// ---- RTU frames over TCP (a serial device server) ----------------------------------------
+
+ModbusSourceConfig rtu_over_tcp(int port, Millis timeout, std::vector<ModbusNode> nodes) {
+    auto config = tcp_config(port, timeout, std::move(nodes));
+    std::get<ModbusTcpEndpoint>(config.link).framing = TcpFraming::rtu;
+    return config;
+}
+
+TEST(ModbusRtuOverTcp, ReadsANoisyLineBehindASerialServerWithADeadUnit) {
+    // 19,200 baud paced byte by byte (each byte its own TCP segment, so every reply arrives
+    // split), one reply in ten with a bit flipped, unit 3 never answering.
+    TempDir dir;
+    SimProcess sim(dir,
+                   {"modbus-rtu", "--tcp-port", "0", "--nodes", "3", "--attributes", "4", "--wire",
+                    "--baud", "19200", "--corrupt", "0.1", "--dead", "3", "--seed", "5"});
+    std::vector<ModbusNode> nodes;
+    for (int unit = 1; unit <= 3; ++unit) nodes.push_back(generated_node(unit, 4, 200ms));
+    // Every failure costs its timeout and as long again of silence before the next request.
+    auto config = rtu_over_tcp(sim.port(), 150ms, nodes);
+    config.retries = 1;
+    config.dead_after = 2;
+    config.request_gap = 5ms;  // t3.5 of the line behind the server, and some
+    SampleQueue queue(10'000);
+    RecordingLogger log;
+    ModbusSource source("serial-server", config, queue, log);
+    source.start();
+    auto readings = gather(queue, 4s);
+    const SourceStats stats = source.stats();
+    source.stop();
+
+    for (int unit = 1; unit <= 2; ++unit) {
+        const auto& samples = readings["unit-" + std::to_string(unit)];
+        EXPECT_GE(samples.size(), 5u) << unit;
+        for (const Sample& sample : samples) {
+            for (int k = 0; k < 4; ++k) {
+                const Attribute* a = find(sample, "a" + std::to_string(k));
+                ASSERT_NE(a, nullptr);
+                EXPECT_NEAR(std::get<double>(a->value), 10.0 * k + unit, 0.51) << unit;
+            }
+        }
+    }
+    EXPECT_TRUE(readings["unit-3"].empty());
+    ASSERT_TRUE(stats.errors.contains("crc")) << stats.last_error;
+    ASSERT_TRUE(stats.errors.contains("timeout"));
+    EXPECT_FALSE(stats.errors.contains("connection")) << stats.last_error;
+}
+
+// Listens on 127.0.0.1 as a serial device server with a scripted line behind it: for each RTU
+// read request (8 bytes), `answer` gives the reply bytes and how long the line takes.
+class ScriptedSerialServer {
+  public:
+    struct Reply {
+        std::vector<std::uint8_t> bytes;
+        Millis after{0};        // before the first byte
+        std::size_t split = 0;  // above 0: this many bytes, a pause of 20 ms, the rest
+    };
+    using Answer = std::function<Reply(const std::vector<std::uint8_t>& request)>;
+
+    explicit ScriptedSerialServer(Answer answer) : answer_(std::move(answer)) {
+        listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t length = sizeof address;
+        ::bind(listener_, reinterpret_cast<sockaddr*>(&address), length);
+        ::listen(listener_, 8);
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
+        port_ = ntohs(address.sin_port);
+        thread_ = std::thread([this] { run(); });
+    }
+    ~ScriptedSerialServer() {
+        stop_ = true;
+        thread_.join();
+        ::close(listener_);
+    }
+    int port() const { return port_; }
+    int connections() const { return connections_; }
+
+  private:
+    void run() {
+        int client = -1;
+        std::vector<std::uint8_t> pending;
+        while (!stop_) {
+            std::vector<pollfd> fds{{listener_, POLLIN, 0}};
+            if (client >= 0) fds.push_back({client, POLLIN, 0});
+            if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
+            if (fds[0].revents & POLLIN) {
+                if (client >= 0) ::close(client);
+                client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+                pending.clear();
+                ++connections_;
+                continue;
+            }
+            std::uint8_t buffer[512];
+            const ssize_t got = ::read(client, buffer, sizeof buffer);
+            if (got <= 0) {
+                ::close(client);
+                client = -1;
+                continue;
+            }
+            pending.insert(pending.end(), buffer, buffer + got);
+            while (pending.size() >= 8) {
+                const std::vector<std::uint8_t> request(pending.begin(), pending.begin() + 8);
+                pending.erase(pending.begin(), pending.begin() + 8);
+                const Reply reply = answer_(request);
+                std::this_thread::sleep_for(reply.after);
+                const std::size_t first = reply.split > 0 ? reply.split : reply.bytes.size();
+                ::send(client, reply.bytes.data(), first, MSG_NOSIGNAL);
+                if (first < reply.bytes.size()) {
+                    std::this_thread::sleep_for(20ms);
+                    ::send(client, reply.bytes.data() + first, reply.bytes.size() - first,
+                           MSG_NOSIGNAL);
+                }
+            }
+        }
+        if (client >= 0) ::close(client);
+    }
+
+    Answer answer_;
+    int listener_ = -1;
+    int port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> connections_{0};
+    std::thread thread_;
+};
+
+// The RTU reply to a read of one input register with `value`.
+std::vector<std::uint8_t> rtu_register_reply(const std::vector<std::uint8_t>& request,
+                                             std::uint16_t value) {
+    std::vector<std::uint8_t> reply;
+    modbus::rtu::append_frame(request[0],
+                              std::vector<std::uint8_t>{4, 2, static_cast<std::uint8_t>(value >> 8),
+                                                        static_cast<std::uint8_t>(value)},
+                              reply);
+    return reply;
+}
+
+std::uint16_t requested_address(const std::vector<std::uint8_t>& request) {
+    return static_cast<std::uint16_t>(request[2] << 8 | request[3]);
+}
+
+// Two single-register reads per poll: "first" at address 0, "second" at address 10.
+ModbusNode two_register_node() {
+    ModbusNode node;
+    node.id = "dev";
+    node.unit = 1;
+    node.poll = 100ms;
+    node.attributes = {attribute("first", ModbusTable::input, 0, ModbusType::uint16),
+                       attribute("second", ModbusTable::input, 10, ModbusType::uint16)};
+    return node;
+}
+
+struct RtuPolled {
+    std::vector<Sample> readings;
+    SourceStats stats;
+};
+
+RtuPolled poll_serial_server(ScriptedSerialServer& server, Millis span) {
+    SampleQueue queue(1000);
+    RecordingLogger log;
+    auto config = rtu_over_tcp(server.port(), 200ms, {two_register_node()});
+    config.max_gap = 0;  // two requests, not one read across the gap
+    config.dead_after = 0;
+    config.retries = 0;  // a timed-out read is not sent again: the poll goes on to the next
+    ModbusSource source("serial-server", config, queue, log);
+    source.start();
+    auto readings = gather(queue, span);
+    source.stop();
+    return {readings["dev"], source.stats()};
+}
+
+long long attribute_value(const Sample& sample, std::string_view name) {
+    const Attribute* a = find(sample, name);
+    if (a == nullptr) return -1;
+    if (const auto* integer = std::get_if<std::int64_t>(&a->value)) return *integer;
+    if (const auto* number = std::get_if<double>(&a->value)) return std::llround(*number);
+    return -1;
+}
+
+TEST(ModbusRtuOverTcp, ALateReplyIsNeverTakenForTheNextRequest) {
+    // Every other read of "second" (222) is answered 300 ms late, after its 200 ms timeout.
+    // The poll ends there, and the next one starts with the read of "first" at once: a master
+    // that matched frames naively would take the late reply (same unit, function and size)
+    // for it and publish "first" = 222. "first" is answered 50 ms after it is asked, so the
+    // late reply arrives alone.
+    std::atomic<int> seconds_asked{0};
+    ScriptedSerialServer server([&](const auto& request) -> ScriptedSerialServer::Reply {
+        if (requested_address(request) == 0) return {rtu_register_reply(request, 111), 50ms};
+        return {rtu_register_reply(request, 222), seconds_asked++ % 2 ? 300ms : 0ms};
+    });
+    const RtuPolled run = poll_serial_server(server, 3s);
+    ASSERT_GE(run.readings.size(), 3u);
+    std::size_t firsts = 0;
+    for (const Sample& sample : run.readings) {
+        const long long first = attribute_value(sample, "first");
+        if (first == -1) continue;
+        ++firsts;
+        EXPECT_EQ(first, 111) << "a late reply to another request was published";
+        const long long second = attribute_value(sample, "second");
+        if (second != -1) {
+            EXPECT_EQ(second, 222);
+        }
+    }
+    EXPECT_GE(firsts, 3u);
+    ASSERT_TRUE(run.stats.errors.contains("timeout"));
+    ASSERT_TRUE(run.stats.errors.contains("stale")) << run.stats.last_error;
+    EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(ModbusRtuOverTcp, JoinedSplitAndCorruptRepliesAreCountedAndNeverPublished) {
+    // Request by request: a reply followed by a second copy (joined), a reply with a bad CRC,
+    // a reply in two pieces, a reply from another unit, then a good one; round and round.
+    std::atomic<int> count{0};
+    ScriptedSerialServer server([&](const auto& request) -> ScriptedSerialServer::Reply {
+        auto reply = rtu_register_reply(request, requested_address(request) == 0 ? 111 : 222);
+        switch (count++ % 5) {
+            case 0: {
+                auto joined = reply;
+                joined.insert(joined.end(), reply.begin(), reply.end());
+                return {joined, 0ms};
+            }
+            case 1:
+                reply[4] ^= 0x01;
+                return {reply, 0ms};
+            case 2:
+                return {reply, 0ms, 3};
+            case 3: {
+                auto other = request;
+                other[0] = 9;
+                return {rtu_register_reply(other, 666), 0ms};
+            }
+            default:
+                return {reply, 0ms};
+        }
+    });
+    const RtuPolled run = poll_serial_server(server, 3s);
+    ASSERT_FALSE(run.readings.empty());
+    for (const Sample& sample : run.readings) {
+        const long long first = attribute_value(sample, "first");
+        const long long second = attribute_value(sample, "second");
+        if (first != -1) {
+            EXPECT_EQ(first, 111);
+        }
+        if (second != -1) {
+            EXPECT_EQ(second, 222);
+        }
+    }
+    for (const char* kind : {"stale", "crc", "wrong-unit"}) {
+        EXPECT_TRUE(run.stats.errors.contains(kind)) << kind << ": " << run.stats.last_error;
+    }
+    EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(ModbusRtuOverTcp, AServerWithNoLineBehindItTimesOutWithoutReconnecting) {
+    ScriptedSerialServer server([](const auto&) { return ScriptedSerialServer::Reply{}; });
+    const RtuPolled run = poll_serial_server(server, 1500ms);
+    EXPECT_TRUE(run.readings.empty());
+    ASSERT_TRUE(run.stats.errors.contains("timeout"));
+    EXPECT_EQ(server.connections(), 1);
 }
 
 }  // namespace
