@@ -559,6 +559,39 @@ TEST(ModbusTcpBadInput, TenThousandUnreachableEndpointsKeepMemoryAndDescriptorsB
     EXPECT_LE(logged, std::size_t{kEndpoints});       // one line each: why it cannot connect
 }
 
+// ---- a TCP-to-RTU gateway -------------------------------------------------------------------
+
+TEST(ModbusTcpGateway, ADeadUnitBehindTheGatewayTakesNeitherTheConnectionNorTheOthersDown) {
+    // Units 1 and 2 answer; unit 3 (unknown to the simulator) never does, as a meter that
+    // is switched off behind a gateway. The defaults: one request at a time.
+    TempDir dir;
+    SimProcess sim(dir, {"modbus-tcp", "--port", "0", "--nodes", "2", "--attributes", "1"});
+    test::DelayProxy proxy(sim.port());
+    std::vector<ModbusNode> nodes;
+    for (int unit = 1; unit <= 3; ++unit) nodes.push_back(generated_node(unit, 1, 100ms));
+    auto config = tcp_config(proxy.port(), 200ms, nodes);
+    config.dead_after = 2;
+    config.dead_poll = 1s;
+    SampleQueue queue(10'000);
+    RecordingLogger log;
+    ModbusSource source("gateway", config, queue, log);
+    source.start();
+    auto readings = gather(queue, 3s);
+    const auto errors = source.node_errors();
+    const SourceStats stats = source.stats();
+    source.stop();
+
+    EXPECT_EQ(proxy.connections(), 1);
+    EXPECT_FALSE(stats.errors.contains("connection")) << stats.last_error;
+    // 30 polls due each; the dead unit costs 2 x 200 ms, then one timeout a second.
+    EXPECT_GE(readings["unit-1"].size(), 15u);
+    EXPECT_GE(readings["unit-2"].size(), 15u);
+    EXPECT_TRUE(readings["unit-3"].empty());
+    ASSERT_TRUE(errors.contains("unit-3"));
+    EXPECT_LE(errors.at("unit-3").at("timeout"), 6u);  // 2 to die, then at dead_poll
+    EXPECT_FALSE(errors.contains("unit-1"));
+}
+
 // ---- RTU frames over TCP (a serial device server) ----------------------------------------
 
 ModbusSourceConfig rtu_over_tcp(int port, Millis timeout, std::vector<ModbusNode> nodes) {
