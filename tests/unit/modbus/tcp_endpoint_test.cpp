@@ -380,11 +380,11 @@ Paced pace_of(SampleQueue& queue, const std::string& node, Millis span) {
 }
 
 TEST(ModbusTcpBadInput, AFloodingDeviceDoesNotStarveTheOthersOnTheLoop) {
-    // Every request of the flooding device is answered with 8 MB of replies to no request
-    // (about 760,000 frames, each counted and dropped): without a bound on what one
+    // Every request of the flooding device is answered with 16 MB of replies to no request
+    // (about 1.5 million frames, each counted and dropped): without a bound on what one
     // connection may take per turn, the loop would parse them all before serving anyone else.
     std::vector<std::uint8_t> flood;
-    for (std::uint16_t i = 0; flood.size() < 8u << 20; ++i) {
+    for (std::uint16_t i = 0; flood.size() < 16u << 20; ++i) {
         const std::vector<std::uint8_t> fake{
             static_cast<std::uint8_t>(0xF0 | (i >> 12)), 0, 0, 0, 0, 5, 1, 4, 2, 0, 0};
         flood.insert(flood.end(), fake.begin(), fake.end());
@@ -414,7 +414,7 @@ TEST(ModbusTcpBadInput, AFloodingDeviceDoesNotStarveTheOthersOnTheLoop) {
     EXPECT_GE(paced.readings, 20u);                       // 60 polls due in 3 s
     std::printf("beside a flood: %zu readings, longest gap %lld ms\n", paced.readings,
                 static_cast<long long>(paced.longest_gap.count()));
-    EXPECT_LT(paced.longest_gap, 250ms);  // about 60 ms here; above 400 ms with no bound
+    EXPECT_LT(paced.longest_gap, 300ms);  // about 60 ms here (170 under TSan); no bound: 800
     EXPECT_TRUE(calm.stats().errors.empty()) << calm.stats().last_error;
 }
 
@@ -509,15 +509,24 @@ class CountingLogger final : public Logger {
   public:
     CountingLogger() : Logger(LogLevel::debug) {}
     std::size_t lines() const { return lines_; }
+    std::size_t connection_lines() const { return connection_lines_; }
 
   protected:
-    void write(LogLevel, std::string_view, const LogContext&) override { ++lines_; }
+    void write(LogLevel, std::string_view, const LogContext& context) override {
+        ++lines_;
+        if (context.event == "modbus-connection") ++connection_lines_;
+    }
 
   private:
     std::atomic<std::size_t> lines_{0};
+    std::atomic<std::size_t> connection_lines_{0};
 };
 
 TEST(ModbusTcpBadInput, TenThousandUnreachableEndpointsKeepMemoryAndDescriptorsBounded) {
+#if defined(__SANITIZE_THREAD__)
+    GTEST_SKIP() << "a memory bound, and a minute of work under ThreadSanitizer: the plain and "
+                    "ASan builds check it";
+#endif
     // Every endpoint's port refuses; each retries on its backoff (0.5, 1, 2 s, ...).
     constexpr int kEndpoints = 10'000;
     const int closed = test::free_port();
@@ -553,10 +562,13 @@ TEST(ModbusTcpBadInput, TenThousandUnreachableEndpointsKeepMemoryAndDescriptorsB
         "3 s later, %zu attempts failed, %zu log lines\n",
         settled, (settled - before) * 1024 / kEndpoints, later - settled,
         static_cast<std::size_t>(failures), logged);
-    EXPECT_GE(failures, 3u * kEndpoints);             // at 0, 0.5 and 1.5 s at least
-    EXPECT_LT(later - settled, 4 * 1024);             // retrying does not grow memory
+    EXPECT_GE(failures, 3u * kEndpoints);  // at 0, 0.5 and 1.5 s at least
+#if !defined(__SANITIZE_ADDRESS__)         // ASan's quarantine keeps what was freed, up to 256 MiB
+    EXPECT_LT(later - settled, 4 * 1024);  // retrying does not grow memory
+#endif
     EXPECT_LT(descriptors, descriptors_before + 64);  // a refused attempt keeps no descriptor
-    EXPECT_LE(logged, std::size_t{kEndpoints});       // one line each: why it cannot connect
+    EXPECT_LE(log.connection_lines(), std::size_t{kEndpoints});  // each says why, once
+    EXPECT_LE(logged, 2u * kEndpoints);  // and, once, that its node is offline
 }
 
 // ---- a TCP-to-RTU gateway -------------------------------------------------------------------
