@@ -113,6 +113,10 @@ struct ModbusAttribute {
     // `function: 3|4`: reads with this function code (3 = holding, 4 = input registers)
     // whatever `table` says, for devices that map one table onto the other. 0: by table.
     std::uint8_t function = 0;
+    // `poll:` how often this attribute is read, overriding its node's poll interval (e.g.
+    // energy counters every 60s beside power every 1s). Unset: the node's. Attributes read at
+    // one interval are coalesced into requests together; see read_interval().
+    std::optional<Millis> poll;
 
     // Write-back (docs/write-back.md). Off unless `writable: true`, which only coils and
     // holding registers of a non-string type may set. Limits are in published units (after
@@ -233,8 +237,9 @@ class ModelRef {
 struct ModbusNode {
     std::string id;                   // node id used in topics, e.g. "pdu-1"
     int unit = 1;                     // Modbus unit (slave) id, 0..247 (255 allowed for TCP)
-    Millis poll{1000};                // poll interval
-    std::optional<Millis> offline_after;  // overrides the source's; longer than `poll`
+    Millis poll{1000};                // poll interval of the attributes without a `poll:`
+    // Overrides the source's; longer than fastest_interval().
+    std::optional<Millis> offline_after;
     ModbusAttributeTable attributes;  // the model's (shared) plus the node's own, less `without`
     ModelRef model;                   // `model:`; unset when the node names none
     std::optional<Millis> request_gap;  // overrides the model's and the source's request_gap
@@ -244,6 +249,12 @@ struct ModbusNode {
 
     friend bool operator==(const ModbusNode&, const ModbusNode&) = default;
 };
+
+// How often `attribute` of `node` is read: its own `poll:`, else the node's.
+Millis read_interval(const ModbusNode& node, const ModbusAttribute& attribute);
+// The shortest interval at which any of `node`'s attributes is read (the node's poll when it
+// has none): what its availability (offline_after) is measured against.
+Millis fastest_interval(const ModbusNode& node);
 
 // How requests and replies travel on a modbus-tcp connection.
 enum class TcpFraming {
@@ -279,7 +290,7 @@ struct ModbusSourceConfig {
     Millis timeout{1000};             // response timeout per request
     std::uint16_t max_gap = 0;        // unmapped registers/bits one request may span
     // A node that returned no reading for this long is offline; unset (and not set on the
-    // node): max(3x the node's poll, 30 s).
+    // node): max(3x the node's fastest_interval(), 30 s).
     std::optional<Millis> offline_after;
     // Wire behaviour (docs/configuration.md, "Modbus on a real line").
     std::uint16_t max_registers = 125;  // registers per read request at most (1..125);

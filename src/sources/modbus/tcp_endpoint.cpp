@@ -20,7 +20,7 @@
 
 #include "mbap.hpp"
 #include "modbus_source.hpp"
-#include "nodebridge/poll_schedule.hpp"
+#include "node_schedule.hpp"
 #include "poll_round.hpp"
 #include "rtu_frame.hpp"
 #include "source_book.hpp"
@@ -137,7 +137,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     std::string failing_because;      // why connecting failed, logged; empty once connected
     bool resolving = false;           // resolver_thread runs, its result not yet taken
     std::thread resolver_thread;      // joined by stop() (or before the next resolution)
-    std::optional<PollSchedule> schedule;
+    std::optional<NodeSchedule> schedule;
     std::vector<std::optional<PollRound>> rounds;  // a poll under way, per node
     std::vector<int> attempts;      // attempts of each node's current read that failed
     std::vector<bool> busy;         // a round under way or a write in flight
@@ -264,9 +264,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         turn_end = loop.at_end_of_turn([this] { book.flush_samples(); });
         const auto start = Steady::now();
         book.started(start);
-        std::vector<Millis> intervals;
-        for (const NodeState& node : book.nodes) intervals.push_back(node.config->poll);
-        schedule.emplace(intervals, book.name, start);
+        schedule.emplace(group_intervals(book), book.name, start);
         arm_availability(book.check_availability(start));
         connect();
     }
@@ -577,10 +575,9 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
                 return;
             }
             if (!gap_kept(i, now)) return;
-            schedule->started(i);
             busy[i] = true;
             attempts[i] = 0;
-            rounds[i].emplace(book, book.nodes[i]);
+            rounds[i].emplace(book, book.nodes[i], schedule->started(i, now));
             send_read(i);
         }
     }

@@ -173,6 +173,15 @@ TEST(ModbusSourceTcp, ARefusedCoalescedReadIsSplitAndRemembered) {
         tcp_config(sim.port(), 300ms, {node_around_the_hole()}));
 }
 
+// Issue #23, item 1: attributes with intervals of their own on Modbus TCP.
+TEST(ModbusSourceTcp, ReadsEachAttributeAtItsOwnInterval) {
+    TempDir dir;
+    const std::string devices = dir.write("devices.yaml", kDeviceWithAHole);
+    SimProcess sim(dir, {"modbus-tcp", "--port", "0", "--devices", devices});
+    expect_attributes_read_at_their_intervals(
+        tcp_config(sim.port(), 300ms, {node_around_the_hole()}));
+}
+
 TEST(ModbusSourceTcp, ExceptionKeepsTheAttributesThatWereRead) {
     TempDir dir;
     SimProcess sim(dir, {"modbus-tcp", "--port", "0"});
