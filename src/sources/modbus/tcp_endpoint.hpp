@@ -4,8 +4,8 @@
 // outstanding on it, and each reply matched to its request by transaction id.
 //
 // It keeps the rules of the RTU line's thread, through the same SourceBook, PollRound,
-// PollSchedule and UnitHealth: nodes polled on their grid, reads coalesced and split when
-// refused, retries, request_gap, dead units polled every dead_poll, availability, writes
+// NodeSchedule and UnitHealth: each interval group polled on its grid, reads coalesced and split
+// when refused, retries, request_gap, dead units polled every dead_poll, availability, writes
 // before due polls and their read-back, counters by kind. What differs is the transport:
 // - Several nodes' polls may be under way at once (max_in_flight > 1); one node's reads
 //   still go one after the other. With max_in_flight 1 (the default) one request is on the
