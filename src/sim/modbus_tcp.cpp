@@ -303,9 +303,10 @@ class Server {
             exception(MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS);
             return true;
         }
-        // Register reads, the benchmarks' hot path, directly from the mapping, with
-        // libmodbus 3.1's checks and exceptions (its modbus_reply()): 1..125 registers
-        // (APP 6.3, 6.4) or exception 3, inside the table or exception 2.
+        // Register reads, the benchmarks' hot path, directly from the mapping, with the
+        // checks and exceptions of libmodbus 3.1's modbus_reply() (src/modbus.c): 1..125
+        // registers (APP 6.3, 6.4) or exception 3, inside the table or exception 2. Not its
+        // flush of the input after exception 3, which would drop pipelined requests.
         if ((function == MODBUS_FC_READ_HOLDING_REGISTERS ||
              function == MODBUS_FC_READ_INPUT_REGISTERS) &&
             pdu_size == 5) {

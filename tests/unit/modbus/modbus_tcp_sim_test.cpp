@@ -228,6 +228,34 @@ TEST(ModbusTcpSim, AnswersRequestsSentBackToBackInOrder) {
     EXPECT_TRUE(client.frame(200ms).empty()) << "a reply nobody asked for";
 }
 
+// Register reads get the exceptions libmodbus 3.1's modbus_reply() gives (the simulator
+// builds these replies itself): 1..125 registers or exception 3 (illegal data value, APP
+// 6.3/6.4), inside the table or exception 2; holding and input alike. Unlike modbus_reply(),
+// which flushes the socket's input after exception 3, the requests pipelined behind it are
+// still answered (the simulator before issue #21 lost them).
+TEST(ModbusTcpSim, RegisterReadsOutsideTheLimitsGetLibmodbussExceptions) {
+    TempDir dir;
+    SimProcess sim(dir, {"modbus-tcp", "--port", "0", "--devices", constant_devices(dir)});
+    Client client(sim.port());
+    ASSERT_TRUE(client.send(adu(1, 1, read_pdu(4, 0, 0)) + adu(2, 1, read_pdu(3, 0, 126)) +
+                            adu(3, 1, read_pdu(3, 8, 3)) + adu(4, 1, read_pdu(3, 7, 3)) +
+                            adu(5, 2, read_pdu(4, 10, 1))));
+    const std::vector<std::pair<int, int>> expected{
+        {0x84, 3}, {0x83, 3}, {0x83, 2}, {0x03, 0}, {0x84, 2}};
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        const Bytes reply = client.frame();
+        ASSERT_FALSE(reply.empty()) << i;
+        EXPECT_EQ(transaction_of(reply), static_cast<int>(i) + 1);
+        EXPECT_EQ(reply[7], expected[i].first) << i;
+        if (expected[i].first & 0x80) {
+            ASSERT_EQ(reply.size(), 9u);
+            EXPECT_EQ(reply[8], expected[i].second) << i;
+        } else {
+            EXPECT_EQ(registers_of(reply), (std::vector<int>{0, 0, 0})) << i;
+        }
+    }
+}
+
 // The same requests arriving a byte at a time are put together and answered.
 TEST(ModbusTcpSim, PutsTogetherRequestsSplitAcrossSegments) {
     TempDir dir;
