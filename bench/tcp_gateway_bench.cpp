@@ -15,7 +15,8 @@
 // expected, and the floor's figures with the ratio. Targets print PASS/MISS and never change
 // the exit status; only a broken setup exits 1.
 //
-// Usage: tcp_gateway_bench [--warmup S] [--measure S] [--old-daemon PATH] [--only ABCD]
+// Usage: tcp_gateway_bench [--warmup S] [--measure S] [--old-daemon PATH] [--rounds N]
+//                          [--only ABCD]
 
 #include <mosquitto.h>
 #include <sys/resource.h>
@@ -24,6 +25,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
@@ -48,6 +50,7 @@ struct Settings {
     double measure_s = 20;
     std::string old_daemon;
     std::string only = "ABCD";
+    int rounds = 2;  // A and B: daemon and floor alternate, the order flipped each round
 };
 
 // What one program did over one window.
@@ -233,6 +236,66 @@ void targets(const Figures& daemon, const Figures& floor, double expected, long 
         verdict(delivered >= 0.995), daemon.fds, endpoints);
 }
 
+// The mean of several rounds' figures: CPU and rates averaged, threads, VmRSS and fds the
+// highest seen.
+Figures mean(const std::vector<Figures>& rounds) {
+    Figures out;
+    for (const Figures& f : rounds) {
+        out.cpu += f.cpu / static_cast<double>(rounds.size());
+        out.broker_cpu += f.broker_cpu / static_cast<double>(rounds.size());
+        out.sim_cpu += f.sim_cpu / static_cast<double>(rounds.size());
+        out.attributes_per_s += f.attributes_per_s / static_cast<double>(rounds.size());
+        out.messages_per_s += f.messages_per_s / static_cast<double>(rounds.size());
+        out.threads = std::max(out.threads, f.threads);
+        out.rss_kib = std::max(out.rss_kib, f.rss_kib);
+        out.fds = std::max(out.fds, f.fds);
+        out.ran = true;
+    }
+    return out;
+}
+
+struct Rounds {
+    std::vector<Figures> daemons, floors;
+};
+
+// Runs the daemon and the floor `rounds` times, alternating which goes first, so a change in
+// the machine's load falls on both.
+Rounds alternate(const Settings& settings, const std::function<Figures(int)>& daemon,
+                 const std::function<Figures(int)>& floor) {
+    Rounds rounds;
+    for (int round = 1; round <= settings.rounds; ++round) {
+        if (round % 2 == 1) {
+            rounds.daemons.push_back(daemon(round));
+            rounds.floors.push_back(floor(round));
+        } else {
+            rounds.floors.push_back(floor(round));
+            rounds.daemons.push_back(daemon(round));
+        }
+    }
+    return rounds;
+}
+
+// The table's header and a row for each run.
+void print_rounds(const Rounds& rounds, double expected) {
+    header();
+    for (std::size_t i = 0; i < rounds.daemons.size(); ++i) {
+        const std::string round = " (round " + std::to_string(i + 1) + ")";
+        row(("nodebridged" + round).c_str(), rounds.daemons[i], expected);
+        row(("floor" + round).c_str(), rounds.floors[i], expected);
+    }
+}
+
+// Each round's CPU ratio, then the targets on the means.
+void print_targets(const Rounds& rounds, double expected, long endpoints) {
+    std::printf("\nCPU nodebridged / floor per round:");
+    for (std::size_t i = 0; i < rounds.daemons.size(); ++i) {
+        const double floor = rounds.floors[i].cpu;
+        std::printf(" %.2fx", floor > 0 ? rounds.daemons[i].cpu / floor : 0.0);
+    }
+    std::printf("\nMeans over the rounds (load now %s):\n", load_average().c_str());
+    targets(mean(rounds.daemons), mean(rounds.floors), expected, endpoints);
+}
+
 int run(const Settings& settings) {
     mosquitto_lib_init();
     TempDir dir;
@@ -252,29 +315,32 @@ int run(const Settings& settings) {
         const std::string config =
             dir.write("a.yaml", daemon_config(broker.port(), sim.ports(), shape));
         const double expected = 5000.0 * kAttributes;
-        const Figures daemon =
-            measure(settings, dir, "a-daemon", broker, sim, daemon_args(NODEBRIDGED_PATH, config),
-                    "bench/bench/#", kAttributes);
-        const Figures floor =
-            measure(settings, dir, "a-floor", broker, sim,
-                    floor_args(broker.port(), sim.ports(), 200, {"--period-ms", "1000"}),
-                    "bench/floor/#", kAttributes);
+        std::printf(
+            "\n### A. 5,000 nodes x 20 attributes on 25 endpoints, poll 1 s, per-node "
+            "JSON QoS 0 (load before %s)\n\n",
+            load_average().c_str());
+        const Rounds rounds = alternate(
+            settings,
+            [&](int round) {
+                return measure(settings, dir, "a-daemon-" + std::to_string(round), broker, sim,
+                               daemon_args(NODEBRIDGED_PATH, config), "bench/bench/#", kAttributes);
+            },
+            [&](int round) {
+                return measure(settings, dir, "a-floor-" + std::to_string(round), broker, sim,
+                               floor_args(broker.port(), sim.ports(), 200, {"--period-ms", "1000"}),
+                               "bench/floor/#", kAttributes);
+            });
         Figures old;
         if (!settings.old_daemon.empty()) {
             old = measure(settings, dir, "a-old-daemon", broker, sim,
                           daemon_args(settings.old_daemon, config), "bench/bench/#", kAttributes);
         }
-        std::printf(
-            "\n### A. 5,000 nodes x 20 attributes on 25 endpoints, poll 1 s, per-node "
-            "JSON QoS 0 (load now %s)\n\n",
-            load_average().c_str());
-        header();
-        row("nodebridged", daemon, expected);
-        row("floor (tcp_floor)", floor, expected);
+        print_rounds(rounds, expected);
         row("nodebridged before the event loop (e15b1ae)", old, expected);
-        targets(daemon, floor, expected, 25);
+        print_targets(rounds, expected, 25);
+        const Figures floor = mean(rounds.floors);
         if (old.ran && floor.cpu > 0) {
-            std::printf("before the event loop: %.2fx the floor's CPU, %ld threads\n",
+            std::printf("before the event loop: %.2fx the floor's mean CPU, %ld threads\n",
                         old.cpu / floor.cpu, old.threads);
         }
         std::fflush(stdout);
@@ -286,21 +352,23 @@ int run(const Settings& settings) {
         const std::string config =
             dir.write("b.yaml", daemon_config(broker.port(), sim.ports(), shape));
         const double expected = 5000.0 * kAttributes;
-        const Figures daemon =
-            measure(settings, dir, "b-daemon", broker, sim, daemon_args(NODEBRIDGED_PATH, config),
-                    "bench/bench/#", kAttributes);
-        const Figures floor =
-            measure(settings, dir, "b-floor", broker, sim,
-                    floor_args(broker.port(), sim.ports(), 5, {"--period-ms", "1000"}),
-                    "bench/floor/#", kAttributes);
         std::printf(
             "\n### B. 5,000 nodes as 1,000 endpoints x 5 units (one `hosts:` entry), "
-            "poll 1 s, per-node JSON QoS 0 (load now %s)\n\n",
+            "poll 1 s, per-node JSON QoS 0 (load before %s)\n\n",
             load_average().c_str());
-        header();
-        row("nodebridged", daemon, expected);
-        row("floor (tcp_floor)", floor, expected);
-        targets(daemon, floor, expected, 1000);
+        const Rounds rounds = alternate(
+            settings,
+            [&](int round) {
+                return measure(settings, dir, "b-daemon-" + std::to_string(round), broker, sim,
+                               daemon_args(NODEBRIDGED_PATH, config), "bench/bench/#", kAttributes);
+            },
+            [&](int round) {
+                return measure(settings, dir, "b-floor-" + std::to_string(round), broker, sim,
+                               floor_args(broker.port(), sim.ports(), 5, {"--period-ms", "1000"}),
+                               "bench/floor/#", kAttributes);
+            });
+        print_rounds(rounds, expected);
+        print_targets(rounds, expected, 1000);
         std::fflush(stdout);
     }
 
@@ -416,6 +484,8 @@ int main(int argc, char** argv) {
             ok = parse_seconds(argv[++i], settings.measure_s);
         } else if (ok && arg == "--old-daemon") {
             settings.old_daemon = argv[++i];
+        } else if (ok && arg == "--rounds") {
+            settings.rounds = std::max(1, std::atoi(argv[++i]));
         } else if (ok && arg == "--only") {
             settings.only = argv[++i];
         } else {
@@ -423,7 +493,8 @@ int main(int argc, char** argv) {
         }
         if (!ok) {
             std::fprintf(stderr,
-                         "usage: %s [--warmup S] [--measure S] [--old-daemon PATH] [--only ABCD]\n",
+                         "usage: %s [--warmup S] [--measure S] [--old-daemon PATH] [--rounds N] "
+                         "[--only ABCD]\n",
                          argv[0]);
             return 64;
         }
