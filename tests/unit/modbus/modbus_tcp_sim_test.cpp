@@ -434,6 +434,29 @@ TEST(ModbusTcpSim, ServesManyPortsFromOneProcess) {
     }
 }
 
+// --port P --ports 3 listens on P, P+1 and P+2. P comes from free_port(); its neighbours
+// may be taken, so a start that cannot listen (exit 1) is tried again with another P.
+TEST(ModbusTcpSim, ManyPortsFromAGivenPortAreConsecutive) {
+    TempDir dir;
+    for (int attempt = 0; attempt < 10; ++attempt) {
+        const int base = test::free_port();
+        if (base > 65533) continue;
+        test::Process sim({NODEBRIDGE_SIM_PATH, "modbus-tcp", "--port", std::to_string(base),
+                           "--ports", "3", "--devices", constant_devices(dir)},
+                          dir.file("sim" + std::to_string(attempt) + ".log"));
+        if (!sim.wait_for_output("ready", 5s)) {
+            EXPECT_EQ(sim.wait_for_exit(5s), 1) << sim.output();
+            continue;
+        }
+        EXPECT_EQ(ready_ports(sim.output()), (std::vector<int>{base, base + 1, base + 2}));
+        Client client(base + 2);
+        ASSERT_TRUE(client.send(adu(9, 3, read_pdu(4, 0, 1))));
+        EXPECT_EQ(registers_of(client.frame()), (std::vector<int>{300}));
+        return;
+    }
+    FAIL() << "no free run of three ports in ten tries";
+}
+
 // A single port prints no port list.
 TEST(ModbusTcpSim, OnePortKeepsTheShortReadyLine) {
     TempDir dir;
