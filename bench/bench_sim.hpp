@@ -8,6 +8,7 @@
 #include <fstream>
 #include <memory>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -22,13 +23,17 @@ namespace nodebridge::bench {
 // benchmark's compile definition.
 class SimProcess {
   public:
-    SimProcess(const test::TempDir& dir, const std::string& name, int nodes, int attributes) {
+    // `extra`: more options, such as {"--ports", "25"} (ports() then lists every port).
+    SimProcess(const test::TempDir& dir, const std::string& name, int nodes, int attributes,
+               const std::vector<std::string>& extra = {}) {
         using namespace std::chrono_literals;
-        process_ = std::make_unique<test::Process>(
-            std::vector<std::string>{SIM_PATH, "modbus-tcp", "--bind", "127.0.0.1", "--port", "0",
-                                     "--nodes", std::to_string(nodes), "--attributes",
-                                     std::to_string(attributes)},
-            dir.file(name + ".log"));
+        std::vector<std::string> args{SIM_PATH,       "modbus-tcp",
+                                      "--bind",       "127.0.0.1",
+                                      "--port",       "0",
+                                      "--nodes",      std::to_string(nodes),
+                                      "--attributes", std::to_string(attributes)};
+        args.insert(args.end(), extra.begin(), extra.end());
+        process_ = std::make_unique<test::Process>(args, dir.file(name + ".log"));
         if (!process_->wait_for_output("ready", 10s)) {
             throw std::runtime_error("nodebridge-sim did not start:\n" + process_->output());
         }
@@ -39,6 +44,13 @@ class SimProcess {
             throw std::runtime_error("unexpected nodebridge-sim ready line:\n" + output);
         }
         port_ = std::stoi(match[1]);
+        ports_ = {port_};
+        if (std::regex_search(output, match, std::regex(R"( ports ([0-9,]+))"))) {
+            ports_.clear();
+            std::istringstream list(match[1].str());
+            std::string item;
+            while (std::getline(list, item, ',')) ports_.push_back(std::stoi(item));
+        }
     }
     ~SimProcess() {
         using namespace std::chrono_literals;
@@ -49,10 +61,13 @@ class SimProcess {
     SimProcess& operator=(const SimProcess&) = delete;
 
     int port() const { return port_; }
+    // Every port it listens on: port() alone unless it was started with --ports.
+    const std::vector<int>& ports() const { return ports_; }
     pid_t pid() const { return process_->pid(); }
 
   private:
     int port_ = 0;
+    std::vector<int> ports_;
     std::unique_ptr<test::Process> process_;
 };
 

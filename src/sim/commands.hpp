@@ -9,7 +9,9 @@ namespace nodebridge::sim {
 
 using Args = std::span<const std::string_view>;
 
-// nodebridge-sim modbus-tcp --port P [--bind ADDR] [--devices FILE] [--nodes N --attributes M]
+// nodebridge-sim modbus-tcp --port P [--ports N] [--bind ADDR] [--devices FILE]
+//                           [--nodes N --attributes M]
+//                           [--rtu-gateway [--baud B --parity P --stop-bits S] [--turnaround T]]
 int run_modbus_tcp(Args args);
 
 // nodebridge-sim modbus-rtu --link PATH [--devices FILE] [--nodes N --attributes M]

@@ -16,8 +16,10 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"modbus-tcp", nodebridge::sim::run_modbus_tcp,
-     "modbus-tcp --port P [--bind 127.0.0.1] [--devices FILE.yaml | --nodes N --attributes M |\n"
-     "             --model NAME [--units 1-10] [--model-dir DIR]]"},
+     "modbus-tcp --port P [--ports N] [--bind 127.0.0.1] [--devices FILE.yaml |\n"
+     "             --nodes N --attributes M | --model NAME [--units 1-10] [--model-dir DIR]]\n"
+     "             [--rtu-gateway [--baud B [--parity none|even|odd] [--stop-bits 1|2]]\n"
+     "             [--turnaround 5ms]]"},
     {"modbus-rtu", nodebridge::sim::run_modbus_rtu,
      "modbus-rtu --link PATH [--devices FILE.yaml | --nodes N --attributes M |\n"
      "             --model NAME [--units 1-10] [--model-dir DIR]] [--wire] "

@@ -39,6 +39,8 @@ constexpr int kKeepaliveProbes = 3;
 // Data sent and not acknowledged for this long ends the connection: a device powered off with
 // requests in flight is noticed as soon as with none (kernel default: about 15 minutes).
 constexpr unsigned kUserTimeoutMs = 25'000;
+// A connection that keeps failing is logged again this often (and counted every time).
+constexpr auto kConnectFailureLogInterval = std::chrono::minutes(10);
 
 Resolved resolve_host(const std::string& host, int port) {
     addrinfo hints{};
@@ -133,10 +135,11 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     std::vector<sockaddr_storage> addresses;  // empty: to be resolved before connecting
     std::string resolve_error;
     std::size_t next_address = 0;
-    std::size_t failed_connects = 0;  // since the addresses were resolved
-    std::string failing_because;      // why connecting failed, logged; empty once connected
-    bool resolving = false;           // resolver_thread runs, its result not yet taken
-    std::thread resolver_thread;      // joined by stop() (or before the next resolution)
+    std::size_t failed_connects = 0;      // since the addresses were resolved
+    bool failing = false;                 // connecting has failed since it last connected
+    Steady::time_point failure_logged{};  // when that was last logged
+    bool resolving = false;               // resolver_thread runs, its result not yet taken
+    std::thread resolver_thread;          // joined by stop() (or before the next resolution)
     std::optional<NodeSchedule> schedule;
     std::vector<std::optional<PollRound>> rounds;  // a poll under way, per node
     std::vector<int> attempts;      // attempts of each node's current read that failed
@@ -370,7 +373,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         }
         link = Link::up;
         failed_connects = 0;
-        failing_because.clear();
+        failing = false;
         loop.watch(fd, EPOLLIN, [this](std::uint32_t events) { on_socket(events); });
         log.log(LogLevel::info, "connected to " + book.link,
                 LogContext{.source = book.name, .event = "modbus-connected"});
@@ -390,16 +393,20 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         }
         const std::string text = "cannot connect to " + book.link + ": " + reason + " (retry in " +
                                  std::to_string(reconnect_delay.count()) + " ms)";
-        // Logged once per reason until it connects, counted every time: 10,000 devices that
-        // are down are 10,000 lines, not 10,000 every backoff.
-        if (reason == failing_because) {
+        // Counted every time, logged when it starts failing and then every
+        // kConnectFailureLogInterval: 10,000 devices that are down are 10,000 lines, not
+        // 10,000 every backoff.
+        const auto now = Steady::now();
+        if (failing && now - failure_logged < kConnectFailureLogInterval) {
             book.count_error(nullptr, "connection", text);
         } else {
             book.record_error(nullptr, "connection",
-                              text +
-                                  "; retried with backoff, logged again once it connects or "
-                                  "fails for another reason");
-            failing_because = reason;
+                              text + (failing ? std::string()
+                                              : std::string("; retried with backoff, logged "
+                                                            "again every 10 min until it "
+                                                            "connects")));
+            failing = true;
+            failure_logged = now;
         }
         retry_later();
     }
