@@ -288,6 +288,14 @@ std::string describe(const Config& config) {
     } else {
         out << "Home Assistant discovery off\n";
     }
+    if (const auto& http = config.http) {
+        const bool v6 = http->address.find(':') != std::string::npos;
+        out << "http: status page, /api/ and /metrics on http://"
+            << (v6 ? "[" + http->address + "]" : http->address) << ":" << http->port << "/"
+            << (http->metrics_readings ? " (metrics with readings)" : "") << "\n";
+    } else {
+        out << "http off\n";
+    }
     return out.str();
 }
 

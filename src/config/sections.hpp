@@ -47,6 +47,13 @@ void read_homeassistant(const YAML::Node& node, const Context& ctx,
 // discovery on, the topics of rules that take part in it.
 void check_homeassistant(const Config& config, Diagnostics& diag);
 
+// `http:` (docs/http.md): a map, or true/false. Sets `out` unless it is false or empty.
+// Warns when `listen` is not a loopback address.
+void read_http(const YAML::Node& node, const Context& ctx, std::optional<HttpConfig>& out);
+
+// True for 127.0.0.0/8 and ::1 (literals only).
+bool is_loopback_address(const std::string& address);
+
 // `sources:` (a list); appends every source that could be read to `out`.
 void read_sources(const YAML::Node& node, const Context& ctx, std::vector<SourceConfig>& out);
 
