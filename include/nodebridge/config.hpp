@@ -481,6 +481,16 @@ struct HttpConfig {
     bool metrics_readings = false;      // metrics.readings: each attribute's last value
     std::string static_dir = "/usr/share/nodebridge/http";  // the status page's files
     std::size_t history = 120;          // recent readings kept per attribute for the chart
+    // Basic authentication: every request needs `username` and `password` when a password is
+    // set. The password comes from password_file or password_credential (never inline), is
+    // read at load and is never shown anywhere.
+    std::string username;
+    std::string password;
+    std::string password_file;        // where it came from (for --check-config)
+    std::string password_credential;
+    // tls: HTTPS with this certificate chain and private key (PEM files), read at start.
+    std::string tls_cert_file;
+    std::string tls_key_file;
 
     friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "sections.hpp"
@@ -59,6 +60,56 @@ bool parse_listen(const std::string& text, std::string& address, int& port, std:
     return true;
 }
 
+// username, password_file, password_credential (the password is never written inline).
+void read_http_login(MapReader& map, HttpConfig& out) {
+    const Context& ctx = map.context();
+    map.text("username", out.username);
+    std::string file;
+    const bool has_file = map.text("password_file", file);
+    std::string credential;
+    const bool has_credential = map.text("password_credential", credential);
+    if (has_file && has_credential) {
+        ctx.error(map.key_position("password_credential"),
+                  "password_credential: give only one of password_file and password_credential");
+        return;
+    }
+    if (has_file) {
+        out.password_file = resolve(file, ctx);
+        if (auto secret = read_secret(out.password_file, true, "password_file",
+                                      map.value_position("password_file"), ctx)) {
+            out.password = std::move(*secret);
+        }
+    } else if (has_credential) {
+        const Position where = map.value_position("password_credential");
+        const char* directory = std::getenv("CREDENTIALS_DIRECTORY");
+        if (!valid_credential_name(credential)) {
+            ctx.error(where,
+                      "password_credential: expected a credential name (a file name), got '" +
+                          shown(credential) + "'");
+        } else if (directory == nullptr || *directory == '\0') {
+            ctx.error(where,
+                      "password_credential: $CREDENTIALS_DIRECTORY is not set; systemd sets it "
+                      "for a unit with LoadCredential=" +
+                          shown(credential) + ":/path/to/secret");
+        } else {
+            out.password_credential = credential;
+            if (auto secret = read_secret(std::string(directory) + "/" + credential, false,
+                                          "password_credential", where, ctx)) {
+                out.password = std::move(*secret);
+            }
+        }
+    }
+    if ((has_file || has_credential) && out.username.empty()) {
+        ctx.error(map.key_position(has_file ? "password_file" : "password_credential"),
+                  std::string(has_file ? "password_file" : "password_credential") +
+                      ": needs a username as well");
+    }
+    if (!out.username.empty() && !has_file && !has_credential) {
+        ctx.error(map.key_position("username"),
+                  "username: needs password_file or password_credential as well");
+    }
+}
+
 }  // namespace
 
 bool is_loopback_address(const std::string& address) {
@@ -102,13 +153,36 @@ void read_http(const YAML::Node& node, const Context& ctx, std::optional<HttpCon
         metrics_map.boolean("readings", http.metrics_readings);
         metrics_map.finish();
     }
+    read_http_login(map, http);
+    if (auto tls = map.find("tls")) {
+        MapReader tls_map(*tls, ctx, "http.tls");
+        const bool has_cert = tls_map.text("cert_file", http.tls_cert_file, true);
+        const bool has_key = tls_map.text("key_file", http.tls_key_file, true);
+        if (has_cert) {
+            http.tls_cert_file = resolve(http.tls_cert_file, ctx);
+            check_readable(http.tls_cert_file, false, "cert_file",
+                           tls_map.value_position("cert_file"), ctx);
+        }
+        if (has_key) {
+            http.tls_key_file = resolve(http.tls_key_file, ctx);
+            check_readable(http.tls_key_file, false, "key_file", tls_map.value_position("key_file"),
+                           ctx);
+        }
+        tls_map.finish();
+    }
     map.finish();
-    if (!is_loopback_address(http.address)) {
+    const bool tls = !http.tls_cert_file.empty() && !http.tls_key_file.empty();
+    const bool login = !http.password.empty();
+    if (!is_loopback_address(http.address) && !(tls && login)) {
+        std::string missing = !tls && !login ? "unencrypted and without a password"
+                              : !tls         ? "unencrypted (the password crosses the network in "
+                                               "clear)"
+                                             : "without a password";
         ctx.warning(map.value_position("listen"),
                     "listen: " + http.address +
                         " is not a loopback address: the status page, API and metrics are "
-                        "readable by anyone who can reach it, unencrypted and without a "
-                        "password (docs/http.md, \"Exposure\")");
+                        "readable by anyone who can reach it, " +
+                        missing + "; set http.tls and a password (docs/http.md, \"Exposure\")");
     }
     out = std::move(http);
 }

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -74,6 +75,20 @@ struct Server::Access {
         (void)upload_data_size;
         (void)request;
         Reply reply;
+        if (!server.config_.password.empty() && !authorized(server, connection)) {
+            server.requests_.fetch_add(1, std::memory_order_relaxed);
+            server.errors_.fetch_add(1, std::memory_order_relaxed);
+            static const char kDenied[] = "401 Unauthorized: this endpoint needs a login\n";
+            MHD_Response* denied = MHD_create_response_from_buffer(
+                sizeof kDenied - 1, const_cast<char*>(kDenied), MHD_RESPMEM_PERSISTENT);
+            if (denied == nullptr) return MHD_NO;
+            MHD_add_response_header(denied, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                    "text/plain; charset=utf-8");
+            const MHD_Result queued =
+                MHD_queue_basic_auth_fail_response(connection, "nodebridge", denied);
+            MHD_destroy_response(denied);
+            return queued;
+        }
         const bool get = std::strcmp(method, MHD_HTTP_METHOD_GET) == 0;
         const bool head = std::strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
         if (!get && !head) {
@@ -109,6 +124,30 @@ struct Server::Access {
         const MHD_Result queued = MHD_queue_response(connection, reply.status, response);
         MHD_destroy_response(response);
         return queued;
+    }
+
+    // The request's Basic credentials (RFC 7617) are http.username and http.password.
+    static bool authorized(const Server& server, MHD_Connection* connection) {
+        char* password = nullptr;
+        char* user = MHD_basic_auth_get_username_password(connection, &password);
+        const bool ok = user != nullptr && password != nullptr &&
+                        equal_in_constant_time(user, server.config_.username) &&
+                        equal_in_constant_time(password, server.config_.password);
+        if (user != nullptr) MHD_free(user);
+        if (password != nullptr) MHD_free(password);
+        return ok;
+    }
+
+    // Compares without stopping at the first difference, so the time taken does not say how
+    // much of a guess was right (the length still shows).
+    static bool equal_in_constant_time(const char* given, const std::string& expected) {
+        const std::size_t length = std::strlen(given);
+        unsigned char difference = length == expected.size() ? 0 : 1;
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+            const char c = i < length ? given[i] : '\0';
+            difference |= static_cast<unsigned char>(c ^ expected[i]);
+        }
+        return difference == 0;
     }
 
     static void log(void* self, const char* format, va_list args) {
@@ -161,6 +200,25 @@ std::string Server::start() {
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (v6) flags |= MHD_USE_IPv6;
+    // HTTPS: the certificate chain and key in memory (manual, 2 "Constants",
+    // MHD_OPTION_HTTPS_MEM_CERT and MHD_OPTION_HTTPS_MEM_KEY; GnuTLS does the TLS).
+    std::string& cert = tls_cert_;
+    std::string& key = tls_key_;
+    std::vector<MHD_OptionItem> tls_options;
+    if (!config_.tls_cert_file.empty()) {
+        for (auto [path, text] :
+             {std::pair{&config_.tls_cert_file, &cert}, std::pair{&config_.tls_key_file, &key}}) {
+            std::ifstream in(*path, std::ios::binary);
+            std::ostringstream body;
+            body << in.rdbuf();
+            if (!in || body.str().empty()) return "cannot read " + *path;
+            *text = body.str();
+        }
+        flags |= MHD_USE_TLS;
+        tls_options.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, cert.data()});
+        tls_options.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, key.data()});
+    }
+    tls_options.push_back({MHD_OPTION_END, 0, nullptr});
     const auto timeout_s = static_cast<unsigned>(
         std::chrono::duration_cast<std::chrono::seconds>(config_.timeout).count());
     daemon_ = MHD_start_daemon(
@@ -168,7 +226,8 @@ std::string Server::start() {
         this, MHD_OPTION_EXTERNAL_LOGGER, &Access::log, this, MHD_OPTION_SOCK_ADDR,
         reinterpret_cast<sockaddr*>(&address), MHD_OPTION_CONNECTION_LIMIT,
         static_cast<unsigned>(config_.max_connections), MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory, MHD_OPTION_ARRAY, tls_options.data(),
+        MHD_OPTION_END);
     if (daemon_ == nullptr) {
         return "cannot listen on " + (v6 ? "[" + config_.address + "]" : config_.address) + ":" +
                std::to_string(config_.port) + ": " + std::strerror(errno);
@@ -185,6 +244,8 @@ void Server::stop() {
         MHD_stop_daemon(daemon_);
         daemon_ = nullptr;
     }
+    std::fill(tls_key_.begin(), tls_key_.end(), '\0');  // the key is kept no longer than needed
+    tls_key_.clear();
 }
 
 void Server::publish(std::shared_ptr<const View> view) {

@@ -75,6 +75,9 @@ class Server {
     Logger& log_;
     History history_;
     std::map<std::string, std::pair<std::string, std::string>> files_;  // path -> (type, body)
+    // The PEM text of http.tls, kept while the daemon runs (libmicrohttpd is handed pointers).
+    std::string tls_cert_;
+    std::string tls_key_;
     MHD_Daemon* daemon_ = nullptr;
     int port_ = 0;
     mutable std::mutex view_mutex_;  // held for a pointer copy or swap only

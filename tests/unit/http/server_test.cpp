@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "nodebridge/config.hpp"
 #include "support/support.hpp"
 
@@ -90,6 +92,34 @@ TEST(HttpConfig, ANonLoopbackAddressIsWarnedAbout) {
     EXPECT_TRUE(result.warnings.empty());
     EXPECT_FALSE(load_config(dir.write("off.yaml", "gateway: g\nhttp: false\n")).config->http);
     EXPECT_FALSE(load_config(dir.write("none.yaml", "gateway: g\n")).config->http);
+}
+
+TEST(HttpConfig, TlsAndAPasswordSilenceTheWarningAndNeverShowTheSecret) {
+    test::TempDir dir;
+    dir.write("cert.pem", "x");
+    dir.write("key.pem", "x");
+    const std::string secret = dir.write("secret", "hunter2-hunter2\n");
+    std::filesystem::permissions(secret, std::filesystem::perms::owner_read);
+    const std::string base =
+        "gateway: g\nhttp:\n  listen: 0.0.0.0:9108\n  username: u\n  password_file: secret\n";
+    LoadResult result = load_config(
+        dir.write("both.yaml", base + "  tls: { cert_file: cert.pem, key_file: key.pem }\n"));
+    ASSERT_TRUE(result.config) << (result.errors.empty() ? "" : result.errors[0].to_string());
+    EXPECT_TRUE(result.warnings.empty()) << result.warnings[0].to_string();
+    EXPECT_EQ(result.config->http->password, "hunter2-hunter2");
+    EXPECT_EQ(result.config->http->tls_cert_file, dir.file("cert.pem"));
+    const std::string described = describe(*result.config);
+    EXPECT_EQ(described.find("hunter2"), std::string::npos);
+    EXPECT_NE(described.find("https://0.0.0.0:9108/"), std::string::npos) << described;
+
+    result = load_config(dir.write("password-only.yaml", base));
+    ASSERT_EQ(result.warnings.size(), 1u);
+    EXPECT_NE(result.warnings[0].to_string().find("unencrypted"), std::string::npos);
+
+    result =
+        load_config(dir.write("no-user.yaml", "gateway: g\nhttp: { password_file: secret }\n"));
+    ASSERT_EQ(result.errors.size(), 1u);
+    EXPECT_NE(result.errors[0].to_string().find("needs a username"), std::string::npos);
 }
 
 }  // namespace
