@@ -6,8 +6,8 @@
 namespace nodebridge::http {
 namespace {
 
-// Readings waiting for the history mutex; past this the oldest are dropped. Reached only
-// if HTTP threads held the mutex for many batches in a row.
+// Readings waiting for the history mutex; past this new ones are left out of the history.
+// Reached only if HTTP threads held the mutex for many batches in a row.
 constexpr std::size_t kMaxPending = 100'000;
 
 std::string key_of(const std::string& source, const std::string& node) {
@@ -70,8 +70,9 @@ void NodeTable::observe(const Sample& sample, SteadyClock::time_point now) {
             same->unit = attribute.unit;
         }
         if (auto value = numeric(attribute.value)) {
-            if (pending_.size() >= kMaxPending) pending_.erase(pending_.begin());
-            pending_.push_back(Point{key, attribute.name, attribute.unit, time_ms, *value});
+            if (pending_.size() < kMaxPending) {
+                pending_.push_back(Point{key, attribute.name, attribute.unit, time_ms, *value});
+            }
         }
     }
 }
@@ -81,21 +82,23 @@ void NodeTable::flush_pending() {
     std::unique_lock lock(history_mutex_, std::try_to_lock);
     if (!lock.owns_lock()) return;  // an HTTP thread is copying a history: next time
     for (Point& point : pending_) {
-        std::vector<Series>& series = histories_[point.key];
-        auto same = std::find_if(series.begin(), series.end(),
-                                 [&](const Series& s) { return s.attribute == point.attribute; });
-        if (same == series.end()) {
-            series.push_back(Series{std::move(point.attribute), std::move(point.unit), {}});
-            same = series.end() - 1;
+        std::vector<Ring>& rings = histories_[point.key];
+        auto same = std::find_if(rings.begin(), rings.end(), [&](const Ring& r) {
+            return r.attribute == point.attribute;
+        });
+        if (same == rings.end()) {
+            rings.push_back(Ring{std::move(point.attribute), std::move(point.unit), {}, 0});
+            same = rings.end() - 1;
+            same->points.reserve(history_);
         } else if (same->unit != point.unit) {
             same->unit = std::move(point.unit);
         }
-        if (same->points.size() >= history_) {
-            same->points.erase(same->points.begin(),
-                               same->points.begin() +
-                                   static_cast<std::ptrdiff_t>(same->points.size() - history_ + 1));
+        if (same->points.size() < history_) {
+            same->points.emplace_back(point.time_ms, point.value);
+        } else {
+            same->points[same->next] = {point.time_ms, point.value};
+            same->next = (same->next + 1) % history_;
         }
-        same->points.emplace_back(point.time_ms, point.value);
     }
     pending_.clear();
 }
@@ -129,7 +132,19 @@ std::optional<std::vector<Series>> NodeTable::history(const std::string& source,
     std::lock_guard lock(history_mutex_);
     auto found = histories_.find(key_of(source, node));
     if (found == histories_.end()) return std::nullopt;
-    return found->second;
+    std::vector<Series> out;
+    out.reserve(found->second.size());
+    for (const Ring& ring : found->second) {
+        Series series{ring.attribute, ring.unit, {}};
+        series.points.reserve(ring.points.size());
+        // Oldest first: from `next` to the end, then from the start (a full ring only).
+        const std::size_t start = ring.points.size() < history_ ? 0 : ring.next;
+        for (std::size_t i = 0; i < ring.points.size(); ++i) {
+            series.points.push_back(ring.points[(start + i) % ring.points.size()]);
+        }
+        out.push_back(std::move(series));
+    }
+    return out;
 }
 
 }  // namespace nodebridge::http

@@ -68,8 +68,16 @@ class NodeTable final : public SampleObserver {
     mutable std::mutex snapshot_mutex_;  // held for a pointer copy or swap only
     std::shared_ptr<const NodesSnapshot> snapshot_;
 
+    // One attribute's recent readings in a ring of history_ slots: `next` is where the next
+    // one goes, the oldest once the ring is full.
+    struct Ring {
+        std::string attribute;
+        std::string unit;
+        std::vector<std::pair<std::int64_t, double>> points;
+        std::size_t next = 0;
+    };
     mutable std::mutex history_mutex_;  // try_locked by the mapping thread
-    std::unordered_map<std::string, std::vector<Series>> histories_;
+    std::unordered_map<std::string, std::vector<Ring>> histories_;
 };
 
 }  // namespace nodebridge::http
