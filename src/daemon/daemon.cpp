@@ -13,13 +13,13 @@
 
 #include "discovery.hpp"
 #include "node_table.hpp"
-#include "server.hpp"
 #include "nodebridge/command.hpp"
 #include "nodebridge/mapping.hpp"
 #include "nodebridge/publisher.hpp"
 #include "nodebridge/version.hpp"
 #include "options.hpp"
 #include "pipeline.hpp"
+#include "server.hpp"
 #include "sparkplug_link.hpp"
 #include "stats.hpp"
 #include "systemd/notifier.hpp"
@@ -151,8 +151,7 @@ struct Daemon::Impl {
         if (!config.http || !node_table) return;
         http::NodeTable* table = node_table.get();
         auto server = std::make_unique<http::Server>(
-            *config.http, log,
-            [table](const std::string& source, const std::string& node) {
+            *config.http, log, [table](const std::string& source, const std::string& node) {
                 return table->history(source, node);
             });
         const std::string error = server->start();
@@ -223,8 +222,7 @@ struct Daemon::Impl {
     }
 
     RunningSource start_source(const SourceConfig& source_config) {
-        RunningSource running{source_config,
-                              make_source(source_config, samples, log, modbus_tcp)};
+        RunningSource running{source_config, make_source(source_config, samples, log, modbus_tcp)};
         running.source->start();
         return running;
     }
@@ -426,6 +424,7 @@ struct Daemon::Impl {
                         {.event = "reload"});
             }
             start_http();
+            publish_view(snapshot());  // a new server answers at once, not 503 for a second
         }
         notifier.ready();
     }

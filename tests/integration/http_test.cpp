@@ -390,6 +390,23 @@ TEST_F(Http, ANodeTurnsOfflineWhenItsDeviceStops) {
         << metrics.body;
 }
 
+TEST_F(Http, AReloadMovesTheEndpointAndKeepsTheReadingsFlowing) {
+    ASSERT_TRUE(wait_online()) << daemon_->output();
+    const int moved = free_port();
+    std::string config = read_file(config_path_);
+    config = replace_all(config, "listen: 127.0.0.1:" + std::to_string(http_port_),
+                         "listen: 127.0.0.1:" + std::to_string(moved));
+    dir_.write("nodebridge.yaml", config);
+    daemon_->signal(SIGHUP);
+    ASSERT_TRUE(
+        daemon_->wait_for_output("http: listening on 127.0.0.1:" + std::to_string(moved), 10s))
+        << daemon_->output();
+    EXPECT_EQ(http_get(moved, "/metrics").status, 200);
+    EXPECT_EQ(http_get(http_port_, "/metrics").status, 0);  // nobody listens there now
+    subscriber_->clear();
+    EXPECT_TRUE(subscriber_->wait_for_message("dc/pdu-1/voltage", 5s).has_value());
+}
+
 // http.tls and a password: HTTPS with Basic authentication (curl as the client).
 TEST(HttpTls, HttpsWithALoginAndNothingWithout) {
     if (std::system("command -v curl >/dev/null && command -v openssl >/dev/null") != 0) {
