@@ -168,12 +168,20 @@ class Http : public ::testing::Test {
         ASSERT_TRUE(sim_->wait_for_output("ready", 10s)) << sim_->output();
     }
 
-    // Waits until /metrics says both nodes are online.
+    // Waits until /metrics says both nodes are online and shows their readings.
     bool wait_online() {
         return wait_until(
             [&] {
+                // Both the sources' counters and the mapping thread's node table (which
+                // follows them by up to two seconds) have seen both nodes.
                 const Response r = http_get(http_port_, "/metrics");
-                return metric(r.body, "nodebridge_source_nodes_online{source=\"pdu-bus\"}") == 2.0;
+                return metric(r.body, "nodebridge_source_nodes_online{source=\"pdu-bus\"}") ==
+                           2.0 &&
+                       metric(r.body,
+                              R"(nodebridge_node_readings_total{source="pdu-bus",node="pdu-1"})") &&
+                       metric(
+                           r.body,
+                           R"(nodebridge_node_readings_total{source="pdu-bus",node="meter \"7\""})");
             },
             15s);
     }
@@ -279,6 +287,10 @@ TEST_F(Http, ApiListsNodesWithValuesAndHistory) {
 
 TEST_F(Http, NoSecretOnThePageTheApiOrTheMetrics) {
     ASSERT_TRUE(wait_online()) << daemon_->output();
+    // The node table's snapshot follows the sources' counters by up to two seconds.
+    ASSERT_TRUE(wait_until(
+        [&] { return http_get(http_port_, "/api/node?source=pdu-bus&node=pdu-1").status == 200; },
+        10s));
     for (const char* path : {"/", "/app.js", "/style.css", "/api/status", "/api/nodes",
                              "/api/node?source=pdu-bus&node=pdu-1", "/metrics"}) {
         const Response r = http_get(http_port_, path);
