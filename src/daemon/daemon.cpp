@@ -146,6 +146,21 @@ struct Daemon::Impl {
     std::unique_ptr<http::NodeTable> node_table =
         config.http ? std::make_unique<http::NodeTable>(config.http->history) : nullptr;
     std::unique_ptr<http::Server> http_server;
+    // Each Modbus node's configured poll interval, for /metrics; renewed with the config.
+    std::shared_ptr<const http::PollIntervals> poll_intervals = poll_intervals_of(config);
+
+    static std::shared_ptr<const http::PollIntervals> poll_intervals_of(const Config& config) {
+        auto out = std::make_shared<http::PollIntervals>();
+        for (const SourceConfig& source : config.sources) {
+            if (const auto* modbus = std::get_if<ModbusSourceConfig>(&source.settings)) {
+                for (const ModbusNode& node : modbus->nodes) {
+                    (*out)[source.name + '\0' + node.id] =
+                        std::chrono::duration<double>(node.poll).count();
+                }
+            }
+        }
+        return out;
+    }
 
     void start_http() {
         if (!config.http || !node_table) return;
@@ -184,6 +199,7 @@ struct Daemon::Impl {
         view->stats = snap;
         view->spool_state = spool_state(snap.publisher);
         view->nodes = node_table->snapshot();
+        view->polls = poll_intervals;
         http_server->publish(std::move(view));
     }
     // ---- end HTTP ----
@@ -416,6 +432,7 @@ struct Daemon::Impl {
                 {.event = "reload"});
         const bool http_changed = next.http != config.http;
         config = std::move(next);
+        poll_intervals = poll_intervals_of(config);
         if (http_changed) {
             stop_http();
             if (config.http && !node_table) {

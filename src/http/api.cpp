@@ -63,6 +63,12 @@ void append_node(const Availability& availability, const NodeSummary& node,
         out += "null,\"time\":null";
     }
     out += ",\"readings\":" + std::to_string(node.readings);
+    out += ",\"interval_s\":";
+    if (node.readings >= 2) {
+        append_double(node.interval_s, out);
+    } else {
+        out += "null";
+    }
     out += ",\"attributes\":[";
     bool first = true;
     for (const Attribute& attribute : node.attributes) {

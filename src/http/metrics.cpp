@@ -237,6 +237,23 @@ std::string render_metrics(const View& view, SteadyClock::time_point now, bool r
         w.sample("nodebridge_node_last_reading_age_seconds",
                  {{"source", node.source}, {"node", node.node}}, age < 0 ? 0 : age);
     }
+    w.family("nodebridge_node_reading_interval_seconds", "gauge",
+             "Seconds between the node's last two readings (compare with its poll interval).");
+    for (const NodeSummary& node : nodes.nodes) {
+        if (node.readings < 2) continue;
+        w.sample("nodebridge_node_reading_interval_seconds",
+                 {{"source", node.source}, {"node", node.node}}, node.interval_s);
+    }
+    w.family("nodebridge_node_poll_interval_seconds", "gauge",
+             "The node's configured poll interval (Modbus nodes).");
+    if (view.polls) {
+        for (const NodeSummary& node : nodes.nodes) {
+            auto found = view.polls->find(node.source + '\0' + node.node);
+            if (found == view.polls->end()) continue;
+            w.sample("nodebridge_node_poll_interval_seconds",
+                     {{"source", node.source}, {"node", node.node}}, found->second);
+        }
+    }
     w.family("nodebridge_node_readings_total", "counter",
              "Readings of the node mapped since start.");
     for (const NodeSummary& node : nodes.nodes) {

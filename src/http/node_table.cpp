@@ -54,6 +54,9 @@ void NodeTable::observe(const Sample& sample, SteadyClock::time_point now) {
         return;
     }
     node.online = true;
+    if (node.has_reading) {
+        node.interval_s = std::chrono::duration<double>(now - node.last_reading).count();
+    }
     node.has_reading = true;
     node.last_reading = now;
     node.last_reading_wall = sample.time;
@@ -83,9 +86,8 @@ void NodeTable::flush_pending() {
     if (!lock.owns_lock()) return;  // an HTTP thread is copying a history: next time
     for (Point& point : pending_) {
         std::vector<Ring>& rings = histories_[point.key];
-        auto same = std::find_if(rings.begin(), rings.end(), [&](const Ring& r) {
-            return r.attribute == point.attribute;
-        });
+        auto same = std::find_if(rings.begin(), rings.end(),
+                                 [&](const Ring& r) { return r.attribute == point.attribute; });
         if (same == rings.end()) {
             rings.push_back(Ring{std::move(point.attribute), std::move(point.unit), {}, 0});
             same = rings.end() - 1;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "nodebridge/sample.hpp"
@@ -24,6 +25,7 @@ struct NodeSummary {
     SteadyClock::time_point last_reading{};  // when its last reading was mapped
     WallClock::time_point last_reading_wall{};
     std::uint64_t readings = 0;         // readings mapped since start
+    double interval_s = 0;  // seconds between its last two readings; 0 before the second
     std::vector<Attribute> attributes;  // the last value of each attribute, by first seen
 };
 
@@ -34,12 +36,16 @@ struct NodesSnapshot {
     std::uint64_t nodes_ignored = 0;  // readings of nodes past the table's bound, not shown
 };
 
+// Each Modbus node's configured poll interval in seconds, by source '\0' node.
+using PollIntervals = std::unordered_map<std::string, double>;
+
 // Everything one request may show. Built by the daemon's main thread, then shared read-only.
 struct View {
     std::string gateway;
     StatsSnapshot stats;
     std::string spool_state;                     // spool_state(stats.publisher)
     std::shared_ptr<const NodesSnapshot> nodes;  // never null once published
+    std::shared_ptr<const PollIntervals> polls;  // may be null: none known
 };
 
 // Recent numeric readings of one attribute: (milliseconds since the epoch, value), oldest

@@ -213,6 +213,11 @@ TEST_F(Http, MetricsPassPromtoolAndMatchTheStatsTopic) {
         r.body, R"(nodebridge_node_last_reading_age_seconds{source="pdu-bus",node="pdu-1"})"))
         << r.body;
 
+    EXPECT_EQ(
+        metric(r.body, R"(nodebridge_node_poll_interval_seconds{source="pdu-bus",node="pdu-1"})"),
+        0.2)
+        << r.body;
+
     if (::access("/usr/bin/promtool", X_OK) != 0) {
         ADD_FAILURE() << "promtool (Debian package prometheus, scripts/deps) is not installed";
     } else {

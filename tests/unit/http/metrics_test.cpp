@@ -112,5 +112,26 @@ TEST(Metrics, AgeIsMeasuredFromNow) {
         << body;
 }
 
+TEST(Metrics, ReadingIntervalBesideTheConfiguredPoll) {
+    View view = sample_view();
+    auto nodes = std::make_shared<NodesSnapshot>(*view.nodes);
+    nodes->nodes[0].readings = 5;
+    nodes->nodes[0].interval_s = 1.25;
+    view.nodes = nodes;
+    auto polls = std::make_shared<PollIntervals>();
+    (*polls)[std::string("bus \"one\"") + '\0' + "plain"] = 1.0;
+    view.polls = polls;
+    const std::string body = render_metrics(view, SteadyClock::now(), false);
+    EXPECT_NE(
+        body.find(
+            R"(nodebridge_node_reading_interval_seconds{source="bus \"one\"",node="plain"} 1.25)"),
+        std::string::npos)
+        << body;
+    EXPECT_NE(
+        body.find(R"(nodebridge_node_poll_interval_seconds{source="bus \"one\"",node="plain"} 1)"),
+        std::string::npos)
+        << body;
+}
+
 }  // namespace
 }  // namespace nodebridge::http

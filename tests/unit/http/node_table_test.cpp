@@ -73,5 +73,16 @@ TEST(NodeTable, AHeldSnapshotStaysAsItWas) {
     EXPECT_EQ(std::get<double>(table.snapshot()->nodes[0].attributes[0].value), 9.0);
 }
 
+TEST(NodeTable, KeepsTheTimeBetweenTheLastTwoReadings) {
+    NodeTable table(5);
+    const auto start = SteadyClock::now();
+    table.observe(reading("a", 1), start);
+    table.observe(reading("a", 2), start + Millis(200));
+    table.observe(reading("a", 3), start + Millis(1450));
+    table.tick(start + Millis(1450));
+    EXPECT_DOUBLE_EQ(table.snapshot()->nodes[0].interval_s, 1.25);
+    EXPECT_EQ(table.snapshot()->nodes[0].readings, 3u);
+}
+
 }  // namespace
 }  // namespace nodebridge::http
