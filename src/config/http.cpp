@@ -125,7 +125,10 @@ bool is_loopback_address(const std::string& address) {
 }
 
 void read_http(const YAML::Node& node, const Context& ctx, std::optional<HttpConfig>& out) {
-    if (node.IsNull()) return;  // `http:` with nothing: off, like an absent section
+    if (node.IsNull()) {  // `http:` with nothing: on with the defaults, as `homeassistant:`
+        out = HttpConfig{};
+        return;
+    }
     if (node.IsScalar()) {
         const auto enabled = read_bool(node, ctx, "http");
         if (enabled && *enabled) out = HttpConfig{};

@@ -63,7 +63,7 @@ std::optional<std::string> read_secret(const std::string& path, bool private_onl
 // A systemd credential name: a plain file name.
 bool valid_credential_name(const std::string& name);
 
-// `http:` (docs/http.md): a map, or true/false. Sets `out` unless it is false or empty.
+// `http:` (docs/http.md): a map, empty, or true/false. Sets `out` unless it is false.
 // Warns when `listen` is not a loopback address.
 void read_http(const YAML::Node& node, const Context& ctx, std::optional<HttpConfig>& out);
 

@@ -91,6 +91,10 @@ TEST(HttpConfig, ANonLoopbackAddressIsWarnedAbout) {
     ASSERT_TRUE(result.config);
     EXPECT_TRUE(result.warnings.empty());
     EXPECT_FALSE(load_config(dir.write("off.yaml", "gateway: g\nhttp: false\n")).config->http);
+    auto empty = load_config(dir.write("empty.yaml", "gateway: g\nhttp:\n")).config->http;
+    ASSERT_TRUE(empty);
+    EXPECT_EQ(empty->address, "127.0.0.1");
+    EXPECT_EQ(empty->port, 9108);
     EXPECT_FALSE(load_config(dir.write("none.yaml", "gateway: g\n")).config->http);
 }
 
