@@ -104,6 +104,16 @@ std::string round_trip(int port, const std::string& request) {
     return response;
 }
 
+// The resident memory of `pid` in KiB (VmRSS in /proc/PID/status), or 0.
+long rss_kib(pid_t pid) {
+    std::istringstream status(read_file("/proc/" + std::to_string(pid) + "/status"));
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+    }
+    return 0;
+}
+
 struct Response {
     int status = 0;
     std::string head;
@@ -350,6 +360,7 @@ TEST_F(Http, SlowAndManyClientsNeitherStallReadingsNorTheEndpoint) {
     EXPECT_LT(std::chrono::steady_clock::now() - sent, 4s);
     ::close(slow);
 
+    const long rss_before = rss_kib(daemon_->pid());
     // A stream of requests from two clients at once, while the readings keep arriving.
     subscriber_->clear();
     std::atomic<int> answered{0};
@@ -387,6 +398,13 @@ TEST_F(Http, SlowAndManyClientsNeitherStallReadingsNorTheEndpoint) {
     for (int fd : idle) ::close(fd);
     EXPECT_TRUE(wait_until([&] { return http_get(http_port_, "/metrics").status == 200; }, 10s));
     EXPECT_TRUE(daemon_->running());
+    const long rss_after = rss_kib(daemon_->pid());
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    // Bounded memory: connections, request buffers and rendered bodies are given back (under
+    // a sanitizer freed memory is held in quarantine, so only without one).
+    EXPECT_LT(rss_after - rss_before, 32 * 1024) << rss_before << " KiB -> " << rss_after << " KiB";
+#endif
+    std::cout << "VmRSS " << rss_before << " KiB before, " << rss_after << " KiB after\n";
     std::cout << "hammer: " << requests << " requests, " << answered << " answered, " << hammered
               << " voltage readings in 3 s; " << idle.size() << " idle connections, " << while_idle
               << " readings in 3 s\n";
