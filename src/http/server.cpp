@@ -222,12 +222,11 @@ std::string Server::start() {
     const auto timeout_s = static_cast<unsigned>(
         std::chrono::duration_cast<std::chrono::seconds>(config_.timeout).count());
     daemon_ = MHD_start_daemon(
-        flags, 0, nullptr, nullptr, reinterpret_cast<MHD_AccessHandlerCallback>(&Access::handle),
-        this, MHD_OPTION_EXTERNAL_LOGGER, &Access::log, this, MHD_OPTION_SOCK_ADDR,
-        reinterpret_cast<sockaddr*>(&address), MHD_OPTION_CONNECTION_LIMIT,
-        static_cast<unsigned>(config_.max_connections), MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory, MHD_OPTION_ARRAY, tls_options.data(),
-        MHD_OPTION_END);
+        flags, 0, nullptr, nullptr, &Access::handle, this, MHD_OPTION_EXTERNAL_LOGGER, &Access::log,
+        this, MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&address),
+        MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(config_.max_connections),
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        kConnectionMemory, MHD_OPTION_ARRAY, tls_options.data(), MHD_OPTION_END);
     if (daemon_ == nullptr) {
         return "cannot listen on " + (v6 ? "[" + config_.address + "]" : config_.address) + ":" +
                std::to_string(config_.port) + ": " + std::strerror(errno);
