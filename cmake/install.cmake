@@ -5,6 +5,7 @@
 #   <systemd unit dir>/nodebridge.service
 #   /usr/share/doc/nodebridge/{*.md,examples/}, /usr/share/man/man{1,5,8}/
 #   /usr/share/nodebridge/models/*.yaml (the library of device models, docs/models.md)
+#   /usr/share/nodebridge/http/ (the status page's files, docs/http.md)
 
 include(GNUInstallDirs)
 
@@ -26,6 +27,12 @@ install(DIRECTORY config/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
 # (kModelLibraryDir); package-owned, the site's own go to /etc/nodebridge/models.
 install(DIRECTORY models/ DESTINATION ${CMAKE_INSTALL_DATADIR}/nodebridge/models
         FILES_MATCHING PATTERN "*.yaml")
+
+# The HTTP endpoint's status page (docs/http.md), where http.static_dir looks by default:
+# data, not code.
+install(DIRECTORY src/http/static/ DESTINATION ${CMAKE_INSTALL_DATADIR}/nodebridge/http)
+# The Grafana dashboard for /metrics (docs/http.md).
+install(FILES config/examples/grafana-dashboard.json DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 
 # Where systemd looks for system units: systemd.pc says (/lib/systemd/system on Debian 12).
 set(NODEBRIDGE_SYSTEMD_UNITDIR "" CACHE PATH "Directory for the systemd unit (default: from systemd.pc)")

@@ -489,6 +489,30 @@ struct StatsConfig {
     friend bool operator==(const StatsConfig&, const StatsConfig&) = default;
 };
 
+// ---- http (docs/http.md) --------------------------------------------------------------------
+// The top-level `http:` section: the read-only status page, JSON API and Prometheus /metrics.
+struct HttpConfig {
+    std::string address = "127.0.0.1";  // listen: the address to bind (IPv4 or [IPv6])
+    int port = 9108;                    // listen: the TCP port
+    int max_connections = 64;           // connections open at once; more are refused
+    Millis timeout{10000};              // a connection idle this long is closed (slow clients)
+    bool metrics_readings = false;      // metrics.readings: each attribute's last value
+    std::string static_dir = "/usr/share/nodebridge/http";  // the status page's files
+    std::size_t history = 120;          // recent readings kept per attribute for the chart
+    // Basic authentication: every request needs `username` and `password` when a password is
+    // set. The password comes from password_file or password_credential (never inline), is
+    // read at load and is never shown anywhere.
+    std::string username;
+    std::string password;
+    std::string password_file;        // where it came from (for --check-config)
+    std::string password_credential;
+    // tls: HTTPS with this certificate chain and private key (PEM files), read at start.
+    std::string tls_cert_file;
+    std::string tls_key_file;
+
+    friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
+};
+
 // ---- sparkplug (docs/sparkplug.md) ---------------------------------------------------------
 // The top-level `sparkplug:` section: a Sparkplug B 3.0 edge node beside the rules' topics.
 struct SparkplugConfig {
@@ -532,6 +556,7 @@ struct Config {
     std::vector<MappingRule> mappings;
     std::optional<SparkplugConfig> sparkplug;  // absent = no Sparkplug
     std::optional<HomeAssistantConfig> homeassistant;  // unset: no discovery
+    std::optional<HttpConfig> http;   // unset: no HTTP endpoint (docs/http.md)
     // Every model known after precedence (library dir, site dir, then `models:` in config
     // files; a later one of the same name replaces an earlier one), sorted by name.
     std::vector<ModelRef> models;

@@ -289,6 +289,26 @@ std::string describe(const Config& config) {
     } else {
         out << "Home Assistant discovery off\n";
     }
+    if (const auto& http = config.http) {
+        const bool v6 = http->address.find(':') != std::string::npos;
+        out << "http: status page, /api/ and /metrics on "
+            << (http->tls_cert_file.empty() ? "http://" : "https://")
+            << (v6 ? "[" + http->address + "]" : http->address) << ":" << http->port << "/"
+            << (http->metrics_readings ? " (metrics with readings)" : "") << "\n";
+        out << "http tls: "
+            << (http->tls_cert_file.empty() ? "off (plain HTTP)"
+                                            : "HTTPS, certificate " + http->tls_cert_file)
+            << "\n";
+        if (!http->username.empty()) {
+            out << "http login: user " << http->username << ", password: "
+                << (http->password_file.empty()
+                        ? "(from systemd credential " + http->password_credential + ")"
+                        : "(from file " + http->password_file + ")")
+                << "\n";
+        }
+    } else {
+        out << "http off\n";
+    }
     return out.str();
 }
 
