@@ -190,7 +190,13 @@ class Line {
         if (mapping == nullptr || options_.dead.contains(unit)) return;
         if (options_.drop > 0 && std::bernoulli_distribution(options_.drop)(random_)) return;
         Outgoing out;
-        if (devices_.refuses(unit, frame + 1, size - 3)) {
+        if (auto special = devices_.special_reply(unit, frame + 1, size - 3)) {
+            out.bytes = {frame[0]};
+            out.bytes.insert(out.bytes.end(), special->begin(), special->end());
+            const std::uint16_t crc = crc16(out.bytes);
+            out.bytes.push_back(static_cast<std::uint8_t>(crc & 0xFF));
+            out.bytes.push_back(static_cast<std::uint8_t>(crc >> 8));
+        } else if (devices_.refuses(unit, frame + 1, size - 3)) {
             // Exception 2, illegal data address: unit, function | 0x80, code, CRC.
             out.bytes = {frame[0], static_cast<std::uint8_t>(frame[1] | 0x80), 2};
             const std::uint16_t crc = crc16(out.bytes);

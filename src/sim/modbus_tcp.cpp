@@ -41,6 +41,35 @@ int bound_port(int socket_fd) {
     return -1;
 }
 
+// Sends `pdu` as the reply to `query` (its MBAP header: same transaction and unit), for
+// the answers libmodbus's modbus_reply() cannot build (DeviceSet::special_reply()).
+int send_pdu(int client, const std::uint8_t* query, const std::vector<std::uint8_t>& pdu) {
+    std::vector<std::uint8_t> adu(query, query + kMbapLength);
+    const std::size_t length = pdu.size() + 1;  // unit + PDU
+    adu[4] = static_cast<std::uint8_t>(length >> 8);
+    adu[5] = static_cast<std::uint8_t>(length & 0xFF);
+    adu.insert(adu.end(), pdu.begin(), pdu.end());
+    const ssize_t n = send(client, adu.data(), adu.size(), MSG_NOSIGNAL);
+    return n == static_cast<ssize_t>(adu.size()) ? static_cast<int>(n) : -1;
+}
+
+// libmodbus's modbus_receive() knows the length of the requests of its own function codes
+// only; of another (function 43) it reads just the function code. The rest, which the MBAP
+// length field announces (and which a client sends in one segment), is read here. Returns
+// the request's whole length.
+int rest_of_request(int client, std::vector<std::uint8_t>& query, int length) {
+    const int announced = 6 + ((query[4] << 8) | query[5]);
+    if (announced <= length || announced > static_cast<int>(query.size())) return length;
+    pollfd fd{client, POLLIN, 0};
+    while (length < announced && poll(&fd, 1, 200) > 0) {
+        const ssize_t n =
+            recv(client, query.data() + length, static_cast<std::size_t>(announced - length), 0);
+        if (n <= 0) break;
+        length += static_cast<int>(n);
+    }
+    return length;
+}
+
 }  // namespace
 
 int run_modbus_tcp(Args args) {
@@ -109,19 +138,22 @@ int run_modbus_tcp(Args args) {
             if (fds[i].revents == 0) continue;
             const int client = fds[i].fd;
             modbus_set_socket(context, client);
-            const int length = modbus_receive(context, query.data());
+            int length = modbus_receive(context, query.data());
             if (length < 0) {
                 closed.push_back(client);
                 continue;
             }
             if (length <= kMbapLength) continue;
+            length = rest_of_request(client, query, length);
             const int unit = query[kMbapLength - 1];
             modbus_mapping_t* mapping = devices->mapping(unit);
             if (mapping == nullptr) continue;  // no such device: stay silent
             const std::uint8_t* pdu = query.data() + kMbapLength;
             const auto pdu_size = static_cast<std::size_t>(length - kMbapLength);
             int sent = 0;
-            if (devices->refuses(unit, pdu, pdu_size)) {
+            if (auto special = devices->special_reply(unit, pdu, pdu_size)) {
+                sent = send_pdu(client, query.data(), *special);
+            } else if (devices->refuses(unit, pdu, pdu_size)) {
                 sent = modbus_reply_exception(context, query.data(),
                                               MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS);
             } else {
