@@ -474,8 +474,10 @@ std::optional<std::vector<std::uint8_t>> DeviceSet::special_reply(int unit, cons
     const auto it = devices_.find(unit);
     if (it == devices_.end() || size < 1) return std::nullopt;
     const DeviceSpec& spec = it->second.spec;
-    if (pdu[0] == modbus::device_id::kFunction && size >= 2 &&
-        pdu[1] == modbus::device_id::kMeiType && !spec.identification.empty()) {
+    if (pdu[0] == modbus::device_id::kFunction) {
+        // Without identification: exception 1 (illegal function) at once; libmodbus's
+        // modbus_reply() would send it only after sleeping its response timeout.
+        if (spec.identification.empty()) return std::vector<std::uint8_t>{0xAB, 0x01};
         // Conformity 0x81: basic identification, stream and individual access (6.21).
         return modbus::device_id::answer(std::span(pdu, size), spec.identification, 0x81);
     }

@@ -1,0 +1,48 @@
+// nodebridge: commissioning from the command line (cli.hpp lists what is where).
+
+#include <cstdio>
+#include <string_view>
+#include <vector>
+
+#include "cli.hpp"
+#include "nodebridge/version.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: nodebridge COMMAND [OPTIONS]\n"
+    "Finds Modbus devices, recognises their library models and proves their readings.\n"
+    "\n"
+    "commands:\n"
+    "  scan tcp HOST[:PORT] [--units 1-247] [--timeout 200ms] [--model-dir DIR] [--name NAME]\n"
+    "\n"
+    "  -h, --help     print this help and exit\n"
+    "      --version  print the version and exit\n"
+    "\n"
+    "See nodebridge(1).\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace nodebridge::cli;
+    const std::vector<std::string_view> all(argv + 1, argv + argc);
+    const Args args(all);
+    if (args.empty()) {
+        std::fputs(kUsage, stderr);
+        return kExitUsage;
+    }
+    if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::fputs(kUsage, stdout);
+        return kExitOk;
+    }
+    if (args[0] == "--version") {
+        std::printf("nodebridge %s\n", nodebridge::kVersion);
+        return kExitOk;
+    }
+    if (args[0] == "scan" && args.size() >= 2 && args[1] == "tcp") {
+        return run_scan_tcp(args.subspan(2));
+    }
+    std::fprintf(stderr, "nodebridge: unknown command '%.*s'\n\n%s",
+                 static_cast<int>(args[0].size()), args[0].data(), kUsage);
+    return kExitUsage;
+}
