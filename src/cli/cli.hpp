@@ -7,9 +7,9 @@
 //   scan_tcp.cpp     nodebridge scan tcp HOST[:PORT] [--units 1-247] [--timeout 200ms]
 //                    [--model-dir DIR] [--name NAME]: units that answer, their round trip,
 //                    Read Device Identification, the library models that fit, a YAML block
-//   read.cpp         nodebridge read tcp HOST[:PORT] --unit N --model NAME
+//   read.cpp         nodebridge read tcp HOST[:PORT] --unit N --model NAME [--timeout 1s]
 //                    nodebridge read -c CONFIG NODE: one node's readings as a table, --json,
-//                    --watch 1s
+//                    --watch 1s (Modbus TCP nodes)
 //   args.cpp         HOST[:PORT], unit lists, durations (the parsing every subcommand uses)
 //   tcp_client.*     a blocking Modbus TCP client over the pure MBAP framing (mbap.hpp)
 //   identify.*       which models' `identify:` a unit satisfies, and the evidence (pure)
@@ -39,6 +39,7 @@ inline constexpr int kExitUsage = 64;
 inline constexpr int kExitConfig = 78;
 
 int run_scan_tcp(Args args);
+int run_read(Args args);
 
 // ---- args.cpp -----------------------------------------------------------------------------
 

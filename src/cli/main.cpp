@@ -15,6 +15,9 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  scan tcp HOST[:PORT] [--units 1-247] [--timeout 200ms] [--model-dir DIR] [--name NAME]\n"
+    "  read tcp HOST[:PORT] --unit N --model NAME [--model-dir DIR] [--timeout 1s] [--json]\n"
+    "       [--watch 1s]\n"
+    "  read -c CONFIG NODE [--model-dir DIR] [--json] [--watch 1s]\n"
     "\n"
     "  -h, --help     print this help and exit\n"
     "      --version  print the version and exit\n"
@@ -42,6 +45,7 @@ int main(int argc, char** argv) {
     if (args[0] == "scan" && args.size() >= 2 && args[1] == "tcp") {
         return run_scan_tcp(args.subspan(2));
     }
+    if (args[0] == "read") return run_read(args.subspan(1));
     std::fprintf(stderr, "nodebridge: unknown command '%.*s'\n\n%s",
                  static_cast<int>(args[0].size()), args[0].data(), kUsage);
     return kExitUsage;
