@@ -7,6 +7,11 @@
 //   scan_tcp.cpp     nodebridge scan tcp HOST[:PORT] [--units 1-247] [--timeout 200ms]
 //                    [--model-dir DIR] [--name NAME]: units that answer, their round trip,
 //                    Read Device Identification, the library models that fit, a YAML block
+//   scan_rtu.cpp     nodebridge scan rtu DEVICE [--baud ...] [--parity ...] [--stop-bits 1|2]
+//                    [--units 1-247] [--timeout 200ms]: the line settings and units that
+//                    answer, swept in installers' order, the port held exclusively
+//   scan_report.*    what both scans share once a unit answered (identification, report)
+//   rtu_port.*       an exclusively held serial port with Modbus RTU transactions
 //   read.cpp         nodebridge read tcp HOST[:PORT] --unit N --model NAME [--timeout 1s]
 //                    nodebridge read -c CONFIG NODE: one node's readings as a table, --json,
 //                    --watch 1s (Modbus TCP nodes)
@@ -39,6 +44,7 @@ inline constexpr int kExitUsage = 64;
 inline constexpr int kExitConfig = 78;
 
 int run_scan_tcp(Args args);
+int run_scan_rtu(Args args);
 int run_read(Args args);
 
 // ---- args.cpp -----------------------------------------------------------------------------

@@ -21,6 +21,7 @@
 #include "mbap.hpp"
 #include "nodebridge/config.hpp"
 #include "paste_yaml.hpp"
+#include "scan_report.hpp"
 #include "tcp_client.hpp"
 
 namespace nodebridge::cli {
@@ -30,56 +31,9 @@ constexpr const char* kUsage =
     "usage: nodebridge scan tcp HOST[:PORT] [--units 1-247] [--timeout 200ms] [--model-dir DIR]\n"
     "                           [--name NAME]\n";
 
-constexpr std::uint8_t kGatewayPathUnavailable = 0x0A;  // APP V1.1b3 section 7
-constexpr std::uint8_t kGatewayTargetFailed = 0x0B;
 constexpr std::size_t kTrustCheckUnits = 16;  // a scan this wide where all answer is suspect
 
 using Clock = TcpClient::Clock;
-
-struct Unit {
-    int unit = 0;
-    std::chrono::microseconds rtt{0};
-    std::string probe;  // "a register", "exception 2 (Illegal data address)"
-    std::string identification;
-    std::vector<Candidate> candidates;
-};
-
-// "illegal data address (exception 2)"
-std::string exception_name(std::uint8_t code) {
-    std::string text(modbus::mbap::exception_text(code));
-    if (!text.empty())
-        text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-    return text + " (exception " + std::to_string(code) + ")";
-}
-
-// What function 43 said, for people; `reply` set when it gave objects.
-std::string identification_text(TcpClient::Result& result,
-                                std::optional<modbus::device_id::Reply>& reply) {
-    using Kind = TcpClient::Result::Kind;
-    if (result.kind == Kind::timeout) return "no answer to function 43";
-    if (result.kind == Kind::closed) return "function 43 failed: " + result.error;
-    modbus::device_id::Reply decoded;
-    std::uint8_t code = 0;
-    const auto status = modbus::device_id::decode_reply(result.pdu, decoded, code);
-    if (status == modbus::device_id::Status::exception) {
-        return "not supported: " + exception_name(code);
-    }
-    if (status != modbus::device_id::Status::ok) {
-        return "function 43 reply is " + std::string(modbus::device_id::to_string(status));
-    }
-    std::string text;
-    for (const auto& [id, value] : decoded.objects) {
-        const char* name = id == 0   ? "vendor"
-                           : id == 1 ? "product"
-                           : id == 2 ? "revision"
-                                     : nullptr;
-        if (!text.empty()) text += ", ";
-        text += (name ? std::string(name) : "object " + std::to_string(id)) + " '" +
-                modbus::sanitize_text(value) + "'";
-    }
-    reply = std::move(decoded);
-    return text.empty() ? "no objects" : text;
-}
 
 }  // namespace
 
@@ -170,8 +124,8 @@ int run_scan_tcp(Args args) {
         return kExitUnreachable;
     }
     const bool progress = isatty(STDERR_FILENO) == 1;
-    const std::vector<std::uint8_t> probe = {modbus::mbap::kReadHoldingRegisters, 0, 0, 0, 1};
-    std::vector<Unit> found;
+    const std::vector<std::uint8_t> probe = probe_pdu();
+    std::vector<ScannedUnit> found;
     std::size_t echoes = 0;
     std::string last_failure;
     for (std::size_t i = 0; i < units.size(); ++i) {
@@ -191,18 +145,10 @@ int run_scan_tcp(Args args) {
             ++echoes;
             continue;
         }
-        Unit entry;
+        ScannedUnit entry;
         entry.unit = unit;
         entry.rtt = result.rtt;
-        if (!result.pdu.empty() && (result.pdu[0] & modbus::mbap::kExceptionFlag) &&
-            result.pdu.size() == 2) {
-            const std::uint8_t code = result.pdu[1];
-            if (code == kGatewayPathUnavailable || code == kGatewayTargetFailed) continue;
-            entry.probe = "replied " + exception_name(code);
-        } else {
-            entry.probe = "replied with a register";
-        }
-        found.push_back(std::move(entry));
+        if (present(result.pdu, entry)) found.push_back(std::move(entry));
     }
     if (progress) std::fprintf(stderr, "\r%60s\r", "");
 
@@ -228,63 +174,22 @@ int run_scan_tcp(Args args) {
     }
 
     std::vector<FoundUnit> pasted;
-    for (Unit& entry : found) {
+    for (ScannedUnit& entry : found) {
         const auto unit = static_cast<std::uint8_t>(entry.unit);
-        auto id_result =
-            client->transact(unit, modbus::device_id::encode_request(), Clock::now() + timeout);
-        std::optional<modbus::device_id::Reply> id;
-        entry.identification = identification_text(id_result, id);
-        const ReadRegister read = [&](const IdentifyRegister& reg) {
-            RegisterAnswer answer;
-            const std::uint16_t width = register_width(reg);
-            std::vector<std::uint8_t> pdu = {
-                modbus::mbap::read_function(reg.table), static_cast<std::uint8_t>(reg.address >> 8),
-                static_cast<std::uint8_t>(reg.address & 0xFF), 0, static_cast<std::uint8_t>(width)};
+        const Send send = [&](std::span<const std::uint8_t> pdu) {
             auto result = client->transact(unit, pdu, Clock::now() + timeout);
-            if (result.kind != TcpClient::Result::Kind::reply) {
-                answer.error =
-                    result.kind == TcpClient::Result::Kind::timeout ? "no answer" : result.error;
-                return answer;
-            }
-            std::vector<std::uint16_t> words;
-            std::vector<std::uint8_t> bits;
-            std::uint8_t code = 0;
-            const auto status =
-                modbus::mbap::decode_read_reply(reg.table, width, result.pdu, words, bits, code);
-            if (status == modbus::mbap::ReplyStatus::ok) {
-                answer.words = std::move(words);
-            } else if (status == modbus::mbap::ReplyStatus::exception) {
-                answer.error = exception_name(code);
-            } else {
-                answer.error = std::string(modbus::mbap::to_string(status));
-            }
+            Answer answer;
+            answer.replied = result.kind == TcpClient::Result::Kind::reply;
+            answer.pdu = std::move(result.pdu);
+            answer.error =
+                result.kind == TcpClient::Result::Kind::timeout ? "no answer" : result.error;
             return answer;
         };
-        entry.candidates = match_models(models, id, read);
+        identify_unit(entry, models, send);
         pasted.push_back(
             {entry.unit, entry.candidates.empty() ? "" : entry.candidates.front().model->name});
     }
-
-    for (const Unit& entry : found) {
-        std::printf("\nunit %d: answered in %s, %s\n", entry.unit,
-                    human_duration(entry.rtt).c_str(), entry.probe.c_str());
-        std::printf("  identification: %s\n", entry.identification.c_str());
-        if (entry.candidates.empty()) {
-            std::printf("  model: unknown (no library model's identify: fits)\n");
-            continue;
-        }
-        std::printf("  model%s, best first:\n", entry.candidates.size() > 1 ? "s" : "");
-        for (const Candidate& candidate : entry.candidates) {
-            std::string evidence;
-            for (const std::string& line : candidate.evidence)
-                evidence += (evidence.empty() ? "" : "; ") + line;
-            std::printf("    %s: %s\n", candidate.model->name.c_str(), evidence.c_str());
-        }
-    }
-    std::vector<int> answered;
-    for (const Unit& entry : found) answered.push_back(entry.unit);
-    std::printf("\n%zu of %zu units answered: %s\n", found.size(), units.size(),
-                unit_ranges(answered).c_str());
+    print_units(found, units.size());
     std::printf(
         "\n# For /etc/nodebridge/conf.d/%s.yaml; check it with nodebridged --check-config, then "
         "systemctl reload nodebridge.\n",
