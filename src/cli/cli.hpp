@@ -10,6 +10,8 @@
 //   scan_rtu.cpp     nodebridge scan rtu DEVICE [--baud ...] [--parity ...] [--stop-bits 1|2]
 //                    [--units 1-247] [--timeout 200ms]: the line settings and units that
 //                    answer, swept in installers' order, the port held exclusively
+//   scan_serial.cpp  nodebridge scan serial DEVICE [--baud ...] [--listen 3s]: a wireless-node
+//                    receiver's baud rate, line format, node ids and attributes
 //   scan_report.*    what both scans share once a unit answered (identification, report)
 //   rtu_port.*       an exclusively held serial port with Modbus RTU transactions
 //   read.cpp         nodebridge read tcp HOST[:PORT] --unit N --model NAME [--timeout 1s]
@@ -45,6 +47,7 @@ inline constexpr int kExitConfig = 78;
 
 int run_scan_tcp(Args args);
 int run_scan_rtu(Args args);
+int run_scan_serial(Args args);
 int run_read(Args args);
 
 // ---- args.cpp -----------------------------------------------------------------------------

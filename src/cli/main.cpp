@@ -17,6 +17,7 @@ constexpr const char* kUsage =
     "  scan tcp HOST[:PORT] [--units 1-247] [--timeout 200ms] [--model-dir DIR] [--name NAME]\n"
     "  scan rtu DEVICE [--baud 9600,19200] [--parity none,even,odd] [--stop-bits 1|2]\n"
     "       [--units 1-247] [--timeout 200ms] [--model-dir DIR] [--name NAME]\n"
+    "  scan serial DEVICE [--baud 9600,115200] [--listen 3s] [--name NAME]\n"
     "  read tcp HOST[:PORT] --unit N --model NAME [--model-dir DIR] [--timeout 1s] [--json]\n"
     "       [--watch 1s]\n"
     "  read -c CONFIG NODE [--model-dir DIR] [--json] [--watch 1s]\n"
@@ -49,6 +50,9 @@ int main(int argc, char** argv) {
     }
     if (args[0] == "scan" && args.size() >= 2 && args[1] == "rtu") {
         return run_scan_rtu(args.subspan(2));
+    }
+    if (args[0] == "scan" && args.size() >= 2 && args[1] == "serial") {
+        return run_scan_serial(args.subspan(2));
     }
     if (args[0] == "read") return run_read(args.subspan(1));
     std::fprintf(stderr, "nodebridge: unknown command '%.*s'\n\n%s",

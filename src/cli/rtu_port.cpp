@@ -219,4 +219,33 @@ RtuPort::Result RtuPort::transact(std::uint8_t unit, std::span<const std::uint8_
     return result;
 }
 
+RtuPort::Result::Kind RtuPort::listen(std::chrono::milliseconds duration, std::size_t max_bytes,
+                                      std::string& out, std::string& error) {
+    using Clock = std::chrono::steady_clock;
+    const auto until = Clock::now() + duration;
+    while (out.size() < max_bytes) {
+        if (g_interrupted) return Result::Kind::interrupted;
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+        if (left.count() <= 0) break;
+        pollfd waiting{fd_, POLLIN, 0};
+        const int ready = ::poll(&waiting, 1, static_cast<int>(left.count()));
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready < 0 || (waiting.revents & (POLLERR | POLLHUP | POLLNVAL))) {
+            error = device_ + " went away";
+            return Result::Kind::gone;
+        }
+        if (ready == 0) break;
+        char chunk[512];
+        const ssize_t n = ::read(fd_, chunk, std::min(sizeof chunk, max_bytes - out.size()));
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (n <= 0) {
+            error = device_ + " went away";
+            return Result::Kind::gone;
+        }
+        out.append(chunk, static_cast<std::size_t>(n));
+    }
+    return Result::Kind::reply;
+}
+
 }  // namespace nodebridge::cli

@@ -67,6 +67,11 @@ class RtuPort {
                                                 std::size_t pdu_bytes, std::size_t max_reply,
                                                 std::chrono::milliseconds timeout);
 
+    // Appends what arrives until `duration` has passed (or `max_bytes` have come) to `out`.
+    // Returns reply when it ran its time, gone (with `error`) or interrupted.
+    Result::Kind listen(std::chrono::milliseconds duration, std::size_t max_bytes, std::string& out,
+                        std::string& error);
+
     // Set by a signal handler; transact() returns `interrupted` when it sees it.
     static void interrupt();
 

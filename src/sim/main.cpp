@@ -26,7 +26,7 @@ constexpr Command kCommands[] = {
      "[--request-registers N] [--check-line]"},
     {"serial-nodes", nodebridge::sim::run_serial_nodes,
      "serial-nodes --link PATH [--nodes N] [--format kv|json|csv] [--interval 1s] "
-     "[--garbage PERCENT] [--dropouts yes|no] [--seed S]"},
+     "[--garbage PERCENT] [--dropouts yes|no] [--seed S] [--baud B --check-line]"},
 };
 
 void usage(std::FILE* out) {
