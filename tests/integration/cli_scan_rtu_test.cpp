@@ -162,5 +162,19 @@ TEST(CliScanRtu, CtrlCEndsTheScanWithThePortsSettingsRestored) {
     EXPECT_EQ(speed_of(dir.file("ttySIM")), B4800);
 }
 
+TEST(CliScanRtu, APortThatGoesAwayMidScanEndsItWithAClearMessage) {
+    TempDir dir;
+    auto sim = start_line(dir, "200");
+    Process cli({NODEBRIDGE_CLI_PATH, "scan", "rtu", dir.file("ttySIM"), "--baud", "19200",
+                 "--units", "1-100", "--timeout", "100ms", "--model-dir", kLibraryDir},
+                dir.file("cli.log"));
+    ASSERT_TRUE(cli.wait_for_output("worst case:", 10s)) << cli.output();
+    std::this_thread::sleep_for(300ms);
+    sim.reset();  // the adapter is unplugged: the pty's master side closes
+    const auto code = cli.wait_for_exit(5s);
+    EXPECT_EQ(code, 2) << cli.output();
+    EXPECT_NE(cli.output().find("went away"), std::string::npos) << cli.output();
+}
+
 }  // namespace
 }  // namespace nodebridge::test
