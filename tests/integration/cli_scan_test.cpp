@@ -110,6 +110,37 @@ TEST(CliScanTcp, RecognisesEveryShippedModelWithIdentificationAndNoOther) {
     }
 }
 
+// Scan, paste, reload, watch: the pasted block, as it is, makes the daemon publish the units
+// it found, and read -c prints that node from the same config.
+TEST(CliScanTcp, ThePastedBlockMakesTheDaemonPublishTheUnitsFound) {
+    TempDir dir;
+    Process sim({SIM_PATH, "modbus-tcp", "--port", "0", "--model-dir", kLibraryDir, "--model",
+                 "eastron-sdm120", "--units", "4"},
+                dir.file("sim.log"));
+    ASSERT_TRUE(sim.wait_for_output("ready", 10s)) << sim.output();
+    const CliRun run =
+        run_cli(dir, {"scan", "tcp", "127.0.0.1:" + std::to_string(sim_port(sim)), "--units", "3-5",
+                      "--model-dir", kLibraryDir, "--name", "meters"});
+    ASSERT_EQ(run.code, 0) << run.output;
+    Broker broker;
+    broker.start();
+    std::filesystem::create_directories(dir.file("conf.d"));
+    dir.write("conf.d/scan.yaml", yaml_block(run.output));
+    const std::string main = dir.write(
+        "nodebridge.yaml",
+        "gateway: gw-scan\nmqtt: { host: 127.0.0.1, port: " + std::to_string(broker.port()) +
+            ", buffer: { dir: " + dir.file("spool") + " } }\ninclude: [conf.d/*.yaml]\n");
+    Subscriber subscriber(broker.port(), {"site/#"});
+    Process daemon({NODEBRIDGED_PATH, "-c", main, "--model-dir", kLibraryDir},
+                   dir.file("daemon.log"));
+    const auto message = subscriber.wait_for_message("site/gw-scan/meters-4", 15s);
+    ASSERT_TRUE(message) << daemon.output();
+    EXPECT_NE(message->payload.find("\"voltage\":"), std::string::npos) << message->payload;
+    const CliRun read = run_cli(dir, {"read", "-c", main, "meters-4", "--model-dir", kLibraryDir});
+    EXPECT_EQ(read.code, 0) << read.output;
+    EXPECT_NE(read.output.find("energy_total"), std::string::npos) << read.output;
+}
+
 constexpr const char* kIdentifiedModel = R"(models:
   acme-pm10:
     manufacturer: ACME
