@@ -15,8 +15,9 @@
 //   scan_report.*    what both scans share once a unit answered (identification, report)
 //   rtu_port.*       an exclusively held serial port with Modbus RTU transactions
 //   read.cpp         nodebridge read tcp HOST[:PORT] --unit N --model NAME [--timeout 1s]
+//                    nodebridge read rtu DEVICE [--baud 9600 ...] --unit N --model NAME
 //                    nodebridge read -c CONFIG NODE: one node's readings as a table, --json,
-//                    --watch 1s (Modbus TCP nodes)
+//                    --watch 1s
 //   args.cpp         HOST[:PORT], unit lists, durations (the parsing every subcommand uses)
 //   tcp_client.*     a blocking Modbus TCP client over the pure MBAP framing (mbap.hpp)
 //   identify.*       which models' `identify:` a unit satisfies, and the evidence (pure)

@@ -20,6 +20,8 @@ constexpr const char* kUsage =
     "  scan serial DEVICE [--baud 9600,115200] [--listen 3s] [--name NAME]\n"
     "  read tcp HOST[:PORT] --unit N --model NAME [--model-dir DIR] [--timeout 1s] [--json]\n"
     "       [--watch 1s]\n"
+    "  read rtu DEVICE [--baud 9600] [--parity none] [--stop-bits 1] --unit N --model NAME\n"
+    "       [--model-dir DIR] [--timeout 1s] [--json] [--watch 1s]\n"
     "  read -c CONFIG NODE [--model-dir DIR] [--json] [--watch 1s]\n"
     "\n"
     "  -h, --help     print this help and exit\n"

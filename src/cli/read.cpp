@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <csignal>
 #include <cstdio>
 #include <thread>
 
@@ -21,6 +22,8 @@
 #include "nodebridge/mapping.hpp"
 #include "poll_reply.hpp"
 #include "request_plan.hpp"
+#include "rtu_port.hpp"
+#include "scan_report.hpp"
 #include "tcp_client.hpp"
 
 namespace nodebridge::cli {
@@ -29,13 +32,16 @@ namespace {
 constexpr const char* kUsage =
     "usage: nodebridge read tcp HOST[:PORT] --unit N --model NAME [--model-dir DIR]\n"
     "                       [--timeout 1s] [--json] [--watch 1s]\n"
+    "       nodebridge read rtu DEVICE [--baud 9600] [--parity none] [--stop-bits 1] --unit N\n"
+    "                       --model NAME [--model-dir DIR] [--timeout 1s] [--json] [--watch 1s]\n"
     "       nodebridge read -c CONFIG NODE [--model-dir DIR] [--json] [--watch 1s]\n";
 
 // What one read of a node is about.
 struct Node {
     std::string id;
-    std::string host;
+    std::string host;  // TCP, or
     int port = 502;
+    std::optional<SerialLine> line;  // RTU
     int unit = 1;
     ModbusAttributeTable attributes;
     std::uint16_t max_gap = 0;
@@ -62,8 +68,9 @@ std::string hex_word(std::uint16_t word) {
     return text;
 }
 
-// One read of every attribute of `node`: a row per attribute, in the table's order.
-std::vector<Row> read_node(TcpClient& client, const Node& node) {
+// One read of every attribute of `node` through `send`: a row per attribute, in the table's
+// order.
+std::vector<Row> read_node(const Send& send, const Node& node) {
     const auto& list = node.attributes.list();
     std::vector<Row> rows(list.size());
     const modbus::RequestPlan plan = modbus::plan_requests(list, node.max_gap, node.max_registers);
@@ -79,16 +86,11 @@ std::vector<Row> read_node(TcpClient& client, const Node& node) {
                                                static_cast<std::uint8_t>(request.address & 0xFF),
                                                static_cast<std::uint8_t>(request.count >> 8),
                                                static_cast<std::uint8_t>(request.count & 0xFF)};
-        auto result = client.transact(static_cast<std::uint8_t>(node.unit), pdu,
-                                      TcpClient::Clock::now() + node.timeout);
+        const Answer result = send(pdu);
         auto fail_all = [&](const std::string& why) {
             for (std::size_t index : request.attributes) rows[index].error = why;
         };
-        if (result.kind == TcpClient::Result::Kind::timeout) {
-            fail_all("no answer within " + human_duration(node.timeout));
-            continue;
-        }
-        if (result.kind == TcpClient::Result::Kind::closed) {
+        if (!result.replied) {
             fail_all(result.error);
             continue;
         }
@@ -135,6 +137,16 @@ std::vector<Row> read_node(TcpClient& client, const Node& node) {
     return rows;
 }
 
+// "127.0.0.1:502", "/dev/ttyUSB0 19200 8N1"
+std::string place_of(const Node& node) {
+    if (!node.line) return node.host + ":" + std::to_string(node.port);
+    const char parity = node.line->parity == Parity::none   ? 'N'
+                        : node.line->parity == Parity::even ? 'E'
+                                                            : 'O';
+    return node.line->device + " " + std::to_string(node.line->baud) + " 8" + parity +
+           std::to_string(node.line->stop_bits);
+}
+
 // The value as the daemon publishes it: a coded reading's name ("battery"), else the value.
 std::string value_text(const ModbusAttribute& attribute, const Value& value) {
     if (const auto* code = std::get_if<std::int64_t>(&value)) {
@@ -163,8 +175,8 @@ std::string table_text(const Node& node, const std::vector<Row>& rows) {
     for (const auto& line : lines) {
         for (std::size_t c = 0; c < 6; ++c) widths[c] = std::max(widths[c], line[c].size());
     }
-    std::string out = node.id + " (unit " + std::to_string(node.unit) + " at " + node.host + ":" +
-                      std::to_string(node.port) + ")\n";
+    std::string out =
+        node.id + " (unit " + std::to_string(node.unit) + " at " + place_of(node) + ")\n";
     for (const auto& line : lines) {
         std::string text;
         for (std::size_t c = 0; c < 6; ++c) {
@@ -183,8 +195,7 @@ std::string json_text(const Node& node, const std::vector<Row>& rows) {
         append_value_json(Value(text), out);
         return out;
     };
-    std::string out = "{\"node\":" + quoted(node.id) + ",\"host\":" + quoted(node.host) +
-                      ",\"port\":" + std::to_string(node.port) +
+    std::string out = "{\"node\":" + quoted(node.id) + ",\"at\":" + quoted(place_of(node)) +
                       ",\"unit\":" + std::to_string(node.unit) + ",\"attributes\":[";
     const auto& list = node.attributes.list();
     for (std::size_t i = 0; i < list.size(); ++i) {
@@ -228,18 +239,14 @@ std::optional<Node> node_from_config(const std::string& path, const std::string&
         for (const ModbusNode& entry : modbus_source->nodes) {
             known.push_back(entry.id);
             if (entry.id != id) continue;
-            const auto* tcp = std::get_if<ModbusTcpEndpoint>(&modbus_source->link);
-            if (!tcp) {
-                error = "node '" + id + "' is on the " + source.type + " source '" + source.name +
-                        "': read reaches Modbus TCP nodes only (for a serial line, stop the "
-                        "daemon and use a TCP gateway or nodebridge scan rtu when it exists)\n";
-                code = kExitUsage;
-                return std::nullopt;
-            }
             Node node;
             node.id = id;
-            node.host = tcp->host;
-            node.port = tcp->port;
+            if (const auto* tcp = std::get_if<ModbusTcpEndpoint>(&modbus_source->link)) {
+                node.host = tcp->host;
+                node.port = tcp->port;
+            } else {
+                node.line = std::get<SerialLine>(modbus_source->link);
+            }
             node.unit = entry.unit;
             node.attributes = entry.attributes;
             node.timeout = modbus_source->timeout;
@@ -268,6 +275,9 @@ int run_read(Args args) {
     std::string error;
     std::optional<std::string> config_path, node_id, model_name;
     std::optional<Target> target;
+    std::optional<SerialLine> line;  // read rtu DEVICE
+    std::optional<int> baud, stop_bits;
+    std::optional<Parity> parity;
     std::optional<int> unit;
     std::optional<Millis> timeout, watch;
     bool json = false;
@@ -292,6 +302,12 @@ int run_read(Args args) {
             if (!target) return usage_error(error);
             continue;
         }
+        if (arg == "rtu" && i == 0) {
+            if (i + 1 >= args.size()) return usage_error("rtu needs DEVICE");
+            line = SerialLine{};
+            line->device = std::string(args[++i]);
+            continue;
+        }
         if (!arg.starts_with("-")) {
             if (node_id) return usage_error("more than one NODE given");
             node_id = std::string(arg);
@@ -305,6 +321,22 @@ int run_read(Args args) {
             auto list = parse_unit_list(value, 0, 255, error);
             if (!list || list->size() != 1) return usage_error("--unit: expected one unit 0..255");
             unit = list->front();
+        } else if (arg == "--baud") {
+            auto list = parse_unit_list(value, 1200, 230400, error);
+            if (!list || list->size() != 1) return usage_error("--baud: expected one rate");
+            baud = list->front();
+        } else if (arg == "--parity") {
+            if (value == "none")
+                parity = Parity::none;
+            else if (value == "even")
+                parity = Parity::even;
+            else if (value == "odd")
+                parity = Parity::odd;
+            else
+                return usage_error("--parity is none, even or odd");
+        } else if (arg == "--stop-bits") {
+            if (value != "1" && value != "2") return usage_error("--stop-bits is 1 or 2");
+            stop_bits = value == "2" ? 2 : 1;
         } else if (arg == "--model") {
             model_name = std::string(value);
         } else if (arg == "--model-dir") {
@@ -320,9 +352,14 @@ int run_read(Args args) {
     if (load.model_dirs.empty()) load.model_dirs = default_model_dirs();
 
     Node node;
-    if (target) {
-        if (config_path || node_id) return usage_error("give either tcp HOST or -c CONFIG NODE");
-        if (!unit || !model_name) return usage_error("read tcp needs --unit N and --model NAME");
+    if ((baud || parity || stop_bits) && !line) {
+        return usage_error("--baud, --parity and --stop-bits go with read rtu DEVICE");
+    }
+    if (target || line) {
+        if (config_path || node_id) {
+            return usage_error("give either tcp HOST, rtu DEVICE or -c CONFIG NODE");
+        }
+        if (!unit || !model_name) return usage_error("read needs --unit N and --model NAME");
         const LoadResult loaded = load_models(load);
         if (!loaded.config) {
             for (const ConfigError& e : loaded.errors)
@@ -341,14 +378,23 @@ int run_read(Args args) {
             return kExitUsage;
         }
         node.id = model->name + "-" + std::to_string(*unit);
-        node.host = target->host;
-        node.port = target->port;
+        if (target) {
+            node.host = target->host;
+            node.port = target->port;
+        } else {
+            line->baud = baud.value_or(9600);
+            line->parity = parity.value_or(Parity::none);
+            line->stop_bits = stop_bits.value_or(1);
+            node.line = line;
+        }
         node.unit = *unit;
         node.attributes = model->attributes;
         node.max_gap = model->max_gap.value_or(0);
         node.max_registers = model->max_registers.value_or(125);
     } else {
-        if (!config_path || !node_id) return usage_error("give tcp HOST[:PORT] or -c CONFIG NODE");
+        if (!config_path || !node_id) {
+            return usage_error("give tcp HOST[:PORT], rtu DEVICE or -c CONFIG NODE");
+        }
         int code = kExitUsage;
         auto found = node_from_config(*config_path, *node_id, load, error, code);
         if (!found) {
@@ -359,15 +405,66 @@ int run_read(Args args) {
     }
     if (timeout) node.timeout = *timeout;
 
-    auto client = TcpClient::connect(node.host, node.port, node.timeout, error);
-    if (!client) {
-        std::fprintf(stderr, "nodebridge read: %s\n", error.c_str());
-        return kExitUnreachable;
+    // The transport: a TCP connection, or the serial line held exclusively (as scan rtu
+    // holds it; refused while nodebridged polls it) and restored at the end or on Ctrl-C.
+    std::unique_ptr<TcpClient> client;
+    std::unique_ptr<RtuPort> port;
+    Send send;
+    if (node.line) {
+        bool busy = false;
+        port = RtuPort::open(node.line->device, error, busy);
+        if (port &&
+            !port->configure(node.line->baud, node.line->parity, node.line->stop_bits, error)) {
+            port.reset();
+        }
+        if (!port) {
+            std::fprintf(stderr, "nodebridge read: %s\n", error.c_str());
+            return kExitUnreachable;
+        }
+        struct sigaction action {};
+        action.sa_handler = [](int) { RtuPort::interrupt(); };
+        sigemptyset(&action.sa_mask);
+        for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &action, nullptr);
+        send = [&](std::span<const std::uint8_t> pdu) {
+            auto result = port->transact(static_cast<std::uint8_t>(node.unit), pdu, node.timeout);
+            using Kind = RtuPort::Result::Kind;
+            Answer answer;
+            answer.replied = result.kind == Kind::reply;
+            answer.pdu = std::move(result.pdu);
+            answer.error =
+                result.kind == Kind::timeout   ? "no answer within " + human_duration(node.timeout)
+                : result.kind == Kind::garbage ? std::string("garbage instead of a reply")
+                : result.kind == Kind::interrupted ? std::string("interrupted")
+                                                   : result.error;
+            return answer;
+        };
+    } else {
+        client = TcpClient::connect(node.host, node.port, node.timeout, error);
+        if (!client) {
+            std::fprintf(stderr, "nodebridge read: %s\n", error.c_str());
+            return kExitUnreachable;
+        }
+        send = [&](std::span<const std::uint8_t> pdu) {
+            auto result = client->transact(static_cast<std::uint8_t>(node.unit), pdu,
+                                           TcpClient::Clock::now() + node.timeout);
+            Answer answer;
+            answer.replied = result.kind == TcpClient::Result::Kind::reply;
+            answer.pdu = std::move(result.pdu);
+            answer.error = result.kind == TcpClient::Result::Kind::timeout
+                               ? "no answer within " + human_duration(node.timeout)
+                               : result.error;
+            return answer;
+        };
     }
     const bool tty = isatty(STDOUT_FILENO) == 1;
     while (true) {
         const auto started = TcpClient::Clock::now();
-        const std::vector<Row> rows = read_node(*client, node);
+        const std::vector<Row> rows = read_node(send, node);
+        if (port && RtuPort::interrupted()) {
+            std::fprintf(stderr, "nodebridge read: interrupted; %s is back at its settings\n",
+                         node.line->device.c_str());
+            return 130;  // the port's destructor restores its settings
+        }
         std::string text = json ? json_text(node, rows) : table_text(node, rows);
         // --watch on a terminal: redraw in place (cursor home, clear below).
         if (watch && tty && !json) text = "\033[H\033[J" + text;
@@ -379,7 +476,11 @@ int run_read(Args args) {
             return any || rows.empty() ? kExitOk : kExitNothing;
         }
         if (!tty && !json) std::fputs("\n", stdout);
-        std::this_thread::sleep_until(started + *watch);
+        // In steps, so Ctrl-C on a serial line ends the wait (and the port is restored).
+        while (TcpClient::Clock::now() < started + *watch && !RtuPort::interrupted()) {
+            std::this_thread::sleep_for(std::min<TcpClient::Clock::duration>(
+                started + *watch - TcpClient::Clock::now(), std::chrono::milliseconds(50)));
+        }
     }
 }
 

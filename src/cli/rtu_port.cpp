@@ -65,6 +65,8 @@ std::uint16_t modbus_crc(std::span<const std::uint8_t> bytes) {
 
 void RtuPort::interrupt() { g_interrupted = 1; }
 
+bool RtuPort::interrupted() { return g_interrupted != 0; }
+
 std::unique_ptr<RtuPort> RtuPort::open(const std::string& device, std::string& error, bool& busy) {
     busy = false;
     const int fd = ::open(device.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);

@@ -74,6 +74,8 @@ class RtuPort {
 
     // Set by a signal handler; transact() returns `interrupted` when it sees it.
     static void interrupt();
+    // Whether interrupt() was called.
+    static bool interrupted();
 
   private:
     RtuPort(std::string device, int fd, termios saved)

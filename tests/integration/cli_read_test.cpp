@@ -158,6 +158,36 @@ TEST(CliRead, TheTableShowsErrorsInlineAndTcpNeedsNoConfig) {
     EXPECT_EQ(usage, 64) << text;
 }
 
+// The same node on a serial line: the config's modbus-rtu source, the simulator's pty.
+TEST(CliRead, ReadsANodeOnASerialLine) {
+    TempDir dir;
+    Process sim({SIM_PATH, "modbus-rtu", "--link", dir.file("tty"), "--devices",
+                 dir.write("devices.yaml", kDevices), "--baud", "19200", "--check-line"},
+                dir.file("sim.log"));
+    ASSERT_TRUE(sim.wait_for_output("ready", 10s)) << sim.output();
+    std::filesystem::create_directories(dir.file("models"));
+    const std::string config = dir.write(
+        "nodebridge.yaml",
+        "gateway: gw\nmqtt: { host: 127.0.0.1 }\nsources:\n  - name: line\n    type: modbus-rtu\n"
+        "    device: " +
+            dir.file("tty") +
+            "\n    baud: 19200\n    timeout: 300ms\n    max_gap: 30\n    nodes:\n"
+            "      - id: meter\n        unit: 4\n        attributes:\n"
+            "          voltage: { table: input, address: 0, type: float32, unit: V }\n"
+            "          missing: { table: input, address: 20, type: float32 }\n");
+    Process cli({NODEBRIDGE_CLI_PATH, "read", "-c", config, "meter", "--json", "--model-dir",
+                 dir.file("models")},
+                dir.file("read.log"));
+    ASSERT_EQ(cli.wait_for_exit(10s), 0) << cli.output();
+    const auto json = parse_json(cli.output());
+    ASSERT_TRUE(json) << cli.output();
+    EXPECT_EQ(json->text("at"), dir.file("tty") + " 19200 8N1");
+    const auto& attributes = json->find("attributes")->array();
+    ASSERT_EQ(attributes.size(), 2u) << cli.output();
+    EXPECT_EQ(attributes[0].find("value")->number(), 230.5) << cli.output();
+    EXPECT_EQ(attributes[1].text("error"), "illegal data address (exception 2)") << cli.output();
+}
+
 TEST(CliRead, WatchRepeatsUntilStopped) {
     Fixture f(1883);
     Process cli({NODEBRIDGE_CLI_PATH, "read", "-c", f.config, "meter", "--watch", "200ms"},
