@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "cli.hpp"
+#include "rtu_port.hpp"
 
 namespace nodebridge::cli {
 namespace {
@@ -56,6 +57,21 @@ TEST(CliArgs, Durations) {
     EXPECT_EQ(human_duration(std::chrono::microseconds(1'500'000)), "1.5 s");
     EXPECT_EQ(human_duration(std::chrono::microseconds(250'000)), "250 ms");
     EXPECT_EQ(human_duration(std::chrono::microseconds(400)), "0.4 ms");
+}
+
+}  // namespace
+}  // namespace nodebridge::cli
+
+namespace nodebridge::cli {
+namespace {
+
+// A read of one holding register at 0 from unit 1 goes on the wire as 01 03 00 00 00 01 84 0A
+// (the CRC low byte first), as any Modbus master sends it; an empty input gives the initial
+// value (MODBUS over Serial Line V1.02, section 6.2.2).
+TEST(ModbusCrc, KnownFrames) {
+    const std::uint8_t request[] = {0x01, 0x03, 0x00, 0x00, 0x00, 0x01};
+    EXPECT_EQ(modbus_crc(request), 0x0A84);
+    EXPECT_EQ(modbus_crc({}), 0xFFFF);
 }
 
 }  // namespace
