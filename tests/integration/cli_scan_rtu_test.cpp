@@ -83,6 +83,23 @@ TEST(CliScanRtu, NothingAnswersAtTheWrongSettings) {
         << run.output;
 }
 
+TEST(CliScanRtu, GarbageIsReportedNeverTakenForAUnit) {
+    TempDir dir;
+    // Every reply has a bit flipped: bytes arrive, none is a frame with a good CRC.
+    Process sim(
+        {SIM_PATH, "modbus-rtu", "--link", dir.file("ttySIM"), "--model", "carlo-gavazzi-em24",
+         "--model-dir", kLibraryDir, "--units", "3,8", "--corrupt", "1"},
+        dir.file("sim.log"));
+    ASSERT_TRUE(sim.wait_for_output("ready", 10s)) << sim.output();
+    const CliRun run =
+        run_cli(dir, {"scan", "rtu", dir.file("ttySIM"), "--baud", "19200", "--parity", "none",
+                      "--units", "1-10", "--timeout", "50ms", "--model-dir", kLibraryDir});
+    EXPECT_EQ(run.code, 1) << run.output;
+    EXPECT_NE(run.output.find("garbage (bytes that were no reply) arrived at: 19200 8N1 (2)"),
+              std::string::npos)
+        << run.output;
+}
+
 TEST(CliScanRtu, APortAnotherProgramHoldsIsRefused) {
     TempDir dir;
     auto sim = start_line(dir);
