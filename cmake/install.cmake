@@ -1,6 +1,6 @@
 # What `cmake --install` (and so the Debian package) puts where. Included at the end of the
 # root CMakeLists.txt, after every target exists. With CMAKE_INSTALL_PREFIX=/usr:
-#   /usr/sbin/nodebridged, /usr/bin/nodebridge-sim
+#   /usr/sbin/nodebridged, /usr/bin/nodebridge, /usr/bin/nodebridge-sim
 #   /etc/nodebridge/nodebridge.yaml, /etc/nodebridge/conf.d/
 #   <systemd unit dir>/nodebridge.service
 #   /usr/share/doc/nodebridge/{*.md,examples/}, /usr/share/man/man{1,5,8}/
@@ -11,6 +11,9 @@ include(GNUInstallDirs)
 
 if(TARGET nodebridged)
     install(TARGETS nodebridged RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
+endif()
+if(TARGET nodebridge)
+    install(TARGETS nodebridge RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
 if(TARGET nodebridge-sim)
     install(TARGETS nodebridge-sim RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -44,7 +47,7 @@ if(NOT NODEBRIDGE_SYSTEMD_UNITDIR)
 endif()
 install(FILES systemd/nodebridge.service DESTINATION ${NODEBRIDGE_SYSTEMD_UNITDIR})
 
-install(FILES docs/man/nodebridge-sim.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+install(FILES docs/man/nodebridge.1 docs/man/nodebridge-sim.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES docs/man/nodebridge.yaml.5 DESTINATION ${CMAKE_INSTALL_MANDIR}/man5)
 install(FILES docs/man/nodebridged.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 

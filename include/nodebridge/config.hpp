@@ -195,6 +195,42 @@ struct Datasheet {
     friend bool operator==(const Datasheet&, const Datasheet&) = default;
 };
 
+// One register of a model's `identify: registers:` list: a value only this device holds
+// there (a maker's product code register). It is read alone (one request of its own width),
+// as some devices answer such registers only so.
+struct IdentifyRegister {
+    ModbusTable table = ModbusTable::holding;  // input or holding
+    std::uint16_t address = 0;                 // zero-based, as on the wire
+    ModbusType type = ModbusType::uint16;      // an integer type (int16 .. uint64)
+    WordOrder word_order = WordOrder::big;
+    // The values that identify the device: `values:` each as [v, v], or `min:`/`max:` as
+    // one range (an absent bound is the type's own). Never empty once loaded.
+    std::vector<std::pair<std::int64_t, std::int64_t>> ranges;
+    Position where;
+
+    // Whether `value` is one of the identifying values.
+    bool accepts(std::int64_t value) const;
+
+    friend bool operator==(const IdentifyRegister&, const IdentifyRegister&) = default;
+};
+
+// `identify:` of a model (docs/models.md, "Recognising a device"): how `nodebridge scan`
+// tells this device from others. The device is this model when every given check holds:
+// the Read Device Identification (function 43 / MEI 14) objects equal the given strings
+// (`revision` as a prefix of the device's), and every register holds one of its values.
+struct ModelIdentity {
+    std::string vendor;        // VendorName (object 0x00); empty = not checked
+    std::string product_code;  // ProductCode (object 0x01); empty = not checked
+    std::string revision;      // MajorMinorRevision (object 0x02), a prefix; empty = any
+    std::vector<IdentifyRegister> registers;
+    Position where;            // the `identify:` key
+
+    // True when it names no check at all (a model without `identify:`).
+    bool empty() const { return vendor.empty() && product_code.empty() && registers.empty(); }
+
+    friend bool operator==(const ModelIdentity&, const ModelIdentity&) = default;
+};
+
 // `models:` (docs/models.md): a named register map with what describes the device. Nodes
 // built from a model share its attribute table.
 struct DeviceModel {
@@ -209,6 +245,7 @@ struct DeviceModel {
     std::optional<Millis> request_gap;           // pause the device needs between requests
     ModbusAttributeTable attributes;  // for Modbus nodes; may be empty for a receiver's model
     std::vector<ReceivedAttribute> received;       // schema for serial-nodes sources
+    ModelIdentity identify;           // `identify:`; empty when the model has none
     Position where;                   // the model's key in its file
     std::vector<Position> replaced;   // earlier definitions of the same name it overrides
 

@@ -23,6 +23,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -71,7 +72,49 @@ struct LineOptions {
     std::set<int> dead;          // --dead UNIT[,UNIT]: units that never answer
     unsigned seed = 1;           // --seed: for --corrupt and --drop
     long request_registers = 1;  // --request-registers: the read the ready line's limit is for
+    bool check_line = false;     // --check-line: ignore requests sent at other line settings
 };
+
+// The speed_t of `baud`, or B0 when termios has none.
+speed_t speed_of(int baud) {
+    switch (baud) {
+        case 1200:
+            return B1200;
+        case 2400:
+            return B2400;
+        case 4800:
+            return B4800;
+        case 9600:
+            return B9600;
+        case 19200:
+            return B19200;
+        case 38400:
+            return B38400;
+        case 57600:
+            return B57600;
+        case 115200:
+            return B115200;
+        case 230400:
+            return B230400;
+        default:
+            return B0;
+    }
+}
+
+// --check-line: whether the client set the line as the simulated devices run it. A pty
+// carries bytes whatever the settings, but a real line at another baud rate or parity turns
+// them into garbage no device answers; so a request is heard only when the slave side's
+// settings (tcgetattr on the master reads the slave's) are --baud and --parity.
+bool line_matches(int master, const LineOptions& line) {
+    termios tio{};
+    if (tcgetattr(master, &tio) != 0) return false;
+    const bool parity = (tio.c_cflag & PARENB) != 0;
+    const bool odd = (tio.c_cflag & PARODD) != 0;
+    const bool parity_ok =
+        parity == line.framing.parity && (!parity || odd == (line.parity_name == "odd"));
+    return parity_ok && cfgetispeed(&tio) == speed_of(line.framing.baud) &&
+           cfgetospeed(&tio) == speed_of(line.framing.baud);
+}
 
 // "3", "3,5,7" -> units 1..247; false on anything else.
 bool parse_units(std::string_view text, const std::function<bool(int, std::string_view)>& each) {
@@ -117,6 +160,10 @@ LineOptions line_options(Options& options) {
     line.drop = options.number("drop", 0, 1).value_or(0);
     line.seed = static_cast<unsigned>(options.integer("seed", 0, 1L << 31).value_or(1));
     line.request_registers = options.integer("request-registers", 1, 125).value_or(1);
+    line.check_line = options.flag("check-line");
+    if (line.check_line && speed_of(line.framing.baud) == B0) {
+        options.fail("--check-line needs a --baud termios knows (1200 .. 230400)");
+    }
     if (const auto slow = options.text("slow")) {
         const bool ok = parse_units(*slow, [&](int unit, std::string_view ms_text) {
             long ms = 0;
@@ -201,9 +248,16 @@ class Line {
         const int unit = frame[0];
         modbus_mapping_t* mapping = unit == 0 ? nullptr : devices_.mapping(unit);
         if (mapping == nullptr || options_.dead.contains(unit)) return;
+        if (options_.check_line && !line_matches(master_, options_)) return;
         if (options_.drop > 0 && std::bernoulli_distribution(options_.drop)(random_)) return;
         Outgoing out;
-        if (devices_.refuses(unit, frame + 1, size - 3)) {
+        if (auto special = devices_.special_reply(unit, frame + 1, size - 3)) {
+            out.bytes = {frame[0]};
+            out.bytes.insert(out.bytes.end(), special->begin(), special->end());
+            const std::uint16_t crc = crc16(out.bytes);
+            out.bytes.push_back(static_cast<std::uint8_t>(crc & 0xFF));
+            out.bytes.push_back(static_cast<std::uint8_t>(crc >> 8));
+        } else if (devices_.refuses(unit, frame + 1, size - 3)) {
             // Exception 2, illegal data address: unit, function | 0x80, code, CRC.
             out.bytes = {frame[0], static_cast<std::uint8_t>(frame[1] | 0x80), 2};
             const std::uint16_t crc = crc16(out.bytes);
@@ -322,10 +376,10 @@ int bound_port(int fd) {
 int run_modbus_rtu(Args args) {
     Options options(
         args,
-        {"link",    "tcp-port",  "bind", "devices", "nodes",  "attributes",       "model",
-         "units",   "model-dir", "wire", "baud",    "parity", "stop-bits",        "turnaround",
-         "corrupt", "drop",      "slow", "dead",    "seed",   "request-registers"},
-        {"wire"});
+        {"link",    "tcp-port",  "bind", "devices", "nodes",  "attributes",        "model",
+         "units",   "model-dir", "wire", "baud",    "parity", "stop-bits",         "turnaround",
+         "corrupt", "drop",      "slow", "dead",    "seed",   "request-registers", "check-line"},
+        {"wire", "check-line"});
     const auto link = options.text("link");
     const auto tcp_port = options.integer("tcp-port", 0, 65535);
     const std::string bind = options.text("bind").value_or("127.0.0.1");
@@ -333,6 +387,12 @@ int run_modbus_rtu(Args args) {
         std::fprintf(stderr,
                      "nodebridge-sim modbus-rtu: give --link PATH (a pty) or --tcp-port PORT "
                      "(a serial device server; 0 picks a free port), not both\n");
+        return 64;
+    }
+    if (tcp_port && options.flag("check-line")) {
+        std::fprintf(stderr,
+                     "nodebridge-sim modbus-rtu: --check-line needs a pty (--link): a TCP "
+                     "connection has no line settings\n");
         return 64;
     }
     std::string error;

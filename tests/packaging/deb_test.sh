@@ -144,6 +144,8 @@ step "apt-get install ./nodebridge_*.deb"
     ./"$(basename "${debs[0]}")" ./"$(basename "${debs[1]}")") || fail "apt-get install failed"
 [[ -x /usr/sbin/nodebridged ]] || fail "no /usr/sbin/nodebridged"
 [[ -x /usr/bin/nodebridge-sim ]] || fail "no /usr/bin/nodebridge-sim"
+[[ -x /usr/bin/nodebridge ]] || fail "no /usr/bin/nodebridge (the commissioning command)"
+[[ -f /usr/share/man/man1/nodebridge.1.gz ]] || fail "no nodebridge(1) man page"
 [[ -f /lib/systemd/system/nodebridge.service ]] || fail "no systemd unit"
 [[ -d /etc/nodebridge/conf.d ]] || fail "no /etc/nodebridge/conf.d"
 dpkg-query -W -f='${Conffiles}\n' nodebridge | grep -q '/etc/nodebridge/nodebridge.yaml' ||

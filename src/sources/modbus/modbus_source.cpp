@@ -3,6 +3,7 @@
 #include <modbus.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -143,6 +145,26 @@ struct ModbusSource::Impl {
         return true;
     }
 
+    // A serial line is ours alone (issue #22): the advisory lock `nodebridge scan rtu` (and
+    // another nodebridged) takes too. A line another program holds is a connection failure,
+    // retried like any other. (Not TIOCEXCL: it outlives our close while anything else keeps
+    // the tty open, as the simulator's pty does, and would lock our own reconnect out.)
+    bool take_line() {
+        if (!std::holds_alternative<SerialLine>(config.link)) return true;
+        const int fd = modbus_get_socket(context);
+        if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            const int err = errno;
+            modbus_close(context);
+            book.record_error(nullptr, "connection",
+                              "cannot take " + book.link + ": " +
+                                  (err == EWOULDBLOCK ? std::string("another program holds it")
+                                                      : std::string(std::strerror(err))) +
+                                  " (retry in " + std::to_string(reconnect_delay.count()) + " ms)");
+            return false;
+        }
+        return true;
+    }
+
     void apply_flow_control() {
         const auto* line = std::get_if<SerialLine>(&config.link);
         if (line->flow_control == FlowControl::none) return;
@@ -172,6 +194,7 @@ struct ModbusSource::Impl {
                                   " (retry in " + std::to_string(reconnect_delay.count()) + " ms)");
             return false;
         }
+        if (!take_line()) return false;
         connected = true;
         apply_flow_control();
         modbus_flush(context);
