@@ -9,6 +9,11 @@
 // timers that are due, in that order. Handlers and tasks must not block: they run between
 // everyone else's.
 //
+// Why our own loop over epoll rather than libevent, libuv or Boost.Asio (all in Debian): what
+// the Modbus TCP sources need is descriptors, one-shot timers, posted tasks and an end-of-turn
+// hook, about 200 lines over epoll_pwait2 and an eventfd; a library would add a dependency and
+// its own callback and buffer types to every user, and none of them slots timers as below.
+//
 // Timers run in slots of kTimerSlot on the steady clock: a timer runs once the slot that holds
 // its time has ended, in one turn with every other timer of that slot. So thousands of polls
 // spread evenly over a second wake the loop (and, through the end-of-turn hand-off, the
