@@ -14,35 +14,13 @@
 #include <cstring>
 #include <thread>
 
+#include "rtu_frame.hpp"
+#include "sources/serial/serial_port.hpp"
+
 namespace nodebridge::cli {
 namespace {
 
 volatile std::sig_atomic_t g_interrupted = 0;  // written only by RtuPort::interrupt()
-
-speed_t speed_of(int baud) {
-    switch (baud) {
-        case 1200:
-            return B1200;
-        case 2400:
-            return B2400;
-        case 4800:
-            return B4800;
-        case 9600:
-            return B9600;
-        case 19200:
-            return B19200;
-        case 38400:
-            return B38400;
-        case 57600:
-            return B57600;
-        case 115200:
-            return B115200;
-        case 230400:
-            return B230400;
-        default:
-            return B0;
-    }
-}
 
 // A USB adapter hands bytes over in bursts (its latency timer is commonly 16 ms): a gap
 // shorter than this inside a reply is not taken for its end.
@@ -50,18 +28,6 @@ constexpr std::chrono::microseconds kAdapterLatency{20000};
 constexpr std::size_t kMaxFrame = 256;  // MODBUS over Serial Line V1.02, 2.5.1: 256 bytes
 
 }  // namespace
-
-std::uint16_t modbus_crc(std::span<const std::uint8_t> bytes) {
-    std::uint16_t crc = 0xFFFF;
-    for (std::uint8_t byte : bytes) {
-        crc ^= byte;
-        for (int bit = 0; bit < 8; ++bit) {
-            crc = (crc & 1) ? static_cast<std::uint16_t>((crc >> 1) ^ 0xA001)
-                            : static_cast<std::uint16_t>(crc >> 1);
-        }
-    }
-    return crc;
-}
 
 void RtuPort::interrupt() { g_interrupted = 1; }
 
@@ -107,24 +73,12 @@ RtuPort::~RtuPort() {
 }
 
 bool RtuPort::configure(int baud, Parity parity, int stop_bits, std::string& error) {
-    const speed_t speed = speed_of(baud);
-    if (speed == B0) {
-        error = "baud rate " + std::to_string(baud) + " is not one termios knows";
-        return false;
-    }
     termios tio = saved_;
-    cfmakeraw(&tio);
-    tio.c_cflag |= CLOCAL | CREAD;
-    tio.c_cflag &= ~(CSIZE | PARENB | PARODD | CSTOPB | CRTSCTS);
-    tio.c_cflag |= CS8;
-    if (parity != Parity::none) tio.c_cflag |= PARENB;
-    if (parity == Parity::odd) tio.c_cflag |= PARODD;
-    if (stop_bits == 2) tio.c_cflag |= CSTOPB;
-    tio.c_iflag &= ~(IXON | IXOFF | IXANY);
-    tio.c_cc[VMIN] = 0;
+    const SerialLine line{
+        .device = device_, .baud = baud, .parity = parity, .data_bits = 8, .stop_bits = stop_bits};
+    if (!serial::configure_termios(tio, line, error)) return false;  // the daemon's settings
+    tio.c_cc[VMIN] = 0;  // reads return what is there: the scan times replies itself
     tio.c_cc[VTIME] = 0;
-    cfsetispeed(&tio, speed);
-    cfsetospeed(&tio, speed);
     if (::tcsetattr(fd_, TCSANOW, &tio) != 0) {
         error =
             "cannot set " + device_ + " to " + std::to_string(baud) + ": " + std::strerror(errno);
@@ -154,11 +108,8 @@ RtuPort::Result RtuPort::transact(std::uint8_t unit, std::span<const std::uint8_
     Result result;
     std::this_thread::sleep_for(modbus::t35(framing_));
     ::tcflush(fd_, TCIFLUSH);  // what arrived before the request is not its reply
-    std::vector<std::uint8_t> frame = {unit};
-    frame.insert(frame.end(), pdu.begin(), pdu.end());
-    const std::uint16_t crc = modbus_crc(frame);
-    frame.push_back(static_cast<std::uint8_t>(crc & 0xFF));
-    frame.push_back(static_cast<std::uint8_t>(crc >> 8));
+    std::vector<std::uint8_t> frame;
+    modbus::rtu::append_frame(unit, pdu, frame);
     const auto sent_at = Clock::now();
     if (::write(fd_, frame.data(), frame.size()) != static_cast<ssize_t>(frame.size()) ||
         ::tcdrain(fd_) != 0) {
@@ -208,10 +159,8 @@ RtuPort::Result RtuPort::transact(std::uint8_t unit, std::span<const std::uint8_
         result.kind = Result::Kind::timeout;
         return result;
     }
-    const bool crc_ok =
-        reply.size() >= 4 &&
-        modbus_crc(std::span(reply).first(reply.size() - 2)) ==
-            static_cast<std::uint16_t>(reply[reply.size() - 2] | (reply[reply.size() - 1] << 8));
+    // A frame followed by its own CRC (low byte first) has a CRC of 0.
+    const bool crc_ok = reply.size() >= 4 && modbus::rtu::crc16(reply) == 0;
     if (!crc_ok || reply[0] != unit) {
         result.kind = Result::Kind::garbage;
         return result;

@@ -21,11 +21,6 @@
 
 namespace nodebridge::cli {
 
-// The Modbus CRC-16 of `bytes` (MODBUS over Serial Line Specification and Implementation
-// Guide V1.02, section 6.2.2: polynomial 0xA001 reflected, initial 0xFFFF; sent low byte
-// first).
-std::uint16_t modbus_crc(std::span<const std::uint8_t> bytes);
-
 class RtuPort {
   public:
     // Opens `device` exclusively. Nullptr with `error` set when it cannot be opened, is not a

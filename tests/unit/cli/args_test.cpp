@@ -61,18 +61,3 @@ TEST(CliArgs, Durations) {
 
 }  // namespace
 }  // namespace nodebridge::cli
-
-namespace nodebridge::cli {
-namespace {
-
-// A read of one holding register at 0 from unit 1 goes on the wire as 01 03 00 00 00 01 84 0A
-// (the CRC low byte first), as any Modbus master sends it; an empty input gives the initial
-// value (MODBUS over Serial Line V1.02, section 6.2.2).
-TEST(ModbusCrc, KnownFrames) {
-    const std::uint8_t request[] = {0x01, 0x03, 0x00, 0x00, 0x00, 0x01};
-    EXPECT_EQ(modbus_crc(request), 0x0A84);
-    EXPECT_EQ(modbus_crc({}), 0xFFFF);
-}
-
-}  // namespace
-}  // namespace nodebridge::cli
