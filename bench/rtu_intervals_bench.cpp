@@ -263,7 +263,10 @@ int main(int argc, char** argv) {
             "|-----|-------|------------|-----------|-------|------------------|-------"
             "|--------|--------|\n");
         for (const Transport& transport : runs) {
-            const std::string on = transport.server ? "serial server: " : "pty: ";
+            const std::string on =
+                transport.server ? "serial server, " +
+                                       std::to_string(transport.request_gap.count()) + " ms gap: "
+                                 : std::string("pty: ");
             print(on + "instantaneous 1 s, energy 60 s",
                   run(model, transport, 1s, Millis(60000), measure), transport);
             print(on + "every attribute 1 s", run(model, transport, 1s, std::nullopt, measure),
