@@ -25,6 +25,7 @@
 // Usage: rtu_intervals_bench [--measure SECONDS] (default 60, one energy interval, per run)
 //                            [--transport pty|server|both] (default both)
 //                            [--request-gap MS] (serial server; default 10)
+//                            [--corrupt P] (a share P of the replies with a bit flipped)
 // Prints a markdown table.
 
 #include <cmath>
@@ -86,6 +87,7 @@ ModelRef load_model() {
 struct Transport {
     bool server = false;  // behind the simulated serial device server, else on the pty
     Millis request_gap{0};
+    std::string corrupt;  // the simulator's --corrupt P, or empty for a clean line
 };
 
 // The line the meters are on (the pty's, or the one behind the serial server).
@@ -126,6 +128,7 @@ Run run(const ModelRef& model, const Transport& transport, Millis every,
     } else {
         args.insert(args.end(), {"--link", device});
     }
+    if (!transport.corrupt.empty()) args.insert(args.end(), {"--corrupt", transport.corrupt});
     test::SimProcess sim(dir, args);
     // The line's figures come from the same nodes on the line itself (as a modbus-rtu source
     // with no request_gap): bus_load() knows no line behind a TCP endpoint.
@@ -229,6 +232,7 @@ int main(int argc, char** argv) {
     using namespace nodebridge;
     double measure_s = 60;
     std::string transports = "both";
+    std::string corrupt;
     long gap_ms = 10;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string option = argv[i];
@@ -236,6 +240,8 @@ int main(int argc, char** argv) {
             measure_s = std::stod(argv[i + 1]);
         } else if (option == "--transport") {
             transports = argv[i + 1];
+        } else if (option == "--corrupt") {
+            corrupt = argv[i + 1];
         } else if (option == "--request-gap") {
             gap_ms = std::stol(argv[i + 1]);
         } else {
@@ -249,9 +255,10 @@ int main(int argc, char** argv) {
     }
     const auto measure = Millis(static_cast<long>(measure_s * 1000));
     std::vector<Transport> runs;
-    if (transports != "server") runs.push_back(Transport{});
+    if (transports != "server") runs.push_back(Transport{.corrupt = corrupt});
     if (transports != "pty")
-        runs.push_back(Transport{.server = true, .request_gap = Millis(gap_ms)});
+        runs.push_back(
+            Transport{.server = true, .request_gap = Millis(gap_ms), .corrupt = corrupt});
     try {
         const ModelRef model = load_model();
         std::printf(
