@@ -4,6 +4,9 @@
 // hold under the model's description. The description is read from the model file here, not
 // through the loader, and decoded by this test's own few lines: a word order, byte order,
 // type or scale that the daemon applied differently from the file fails the test.
+// One model is also read the other way a real bus is reached: three meters behind a simulated
+// serial device server (`nodebridge-sim modbus-rtu --tcp-port`, RTU frames over TCP), a
+// `modbus-tcp` source with `framing: rtu`, the energy counters at an interval of their own.
 
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
@@ -18,7 +21,9 @@
 #include <optional>
 #include <regex>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "modbus_tap.hpp"
@@ -40,6 +45,7 @@ struct Spec {
     double scale = 1.0;
     double offset = 0.0;
     std::string quantity;
+    bool counter = false;                     // `counter: true` or `counter: net`
     std::map<long long, std::string> states;  // `states:`: a code is published as its name
 };
 
@@ -87,6 +93,10 @@ std::vector<Model> library_models() {
                 if (a["scale"]) spec.scale = a["scale"].as<double>();
                 if (a["offset"]) spec.offset = a["offset"].as<double>();
                 if (a["quantity"]) spec.quantity = a["quantity"].as<std::string>();
+                if (a["counter"]) {  // true, or net: a counter that may also go down
+                    const std::string counter = a["counter"].as<std::string>();
+                    spec.counter = counter == "true" || counter == "net";
+                }
                 for (const auto& state : a["states"]) {
                     spec.states.emplace(std::stoll(state.first.as<std::string>(), nullptr, 0),
                                         state.second.as<std::string>());
@@ -282,6 +292,177 @@ std::string test_name(const ::testing::TestParamInfo<Model>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shipped, LibraryModel, ::testing::ValuesIn(library_models()), test_name);
+
+const Model& shipped_model(const std::string& name) {
+    static const std::vector<Model> models = library_models();
+    for (const Model& model : models) {
+        if (model.name == name) return model;
+    }
+    throw std::runtime_error("no shipped model " + name);
+}
+
+int ready_server_port(const std::string& output) {
+    std::smatch match;
+    if (!std::regex_search(output, match, std::regex(R"(ready modbus-rtu tcp [0-9.]+:(\d+))")))
+        return 0;
+    return std::stoi(match[1]);
+}
+
+bool covers(const TappedReply& reply, std::uint16_t address) {
+    return address >= reply.start && address < reply.start + reply.words.size();
+}
+
+// Issue #23: the shipped eastron-sdm630 on units 1-3 behind a simulated serial device server
+// (RTU frames with their CRC over TCP, each reply byte in a segment of its own at the pace of
+// a 38,400-baud line), read by a `modbus-tcp` source with `framing: rtu`, the instantaneous
+// values every second and the energy counters (`counter: true` in the model) every 4 s. Each
+// attribute of each meter arrives as exactly the value its own unit's reply held (ModbusTap
+// in RTU framing), and the reads keep to their intervals without mixing them.
+TEST(RtuOverTcp, AShippedModelsMetersBehindASerialServerArriveAsServed) {
+    const Model& model = shipped_model("eastron-sdm630");
+    constexpr int kUnits = 3;
+    std::string slow;
+    std::uint16_t first_counter = 0xFFFF;
+    for (const Spec& spec : model.attributes) {
+        if (!spec.counter) continue;
+        slow += "          " + spec.name + ": { poll: 4s }\n";
+        first_counter = std::min(first_counter, spec.address);
+    }
+    ASSERT_FALSE(slow.empty());
+    // The check below that no read mixes the intervals needs an attribute read every second
+    // right before the first counter.
+    ASSERT_TRUE(std::any_of(model.attributes.begin(), model.attributes.end(), [&](const Spec& a) {
+        return !a.counter && a.address + width(a.type) == first_counter;
+    }));
+    TempDir dir;
+    Broker broker;
+    broker.start();
+    Process sim(
+        {SIM_PATH, "modbus-rtu", "--tcp-port", "0", "--wire", "--baud", "38400", "--model-dir",
+         kLibraryDir, "--model", model.name, "--units", "1-" + std::to_string(kUnits)},
+        dir.file("sim.log"));
+    ASSERT_TRUE(sim.wait_for_output("ready", 10s)) << sim.output();
+    const int sim_port = ready_server_port(sim.output());
+    ASSERT_NE(sim_port, 0) << sim.output();
+    ModbusTap tap(sim_port, TapFraming::rtu);
+
+    const std::string config = R"(gateway: gw-serial-server
+mqtt:
+  host: 127.0.0.1
+  port: )" + std::to_string(broker.port()) +
+                               R"(
+  keepalive: 5s
+  buffer: { dir: )" + dir.file("spool") +
+                               R"( }
+sources:
+  - name: boiler-room
+    type: modbus-tcp
+    host: 127.0.0.1
+    port: )" + std::to_string(tap.port()) +
+                               R"(
+    framing: rtu
+    timeout: 500ms
+    request_gap: 10ms
+    nodes:
+      - id: "sdm-{unit}"
+        units: 1-)" + std::to_string(kUnits) +
+                               R"(
+        model: )" + model.name +
+                               R"(
+        poll: 1s
+        attributes:
+)" + slow + R"(mappings:
+  - name: every-attribute
+    topic: rtu/{node}/{attribute}
+    payload: value
+    qos: 0
+)";
+    Subscriber subscriber(broker.port(), {"rtu/#"});
+    Process daemon(
+        {NODEBRIDGED_PATH, "-c", dir.write("nodebridge.yaml", config), "--model-dir", kLibraryDir},
+        dir.file("daemon.log"));
+
+    // An attribute of a meter is proven once a value published for it equals what a reply of
+    // that meter's unit held.
+    const auto unproven = [&] {
+        const std::vector<TappedReply> replies = tap.replies();
+        std::vector<std::string> missing;
+        for (int unit = 1; unit <= kUnits; ++unit) {
+            const std::string node = "sdm-" + std::to_string(unit);
+            for (const Spec& spec : model.attributes) {
+                bool proven = false;
+                for (const Received& message :
+                     subscriber.on_topic("rtu/" + node + "/" + spec.name)) {
+                    char* end = nullptr;
+                    const double published = std::strtod(message.payload.c_str(), &end);
+                    if (end == message.payload.c_str() || *end != '\0') continue;
+                    for (const TappedReply& reply : replies) {
+                        if (reply.unit != unit) continue;
+                        const auto served = decode(spec, reply);
+                        if (served && same(published, *served)) {
+                            proven = true;
+                            break;
+                        }
+                    }
+                    if (proven) break;
+                }
+                if (!proven) missing.push_back(node + "/" + spec.name);
+            }
+        }
+        return missing;
+    };
+    if (!wait_until([&] { return unproven().empty(); }, 20s)) {
+        std::string why;
+        for (const std::string& name : unproven()) why += name + " ";
+        FAIL() << "not proven: " << why << "\ndaemon log:\n"
+               << daemon.output() << "\nsim log:\n"
+               << sim.output();
+    }
+
+    // The simulator means its values (model_devices.cpp: voltage near 230 V, 400 V line to
+    // line, mains frequency near 50 Hz, energy counting up from 1234.5 kWh): the words were
+    // decoded as the meter means them, not the same wrong way on both sides.
+    const auto latest = [&](const std::string& name) {
+        const auto messages = subscriber.on_topic("rtu/sdm-2/" + name);
+        return messages.empty() ? 0.0 : std::strtod(messages.back().payload.c_str(), nullptr);
+    };
+    EXPECT_NEAR(latest("voltage_l1"), 230.0, 1.6);
+    EXPECT_NEAR(latest("voltage_l1_l2"), 400.0, 1.6);
+    EXPECT_NEAR(latest("frequency"), 50.0, 0.06);
+    EXPECT_GE(latest("energy_import"), 1234.5);
+    EXPECT_LT(latest("energy_import"), 1300.0);
+
+    // A window of 4 s: per meter 4 reads of the instantaneous values from input 0 and 1 read
+    // of the counters from first_counter on, each +-1.5; no read holds both intervals (the
+    // frequency at 0x46 sits right before the first counter at 0x48).
+    subscriber.clear();
+    const std::size_t replies_before = tap.replies().size();
+    const auto start = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(4s);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const std::vector<TappedReply> replies = tap.replies();
+    std::map<int, int> fast_reads, slow_reads;
+    for (std::size_t i = replies_before; i < replies.size(); ++i) {
+        if (covers(replies[i], 0)) ++fast_reads[replies[i].unit];
+        if (covers(replies[i], first_counter)) ++slow_reads[replies[i].unit];
+    }
+    for (const TappedReply& reply : replies) {
+        EXPECT_FALSE(covers(reply, first_counter) && covers(reply, first_counter - 2))
+            << "unit " << reply.unit << " read " << reply.start << "+" << reply.words.size();
+    }
+    for (int unit = 1; unit <= kUnits; ++unit) {
+        EXPECT_NEAR(fast_reads[unit], seconds / 1.0, 1.5) << "unit " << unit;
+        EXPECT_NEAR(slow_reads[unit], seconds / 4.0, 1.5) << "unit " << unit;
+    }
+    std::map<std::string, int> published;
+    for (const Received& message : subscriber.messages()) ++published[message.topic];
+    EXPECT_NEAR(published["rtu/sdm-1/voltage_l1"], seconds / 1.0, 1.5);
+    EXPECT_NEAR(published["rtu/sdm-1/energy_import"], seconds / 4.0, 1.5);
+
+    daemon.signal(SIGTERM);
+    EXPECT_EQ(daemon.wait_for_exit(10s), 0) << daemon.output();
+}
 
 }  // namespace
 }  // namespace nodebridge::test
