@@ -1,15 +1,19 @@
 # What `cmake --install` (and so the Debian package) puts where. Included at the end of the
 # root CMakeLists.txt, after every target exists. With CMAKE_INSTALL_PREFIX=/usr:
-#   /usr/sbin/nodebridged, /usr/bin/nodebridge-sim
+#   /usr/sbin/nodebridged, /usr/bin/nodebridge, /usr/bin/nodebridge-sim
 #   /etc/nodebridge/nodebridge.yaml, /etc/nodebridge/conf.d/
 #   <systemd unit dir>/nodebridge.service
 #   /usr/share/doc/nodebridge/{*.md,examples/}, /usr/share/man/man{1,5,8}/
 #   /usr/share/nodebridge/models/*.yaml (the library of device models, docs/models.md)
+#   /usr/share/nodebridge/http/ (the status page's files, docs/http.md)
 
 include(GNUInstallDirs)
 
 if(TARGET nodebridged)
     install(TARGETS nodebridged RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
+endif()
+if(TARGET nodebridge)
+    install(TARGETS nodebridge RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
 if(TARGET nodebridge-sim)
     install(TARGETS nodebridge-sim RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -27,6 +31,12 @@ install(DIRECTORY config/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
 install(DIRECTORY models/ DESTINATION ${CMAKE_INSTALL_DATADIR}/nodebridge/models
         FILES_MATCHING PATTERN "*.yaml")
 
+# The HTTP endpoint's status page (docs/http.md), where http.static_dir looks by default:
+# data, not code.
+install(DIRECTORY src/http/static/ DESTINATION ${CMAKE_INSTALL_DATADIR}/nodebridge/http)
+# The Grafana dashboard for /metrics (docs/http.md).
+install(FILES config/examples/grafana-dashboard.json DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+
 # Where systemd looks for system units: systemd.pc says (/lib/systemd/system on Debian 12).
 set(NODEBRIDGE_SYSTEMD_UNITDIR "" CACHE PATH "Directory for the systemd unit (default: from systemd.pc)")
 if(NOT NODEBRIDGE_SYSTEMD_UNITDIR)
@@ -37,7 +47,7 @@ if(NOT NODEBRIDGE_SYSTEMD_UNITDIR)
 endif()
 install(FILES systemd/nodebridge.service DESTINATION ${NODEBRIDGE_SYSTEMD_UNITDIR})
 
-install(FILES docs/man/nodebridge-sim.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+install(FILES docs/man/nodebridge.1 docs/man/nodebridge-sim.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES docs/man/nodebridge.yaml.5 DESTINATION ${CMAKE_INSTALL_MANDIR}/man5)
 install(FILES docs/man/nodebridged.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 

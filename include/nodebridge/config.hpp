@@ -113,6 +113,10 @@ struct ModbusAttribute {
     // `function: 3|4`: reads with this function code (3 = holding, 4 = input registers)
     // whatever `table` says, for devices that map one table onto the other. 0: by table.
     std::uint8_t function = 0;
+    // `poll:` how often this attribute is read, overriding its node's poll interval (e.g.
+    // energy counters every 60s beside power every 1s). Unset: the node's. Attributes read at
+    // one interval are coalesced into requests together; see read_interval().
+    std::optional<Millis> poll;
 
     // Write-back (docs/write-back.md). Off unless `writable: true`, which only coils and
     // holding registers of a non-string type may set. Limits are in published units (after
@@ -191,6 +195,42 @@ struct Datasheet {
     friend bool operator==(const Datasheet&, const Datasheet&) = default;
 };
 
+// One register of a model's `identify: registers:` list: a value only this device holds
+// there (a maker's product code register). It is read alone (one request of its own width),
+// as some devices answer such registers only so.
+struct IdentifyRegister {
+    ModbusTable table = ModbusTable::holding;  // input or holding
+    std::uint16_t address = 0;                 // zero-based, as on the wire
+    ModbusType type = ModbusType::uint16;      // an integer type (int16 .. uint64)
+    WordOrder word_order = WordOrder::big;
+    // The values that identify the device: `values:` each as [v, v], or `min:`/`max:` as
+    // one range (an absent bound is the type's own). Never empty once loaded.
+    std::vector<std::pair<std::int64_t, std::int64_t>> ranges;
+    Position where;
+
+    // Whether `value` is one of the identifying values.
+    bool accepts(std::int64_t value) const;
+
+    friend bool operator==(const IdentifyRegister&, const IdentifyRegister&) = default;
+};
+
+// `identify:` of a model (docs/models.md, "Recognising a device"): how `nodebridge scan`
+// tells this device from others. The device is this model when every given check holds:
+// the Read Device Identification (function 43 / MEI 14) objects equal the given strings
+// (`revision` as a prefix of the device's), and every register holds one of its values.
+struct ModelIdentity {
+    std::string vendor;        // VendorName (object 0x00); empty = not checked
+    std::string product_code;  // ProductCode (object 0x01); empty = not checked
+    std::string revision;      // MajorMinorRevision (object 0x02), a prefix; empty = any
+    std::vector<IdentifyRegister> registers;
+    Position where;            // the `identify:` key
+
+    // True when it names no check at all (a model without `identify:`).
+    bool empty() const { return vendor.empty() && product_code.empty() && registers.empty(); }
+
+    friend bool operator==(const ModelIdentity&, const ModelIdentity&) = default;
+};
+
 // `models:` (docs/models.md): a named register map with what describes the device. Nodes
 // built from a model share its attribute table.
 struct DeviceModel {
@@ -205,6 +245,7 @@ struct DeviceModel {
     std::optional<Millis> request_gap;           // pause the device needs between requests
     ModbusAttributeTable attributes;  // for Modbus nodes; may be empty for a receiver's model
     std::vector<ReceivedAttribute> received;       // schema for serial-nodes sources
+    ModelIdentity identify;           // `identify:`; empty when the model has none
     Position where;                   // the model's key in its file
     std::vector<Position> replaced;   // earlier definitions of the same name it overrides
 
@@ -233,8 +274,9 @@ class ModelRef {
 struct ModbusNode {
     std::string id;                   // node id used in topics, e.g. "pdu-1"
     int unit = 1;                     // Modbus unit (slave) id, 0..247 (255 allowed for TCP)
-    Millis poll{1000};                // poll interval
-    std::optional<Millis> offline_after;  // overrides the source's; longer than `poll`
+    Millis poll{1000};                // poll interval of the attributes without a `poll:`
+    // Overrides the source's; longer than fastest_interval().
+    std::optional<Millis> offline_after;
     ModbusAttributeTable attributes;  // the model's (shared) plus the node's own, less `without`
     ModelRef model;                   // `model:`; unset when the node names none
     std::optional<Millis> request_gap;  // overrides the model's and the source's request_gap
@@ -245,10 +287,23 @@ struct ModbusNode {
     friend bool operator==(const ModbusNode&, const ModbusNode&) = default;
 };
 
+// How often `attribute` of `node` is read: its own `poll:`, else the node's.
+Millis read_interval(const ModbusNode& node, const ModbusAttribute& attribute);
+// The shortest interval at which any of `node`'s attributes is read (the node's poll when it
+// has none): what its availability (offline_after) is measured against.
+Millis fastest_interval(const ModbusNode& node);
+
+// How requests and replies travel on a modbus-tcp connection.
+enum class TcpFraming {
+    mbap,  // Modbus TCP: the MBAP header, replies matched by transaction id
+    rtu,   // Modbus RTU frames with their CRC, to a serial device server: one at a time
+};
+
 struct ModbusTcpEndpoint {
     std::string host;                 // required
     int port = 502;
     int max_in_flight = 1;            // requests outstanding on the connection at once (1..64)
+    TcpFraming framing = TcpFraming::mbap;
 
     friend bool operator==(const ModbusTcpEndpoint&, const ModbusTcpEndpoint&) = default;
 };
@@ -272,7 +327,7 @@ struct ModbusSourceConfig {
     Millis timeout{1000};             // response timeout per request
     std::uint16_t max_gap = 0;        // unmapped registers/bits one request may span
     // A node that returned no reading for this long is offline; unset (and not set on the
-    // node): max(3x the node's poll, 30 s).
+    // node): max(3x the node's fastest_interval(), 30 s).
     std::optional<Millis> offline_after;
     // Wire behaviour (docs/configuration.md, "Modbus on a real line").
     std::uint16_t max_registers = 125;  // registers per read request at most (1..125);
@@ -471,6 +526,30 @@ struct StatsConfig {
     friend bool operator==(const StatsConfig&, const StatsConfig&) = default;
 };
 
+// ---- http (docs/http.md) --------------------------------------------------------------------
+// The top-level `http:` section: the read-only status page, JSON API and Prometheus /metrics.
+struct HttpConfig {
+    std::string address = "127.0.0.1";  // listen: the address to bind (IPv4 or [IPv6])
+    int port = 9108;                    // listen: the TCP port
+    int max_connections = 64;           // connections open at once; more are refused
+    Millis timeout{10000};              // a connection idle this long is closed (slow clients)
+    bool metrics_readings = false;      // metrics.readings: each attribute's last value
+    std::string static_dir = "/usr/share/nodebridge/http";  // the status page's files
+    std::size_t history = 120;          // recent readings kept per attribute for the chart
+    // Basic authentication: every request needs `username` and `password` when a password is
+    // set. The password comes from password_file or password_credential (never inline), is
+    // read at load and is never shown anywhere.
+    std::string username;
+    std::string password;
+    std::string password_file;        // where it came from (for --check-config)
+    std::string password_credential;
+    // tls: HTTPS with this certificate chain and private key (PEM files), read at start.
+    std::string tls_cert_file;
+    std::string tls_key_file;
+
+    friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
+};
+
 // ---- sparkplug (docs/sparkplug.md) ---------------------------------------------------------
 // The top-level `sparkplug:` section: a Sparkplug B 3.0 edge node beside the rules' topics.
 struct SparkplugConfig {
@@ -514,6 +593,7 @@ struct Config {
     std::vector<MappingRule> mappings;
     std::optional<SparkplugConfig> sparkplug;  // absent = no Sparkplug
     std::optional<HomeAssistantConfig> homeassistant;  // unset: no discovery
+    std::optional<HttpConfig> http;   // unset: no HTTP endpoint (docs/http.md)
     // Every model known after precedence (library dir, site dir, then `models:` in config
     // files; a later one of the same name replaces an earlier one), sorted by name.
     std::vector<ModelRef> models;

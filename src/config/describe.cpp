@@ -219,6 +219,7 @@ std::string describe(const Config& config) {
             if (from_ranges > 0) ids += "; " + std::to_string(from_ranges) + " from unit ranges";
             out << ", timeout " << format_duration(modbus->timeout) << ", ";
             const auto* tcp = std::get_if<ModbusTcpEndpoint>(&modbus->link);
+            if (tcp != nullptr && tcp->framing == TcpFraming::rtu) out << "RTU frames over TCP, ";
             if (tcp != nullptr && tcp->max_in_flight > 1) {
                 out << tcp->max_in_flight << " requests in flight, ";
             }
@@ -287,6 +288,26 @@ std::string describe(const Config& config) {
             << "; --show-discovery prints the messages\n";
     } else {
         out << "Home Assistant discovery off\n";
+    }
+    if (const auto& http = config.http) {
+        const bool v6 = http->address.find(':') != std::string::npos;
+        out << "http: status page, /api/ and /metrics on "
+            << (http->tls_cert_file.empty() ? "http://" : "https://")
+            << (v6 ? "[" + http->address + "]" : http->address) << ":" << http->port << "/"
+            << (http->metrics_readings ? " (metrics with readings)" : "") << "\n";
+        out << "http tls: "
+            << (http->tls_cert_file.empty() ? "off (plain HTTP)"
+                                            : "HTTPS, certificate " + http->tls_cert_file)
+            << "\n";
+        if (!http->username.empty()) {
+            out << "http login: user " << http->username << ", password: "
+                << (http->password_file.empty()
+                        ? "(from systemd credential " + http->password_credential + ")"
+                        : "(from file " + http->password_file + ")")
+                << "\n";
+        }
+    } else {
+        out << "http off\n";
     }
     return out.str();
 }

@@ -269,8 +269,10 @@ class Loader {
             if (auto homeassistant = top.find("homeassistant")) {
                 read_homeassistant(*homeassistant, ctx, config_.homeassistant);
             }
+            if (auto http = top.find("http")) read_http(*http, ctx, config_.http);
         } else {
-            for (const char* key : {"gateway", "mqtt", "stats", "sparkplug", "homeassistant"}) {
+            for (const char* key : {"gateway", "mqtt", "stats", "sparkplug", "homeassistant",
+                                    "http"}) {
                 if (top.find(key)) {
                     ctx.error(top.key_position(key),
                               std::string(key) + ": can only be set in the main config file");

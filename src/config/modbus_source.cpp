@@ -31,6 +31,19 @@ std::uint16_t ModbusAttribute::width() const {
     return 1;
 }
 
+Millis read_interval(const ModbusNode& node, const ModbusAttribute& attribute) {
+    return attribute.poll.value_or(node.poll);
+}
+
+Millis fastest_interval(const ModbusNode& node) {
+    if (node.attributes.empty()) return node.poll;
+    Millis fastest = Millis::max();
+    for (const ModbusAttribute& attribute : node.attributes) {
+        fastest = std::min(fastest, read_interval(node, attribute));
+    }
+    return fastest;
+}
+
 namespace config_detail {
 namespace {
 
@@ -300,6 +313,8 @@ std::optional<ModbusAttribute> read_modbus_attribute(const MapReader::Item& item
     long long round = 0;
     if (map.integer("round", 0, kMaxRound, round)) attribute.round = static_cast<int>(round);
     map.text("unit", attribute.unit);
+    Millis poll{0};
+    if (map.duration("poll", poll)) attribute.poll = poll;
     map.boolean("writable", attribute.writable);
     double limit = 0;
     if (map.number("min", limit)) attribute.min = limit;
@@ -417,6 +432,38 @@ struct NodeEntry {
     std::optional<UnitList> units;
 };
 
+// `name: { poll: DURATION }` and nothing else: on a node with a model, the model's attribute
+// of that name read at that interval.
+bool only_poll(const YAML::Node& value) {
+    return value.IsMap() && value.size() == 1 && value.begin()->first.IsScalar() &&
+           value.begin()->first.Scalar() == "poll";
+}
+
+std::optional<ModbusAttribute> model_attribute_at(const MapReader::Item& item,
+                                                  const DeviceModel& model, const Context& ctx) {
+    const auto& attributes = model.attributes;
+    const auto found =
+        std::find_if(attributes.begin(), attributes.end(),
+                     [&](const ModbusAttribute& each) { return each.name == item.key; });
+    if (found == attributes.end()) {
+        std::vector<std::string> names;
+        for (const ModbusAttribute& each : attributes) names.push_back(each.name);
+        ctx.error(item.key_where, "attribute '" + shown(item.key) + "': model '" +
+                                      shown(model.name) + "' (at " + place_text(model.where, ctx) +
+                                      ") has no attribute of that name to give a poll interval" +
+                                      did_you_mean(item.key, names) +
+                                      "; a new attribute needs its address");
+        return std::nullopt;
+    }
+    MapReader map(item.value, ctx, "attribute '" + shown(item.key) + "'");
+    Millis poll{0};
+    if (!map.duration("poll", poll)) return std::nullopt;
+    map.finish();
+    ModbusAttribute attribute = *found;
+    attribute.poll = poll;
+    return attribute;
+}
+
 std::optional<NodeEntry> read_node(const YAML::Node& item, std::size_t index, bool tcp,
                                    const Context& ctx) {
     std::string label = "node #" + std::to_string(index + 1);
@@ -456,14 +503,7 @@ std::optional<NodeEntry> read_node(const YAML::Node& item, std::size_t index, bo
     }
     map.duration("poll", node.poll);
     Millis offline_after{0};
-    if (map.duration("offline_after", offline_after)) {
-        node.offline_after = offline_after;
-        if (offline_after <= node.poll) {
-            ctx.error(map.value_position("offline_after"),
-                      "offline_after: must be longer than the node's poll (" +
-                          format_duration(node.poll) + ")");
-        }
-    }
+    if (map.duration("offline_after", offline_after)) node.offline_after = offline_after;
     Millis request_gap{0};
     if (map.duration("request_gap", request_gap)) node.request_gap = request_gap;
     int retries = 0;
@@ -479,7 +519,11 @@ std::optional<NodeEntry> read_node(const YAML::Node& item, std::size_t index, bo
                 ctx.error(attribute_map.where(), "attributes: " + label + " has no attributes");
             }
             for (const auto& attribute_item : items) {
-                if (auto attribute = read_modbus_attribute(attribute_item, ctx)) {
+                if (node.model && only_poll(attribute_item.value)) {
+                    if (auto attribute = model_attribute_at(attribute_item, *node.model, ctx)) {
+                        own.push_back(std::move(*attribute));
+                    }
+                } else if (auto attribute = read_modbus_attribute(attribute_item, ctx)) {
                     own.push_back(std::move(*attribute));
                 }
             }
@@ -494,6 +538,13 @@ std::optional<NodeEntry> read_node(const YAML::Node& item, std::size_t index, bo
         ok = false;
     } else {
         node.attributes = merge_model_attributes(map, node.model, std::move(own), label);
+    }
+    if (node.offline_after && *node.offline_after <= fastest_interval(node)) {
+        const Millis fastest = fastest_interval(node);
+        ctx.error(map.value_position("offline_after"),
+                  "offline_after: must be longer than the node's " +
+                      std::string(fastest == node.poll ? "poll" : "fastest attribute poll") + " (" +
+                      format_duration(fastest) + ")");
     }
     map.finish();
     if (!ok) return std::nullopt;
@@ -587,6 +638,13 @@ void read_modbus_source(MapReader& map, const std::string& type, ModbusSourceCon
         }
         map.integer("port", 1, 65535, endpoint.port);
         map.integer("max_in_flight", 1, kMaxInFlight, endpoint.max_in_flight);
+        map.choice<TcpFraming>("framing", {{"mbap", TcpFraming::mbap}, {"rtu", TcpFraming::rtu}},
+                               endpoint.framing);
+        if (endpoint.framing == TcpFraming::rtu && endpoint.max_in_flight > 1) {
+            ctx.error(map.value_position("max_in_flight"),
+                      "max_in_flight: RTU frames carry no transaction id, so framing: rtu sends "
+                      "one request at a time; remove max_in_flight or set it to 1");
+        }
         if (many && !map.find("host")) {
             if (!many->IsSequence() || many->size() == 0) {
                 ctx.error(map.value_position("hosts"),
@@ -677,12 +735,16 @@ void read_modbus_source(MapReader& map, const std::string& type, ModbusSourceCon
                 id_reported = node.from_range;
                 continue;
             }
-            if (out.offline_after && !node.offline_after && *out.offline_after <= node.poll &&
-                !offline_reported) {
+            if (out.offline_after && !node.offline_after &&
+                *out.offline_after <= fastest_interval(node) && !offline_reported) {
                 offline_reported = node.from_range;
                 ctx.error(map.value_position("offline_after"),
-                          "offline_after: must be longer than the poll of node '" + shown(node.id) +
-                              "' (" + format_duration(node.poll) + ")");
+                          "offline_after: must be longer than the " +
+                              std::string(fastest_interval(node) == node.poll
+                                              ? "poll"
+                                              : "fastest attribute poll") +
+                              " of node '" + shown(node.id) + "' (" +
+                              format_duration(fastest_interval(node)) + ")");
             }
             out.nodes.push_back(std::move(node));
         }

@@ -228,6 +228,144 @@ bool has_received(const ModelRef& model, MapReader& map, const Context& ctx) {
     return false;
 }
 
+// The range of values an identification register of `type` can hold.
+std::pair<long long, long long> type_range(ModbusType type) {
+    switch (type) {
+        case ModbusType::int16:
+            return {-32768, 32767};
+        case ModbusType::uint16:
+            return {0, 65535};
+        case ModbusType::int32:
+            return {-2147483648LL, 2147483647LL};
+        case ModbusType::uint32:
+            return {0, 4294967295LL};
+        default:
+            return {-1'000'000'000'000LL, 1'000'000'000'000LL};  // read_integer's bound
+    }
+}
+
+// One entry of `identify: registers:`.
+std::optional<IdentifyRegister> read_identify_register(const YAML::Node& node, const Context& ctx,
+                                                       std::size_t index) {
+    MapReader map(node, ctx, "identify register #" + std::to_string(index));
+    if (!map.is_map()) return std::nullopt;
+    IdentifyRegister out;
+    out.where = map.where();
+    bool ok = true;
+    if (!map.find("table")) {
+        ctx.error(map.where(),
+                  "missing required key 'table' in " + map.what() + " (input or holding)");
+        ok = false;
+    }
+    ok &= map.choice<ModbusTable>(
+              "table", {{"input", ModbusTable::input}, {"holding", ModbusTable::holding}},
+              out.table) ||
+          !map.find("table");
+    ok &= map.integer("address", 0, 65535, out.address, true);
+    if (map.find("type")) {
+        ok &= map.choice<ModbusType>("type",
+                                     {{"int16", ModbusType::int16},
+                                      {"uint16", ModbusType::uint16},
+                                      {"int32", ModbusType::int32},
+                                      {"uint32", ModbusType::uint32},
+                                      {"int64", ModbusType::int64},
+                                      {"uint64", ModbusType::uint64}},
+                                     out.type);
+    }
+    map.choice<WordOrder>("word_order", {{"big", WordOrder::big}, {"little", WordOrder::little}},
+                          out.word_order);
+    const auto [lowest, highest] = type_range(out.type);
+    const auto values = map.find("values");
+    const bool has_min = map.find("min").has_value();
+    const bool has_max = map.find("max").has_value();
+    if (values) {
+        if (has_min || has_max) {
+            ctx.error(map.key_position(has_min ? "min" : "max"),
+                      "identify register: give `values` or `min`/`max`, not both");
+            ok = false;
+        }
+        if (!values->IsSequence() || values->size() == 0) {
+            ctx.error(map.value_position("values"),
+                      values->IsSequence() ? std::string("values: an empty list names no values")
+                                           : "values: expected a list of whole numbers, got " +
+                                                 describe_value(*values));
+            ok = false;
+        } else {
+            if (!ctx.diag->spend(values->size(), map.value_position("values"))) return std::nullopt;
+            for (const auto& item : *values) {
+                const auto value = read_integer(item, ctx, "values", lowest, highest);
+                if (!value) {
+                    ok = false;
+                    continue;
+                }
+                out.ranges.emplace_back(*value, *value);
+            }
+        }
+    } else if (has_min || has_max) {
+        long long low = lowest, high = highest;
+        ok &= !has_min || map.integer("min", lowest, highest, low);
+        ok &= !has_max || map.integer("max", lowest, highest, high);
+        if (ok && low > high) {
+            ctx.error(map.value_position("min"),
+                      "min: " + std::to_string(low) + " is above max " + std::to_string(high));
+            ok = false;
+        }
+        out.ranges.emplace_back(low, high);
+    } else {
+        ctx.error(map.where(), map.what() +
+                                   " needs `values: [...]` or `min:`/`max:`: the values that "
+                                   "identify the device");
+        ok = false;
+    }
+    map.finish();
+    if (!ok) return std::nullopt;
+    return out;
+}
+
+// `identify:` of a model.
+void read_identify(const YAML::Node& node, const Context& ctx, const std::string& label,
+                   ModelIdentity& out, const Position& key_where) {
+    MapReader map(node, ctx, "identify of " + label);
+    if (!map.is_map()) return;
+    out.where = key_where;
+    for (auto [key, field] : {std::pair<const char*, std::string*>{"vendor", &out.vendor},
+                              {"product_code", &out.product_code},
+                              {"revision", &out.revision}}) {
+        if (map.text(key, *field) && field->empty()) {
+            ctx.error(map.value_position(key),
+                      std::string(key) + ": must not be empty (leave the key out)");
+        }
+    }
+    if (auto registers = map.find("registers")) {
+        if (!registers->IsSequence() || registers->size() == 0) {
+            ctx.error(map.value_position("registers"),
+                      "registers: expected a list of {table, address, values}, got " +
+                          describe_value(*registers));
+        } else if (ctx.diag->spend(registers->size(), map.value_position("registers"))) {
+            std::size_t index = 0;
+            for (const auto& item : *registers) {
+                if (auto reg = read_identify_register(item, ctx, ++index)) {
+                    for (const IdentifyRegister& earlier : out.registers) {
+                        if (earlier.table == reg->table && earlier.address == reg->address) {
+                            ctx.error(reg->where, "identify register: " + to_string(reg->table) +
+                                                      " " + std::to_string(reg->address) +
+                                                      " is listed twice (at " +
+                                                      place_text(earlier.where, ctx) + ")");
+                        }
+                    }
+                    out.registers.push_back(std::move(*reg));
+                }
+            }
+        }
+    }
+    if (out.vendor.empty() && out.product_code.empty() && !map.find("registers")) {
+        ctx.error(key_where, "identify: " + label +
+                                 " names nothing to recognise it by (`vendor`, `product_code` "
+                                 "or `registers`)");
+    }
+    map.finish();
+}
+
 }  // namespace
 
 // ---- attribute meaning --------------------------------------------------------------------
@@ -367,6 +505,9 @@ void read_models(const YAML::Node& node, const Context& ctx, ModelRegistry& regi
         const auto received = map.find("received");
         if (received)
             read_received_attributes(*received, ctx, "received of " + label, model.received);
+        if (auto identify = map.find("identify")) {
+            read_identify(*identify, ctx, label, model.identify, map.key_position("identify"));
+        }
         if (!attributes && !received) {
             ctx.error(map.where(), label +
                                        " needs `attributes:` (Modbus registers) or "
@@ -591,3 +732,13 @@ void read_serial_models(MapReader& map, SerialNodesSourceConfig& out) {
 }
 
 }  // namespace nodebridge::config_detail
+
+namespace nodebridge {
+
+bool IdentifyRegister::accepts(std::int64_t value) const {
+    return std::any_of(ranges.begin(), ranges.end(), [&](const auto& range) {
+        return value >= range.first && value <= range.second;
+    });
+}
+
+}  // namespace nodebridge

@@ -139,6 +139,41 @@ std::string show_model(const DeviceModel& model) {
         out << YAML::Key << "request_gap" << YAML::Value
             << config_detail::format_duration(*model.request_gap);
     }
+    const ModelIdentity& identity = model.identify;
+    if (!identity.empty()) {
+        out << YAML::Key << "identify" << YAML::Value << YAML::BeginMap;
+        for (auto [key, value] :
+             {std::pair<const char*, const std::string*>{"vendor", &identity.vendor},
+              {"product_code", &identity.product_code},
+              {"revision", &identity.revision}}) {
+            if (!value->empty()) out << YAML::Key << key << YAML::Value << *value;
+        }
+        if (!identity.registers.empty()) {
+            out << YAML::Key << "registers" << YAML::Value << YAML::BeginSeq;
+            for (const IdentifyRegister& reg : identity.registers) {
+                out << YAML::Flow << YAML::BeginMap;
+                out << YAML::Key << "table" << YAML::Value << to_string(reg.table);
+                out << YAML::Key << "address" << YAML::Value << reg.address;
+                if (reg.type != ModbusType::uint16)
+                    out << YAML::Key << "type" << YAML::Value << to_string(reg.type);
+                if (reg.word_order == WordOrder::little)
+                    out << YAML::Key << "word_order" << YAML::Value << "little";
+                const bool single = std::all_of(reg.ranges.begin(), reg.ranges.end(),
+                                                [](const auto& r) { return r.first == r.second; });
+                if (single) {
+                    out << YAML::Key << "values" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+                    for (const auto& range : reg.ranges) out << range.first;
+                    out << YAML::EndSeq;
+                } else if (!reg.ranges.empty()) {
+                    out << YAML::Key << "min" << YAML::Value << reg.ranges.front().first;
+                    out << YAML::Key << "max" << YAML::Value << reg.ranges.front().second;
+                }
+                out << YAML::EndMap;
+            }
+            out << YAML::EndSeq;
+        }
+        out << YAML::EndMap;
+    }
     if (!model.attributes.empty()) {
         out << YAML::Key << "attributes" << YAML::Value << YAML::BeginMap;
         for (const ModbusAttribute& attribute : model.attributes) emit_attribute(out, attribute);

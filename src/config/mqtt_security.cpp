@@ -25,20 +25,88 @@ namespace fs = std::filesystem;
 constexpr std::size_t kMaxPasswordBytes = 65535;  // MQTT's limit for the password field
 constexpr std::size_t kShownPathChars = 4096;
 
-// `path` as written, or joined to the directory of the config file that names it.
-std::string resolve(const std::string& path, const Context& ctx) {
-    if (path.empty() || fs::path(path).is_absolute()) return path;
-    std::string joined = (fs::path(ctx.file).parent_path() / path).lexically_normal().string();
-    if (joined.size() > 1 && joined.back() == '/') joined.pop_back();  // "dir/." gives "dir/"
-    return joined;
-}
-
 std::string path_text(const std::string& path) { return "'" + shown(path, kShownPathChars) + "'"; }
 
 std::string mode_text(mode_t mode) {
     char text[8];
     std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
     return text;
+}
+
+// True when OpenSSL accepts `ciphers` as a cipher list for a TLS client.
+bool openssl_accepts_ciphers(const std::string& ciphers) {
+    std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)> context(SSL_CTX_new(TLS_client_method()),
+                                                         SSL_CTX_free);
+    return context && SSL_CTX_set_cipher_list(context.get(), ciphers.c_str()) == 1;
+}
+
+void read_tls(const YAML::Node& node, const Context& ctx, TlsConfig& out) {
+    MapReader map(node, ctx, "mqtt.tls");
+    if (map.text("ca_file", out.ca_file)) {
+        out.ca_file = resolve(out.ca_file, ctx);
+        check_readable(out.ca_file, false, "ca_file", map.value_position("ca_file"), ctx);
+    }
+    if (map.text("ca_path", out.ca_path)) {
+        out.ca_path = resolve(out.ca_path, ctx);
+        check_readable(out.ca_path, true, "ca_path", map.value_position("ca_path"), ctx);
+    }
+    const bool has_cert = map.text("cert_file", out.cert_file);
+    const bool has_key = map.text("key_file", out.key_file);
+    if (has_cert) {
+        out.cert_file = resolve(out.cert_file, ctx);
+        check_readable(out.cert_file, false, "cert_file", map.value_position("cert_file"), ctx);
+        if (!has_key) ctx.error(map.key_position("cert_file"), "cert_file: needs key_file as well");
+    }
+    if (has_key) {
+        out.key_file = resolve(out.key_file, ctx);
+        const Position where = map.value_position("key_file");
+        if (check_readable(out.key_file, false, "key_file", where, ctx)) {
+            struct stat status {};
+            if (::stat(out.key_file.c_str(), &status) == 0 &&
+                (status.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+                ctx.warning(where, "key_file: " + path_text(out.key_file) +
+                                       " can be read by group or others (mode " +
+                                       mode_text(status.st_mode) + "); chmod 600 it");
+            }
+        }
+        if (!has_cert) ctx.error(map.key_position("key_file"), "key_file: needs cert_file as well");
+    }
+    if (auto version = map.find("min_version")) {
+        const std::string text = version->IsScalar() ? version->Scalar() : std::string();
+        if (text == "1.2" || text == "1.3") {
+            out.min_version = text;
+        } else {
+            ctx.error(map.value_position("min_version"),
+                      "min_version: expected \"1.2\" or \"1.3\", got " + describe_value(*version));
+        }
+    }
+    if (map.text("ciphers", out.ciphers)) {
+        if (out.ciphers.empty() || !openssl_accepts_ciphers(out.ciphers)) {
+            ctx.error(map.value_position("ciphers"),
+                      "ciphers: OpenSSL accepts none of '" + shown(out.ciphers, 200) + "'");
+        }
+    }
+    if (map.boolean("verify_hostname", out.verify_hostname) && !out.verify_hostname) {
+        ctx.warning(map.value_position("verify_hostname"),
+                    "verify_hostname: false: any certificate from a trusted CA is accepted, "
+                    "whatever host it was made for");
+    }
+    if (map.boolean("insecure", out.insecure) && out.insecure) {
+        ctx.warning(map.value_position("insecure"),
+                    "insecure: true: the broker's certificate is not checked; anyone on the "
+                    "network path can pose as the broker and read the password");
+    }
+    map.finish();
+}
+
+}  // namespace
+
+// `path` as written, or joined to the directory of the config file that names it.
+std::string resolve(const std::string& path, const Context& ctx) {
+    if (path.empty() || fs::path(path).is_absolute()) return path;
+    std::string joined = (fs::path(ctx.file).parent_path() / path).lexically_normal().string();
+    if (joined.size() > 1 && joined.back() == '/') joined.pop_back();  // "dir/." gives "dir/"
+    return joined;
 }
 
 // Reports at `where` and returns false unless `path` is a readable regular file (or, with
@@ -126,74 +194,6 @@ bool valid_credential_name(const std::string& name) {
                return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
            });
 }
-
-// True when OpenSSL accepts `ciphers` as a cipher list for a TLS client.
-bool openssl_accepts_ciphers(const std::string& ciphers) {
-    std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)> context(SSL_CTX_new(TLS_client_method()),
-                                                         SSL_CTX_free);
-    return context && SSL_CTX_set_cipher_list(context.get(), ciphers.c_str()) == 1;
-}
-
-void read_tls(const YAML::Node& node, const Context& ctx, TlsConfig& out) {
-    MapReader map(node, ctx, "mqtt.tls");
-    if (map.text("ca_file", out.ca_file)) {
-        out.ca_file = resolve(out.ca_file, ctx);
-        check_readable(out.ca_file, false, "ca_file", map.value_position("ca_file"), ctx);
-    }
-    if (map.text("ca_path", out.ca_path)) {
-        out.ca_path = resolve(out.ca_path, ctx);
-        check_readable(out.ca_path, true, "ca_path", map.value_position("ca_path"), ctx);
-    }
-    const bool has_cert = map.text("cert_file", out.cert_file);
-    const bool has_key = map.text("key_file", out.key_file);
-    if (has_cert) {
-        out.cert_file = resolve(out.cert_file, ctx);
-        check_readable(out.cert_file, false, "cert_file", map.value_position("cert_file"), ctx);
-        if (!has_key) ctx.error(map.key_position("cert_file"), "cert_file: needs key_file as well");
-    }
-    if (has_key) {
-        out.key_file = resolve(out.key_file, ctx);
-        const Position where = map.value_position("key_file");
-        if (check_readable(out.key_file, false, "key_file", where, ctx)) {
-            struct stat status {};
-            if (::stat(out.key_file.c_str(), &status) == 0 &&
-                (status.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-                ctx.warning(where, "key_file: " + path_text(out.key_file) +
-                                       " can be read by group or others (mode " +
-                                       mode_text(status.st_mode) + "); chmod 600 it");
-            }
-        }
-        if (!has_cert) ctx.error(map.key_position("key_file"), "key_file: needs cert_file as well");
-    }
-    if (auto version = map.find("min_version")) {
-        const std::string text = version->IsScalar() ? version->Scalar() : std::string();
-        if (text == "1.2" || text == "1.3") {
-            out.min_version = text;
-        } else {
-            ctx.error(map.value_position("min_version"),
-                      "min_version: expected \"1.2\" or \"1.3\", got " + describe_value(*version));
-        }
-    }
-    if (map.text("ciphers", out.ciphers)) {
-        if (out.ciphers.empty() || !openssl_accepts_ciphers(out.ciphers)) {
-            ctx.error(map.value_position("ciphers"),
-                      "ciphers: OpenSSL accepts none of '" + shown(out.ciphers, 200) + "'");
-        }
-    }
-    if (map.boolean("verify_hostname", out.verify_hostname) && !out.verify_hostname) {
-        ctx.warning(map.value_position("verify_hostname"),
-                    "verify_hostname: false: any certificate from a trusted CA is accepted, "
-                    "whatever host it was made for");
-    }
-    if (map.boolean("insecure", out.insecure) && out.insecure) {
-        ctx.warning(map.value_position("insecure"),
-                    "insecure: true: the broker's certificate is not checked; anyone on the "
-                    "network path can pose as the broker and read the password");
-    }
-    map.finish();
-}
-
-}  // namespace
 
 void read_mqtt_security(MapReader& map, MqttConfig& out) {
     const Context& ctx = map.context();

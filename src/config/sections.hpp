@@ -47,6 +47,29 @@ void read_homeassistant(const YAML::Node& node, const Context& ctx,
 // discovery on, the topics of rules that take part in it.
 void check_homeassistant(const Config& config, Diagnostics& diag);
 
+// ---- secrets and files, shared by mqtt: and http: (mqtt_security.cpp) ----
+// `path` as written, or joined to the directory of the config file that names it.
+std::string resolve(const std::string& path, const Context& ctx);
+// Reports at `where` and returns false unless `path` is a readable regular file (or, with
+// `directory`, a searchable directory).
+bool check_readable(const std::string& path, bool directory, std::string_view key,
+                    const Position& where, const Context& ctx);
+// The secret in `path` without its final line break, or nullopt after reporting why not;
+// with `private_only`, a file group or others may read is refused. Messages name the file,
+// never its content.
+std::optional<std::string> read_secret(const std::string& path, bool private_only,
+                                       std::string_view key, const Position& where,
+                                       const Context& ctx);
+// A systemd credential name: a plain file name.
+bool valid_credential_name(const std::string& name);
+
+// `http:` (docs/http.md): a map, empty, or true/false. Sets `out` unless it is false.
+// Warns when `listen` is not a loopback address.
+void read_http(const YAML::Node& node, const Context& ctx, std::optional<HttpConfig>& out);
+
+// True for 127.0.0.0/8 and ::1 (literals only).
+bool is_loopback_address(const std::string& address);
+
 // `sources:` (a list); appends every source that could be read to `out`.
 void read_sources(const YAML::Node& node, const Context& ctx, std::vector<SourceConfig>& out);
 

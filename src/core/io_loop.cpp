@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -140,13 +141,15 @@ IoLoop::TimerId IoLoop::at_end_of_turn(Task task) {
 
 void IoLoop::remove_end_of_turn(TimerId id) { turn_ends_.erase(id); }
 
-int IoLoop::wait_ms() const {
-    if (timers_.empty()) return -1;
-    const auto wait = timers_.begin()->first.first - SteadyClock::now();
-    if (wait <= SteadyClock::duration::zero()) return 0;
-    // Rounded up, so a timer never runs early and the loop does not spin before it is due.
-    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
-    return static_cast<int>(std::min<long long>(ms, 60'000));
+SteadyClock::duration IoLoop::wait_time() const {
+    if (timers_.empty()) return SteadyClock::duration(-1);
+    const auto due = timers_.begin()->first.first.time_since_epoch();
+    const auto slots = (due + kTimerSlot - SteadyClock::duration(1)) / kTimerSlot;  // rounded up
+    const SteadyClock::time_point slot_end(
+        std::chrono::duration_cast<SteadyClock::duration>(slots * kTimerSlot));
+    const auto wait = slot_end - SteadyClock::now();
+    return std::clamp<SteadyClock::duration>(wait, SteadyClock::duration::zero(),
+                                             std::chrono::seconds(60));
 }
 
 void IoLoop::run_posted() {
@@ -176,8 +179,17 @@ void IoLoop::run() {
     loop_thread_ = std::this_thread::get_id();
     std::array<epoll_event, 64> events{};
     for (;;) {
-        const int ready =
-            epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), wait_ms());
+        const auto wait = wait_time();
+        const auto seconds = std::chrono::floor<std::chrono::seconds>(wait);
+        const timespec timeout{static_cast<time_t>(seconds.count()),
+                               static_cast<long>((wait - seconds).count())};
+        int ready = epoll_pwait2(epoll_fd_, events.data(), static_cast<int>(events.size()),
+                                 wait.count() < 0 ? nullptr : &timeout, nullptr);
+        if (ready < 0 && errno == ENOSYS) {  // a kernel before 5.11: whole milliseconds
+            const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+            ready = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
+                               wait.count() < 0 ? -1 : static_cast<int>(ms));
+        }
         bool woken = false;
         for (int i = 0; i < ready; ++i) {
             const std::uint64_t id = events[i].data.u64;

@@ -12,12 +12,14 @@
 #include <utility>
 
 #include "discovery.hpp"
+#include "node_table.hpp"
 #include "nodebridge/command.hpp"
 #include "nodebridge/mapping.hpp"
 #include "nodebridge/publisher.hpp"
 #include "nodebridge/version.hpp"
 #include "options.hpp"
 #include "pipeline.hpp"
+#include "server.hpp"
 #include "sparkplug_link.hpp"
 #include "stats.hpp"
 #include "systemd/notifier.hpp"
@@ -33,6 +35,8 @@ namespace {
 constexpr std::size_t kSampleQueueCapacity = 100'000;
 constexpr Millis kStatusInterval{5000};
 constexpr Millis kShutdownGrace{5000};
+// How often the HTTP endpoint's View is renewed (and at least whenever stats are published).
+constexpr Millis kHttpViewInterval{1000};
 
 // Hands every sample to each of several observers (Sparkplug, Home Assistant discovery).
 class SampleObservers final : public SampleObserver {
@@ -137,6 +141,69 @@ struct Daemon::Impl {
     // ---- end Sparkplug ----
     int exit_code = 0;  // set when the daemon must stop on its own (mqtt.buffer.required)
 
+    // ---- HTTP endpoint (docs/http.md): null unless `http:` was set at start ----
+    // The mapping thread's table of nodes, and the server that shows it with the counters.
+    std::unique_ptr<http::NodeTable> node_table =
+        config.http ? std::make_unique<http::NodeTable>(config.http->history) : nullptr;
+    std::unique_ptr<http::Server> http_server;
+    // Each Modbus node's configured poll interval, for /metrics; renewed with the config.
+    std::shared_ptr<const http::PollIntervals> poll_intervals = poll_intervals_of(config);
+
+    static std::shared_ptr<const http::PollIntervals> poll_intervals_of(const Config& config) {
+        auto out = std::make_shared<http::PollIntervals>();
+        for (const SourceConfig& source : config.sources) {
+            if (const auto* modbus = std::get_if<ModbusSourceConfig>(&source.settings)) {
+                for (const ModbusNode& node : modbus->nodes) {
+                    (*out)[source.name + '\0' + node.id] =
+                        std::chrono::duration<double>(node.poll).count();
+                }
+            }
+        }
+        return out;
+    }
+
+    void start_http() {
+        if (!config.http || !node_table) return;
+        http::NodeTable* table = node_table.get();
+        auto server = std::make_unique<http::Server>(
+            *config.http, log, [table](const std::string& source, const std::string& node) {
+                return table->history(source, node);
+            });
+        const std::string error = server->start();
+        if (!error.empty()) {
+            // The readings go on: the endpoint only shows them. Said loudly, once.
+            log.log(LogLevel::error, "http: " + error + "; the status page and /metrics are off",
+                    {.event = "http-failed"});
+            return;
+        }
+        log.log(LogLevel::notice,
+                "http: listening on " +
+                    (config.http->address.find(':') != std::string::npos
+                         ? "[" + config.http->address + "]"
+                         : config.http->address) +
+                    ":" + std::to_string(server->port()),
+                {.event = "http"});
+        http_server = std::move(server);
+    }
+
+    void stop_http() {
+        if (http_server) http_server->stop();
+        http_server.reset();
+    }
+
+    // Hands the endpoint a View made of `snap` and the node table's latest snapshot.
+    void publish_view(const StatsSnapshot& snap) {
+        if (!http_server) return;
+        auto view = std::make_shared<http::View>();
+        view->gateway = config.gateway;
+        view->stats = snap;
+        view->spool_state = spool_state(snap.publisher);
+        view->nodes = node_table->snapshot();
+        view->polls = poll_intervals;
+        http_server->publish(std::move(view));
+    }
+    // ---- end HTTP ----
+
     // mqtt.buffer.required: false, after logging why, when the spool is required and the
     // publisher could not open it. Caller holds publisher_mutex or is alone.
     bool spool_as_required(const MqttConfig& mqtt) const {
@@ -171,8 +238,7 @@ struct Daemon::Impl {
     }
 
     RunningSource start_source(const SourceConfig& source_config) {
-        RunningSource running{source_config,
-                              make_source(source_config, samples, log, modbus_tcp)};
+        RunningSource running{source_config, make_source(source_config, samples, log, modbus_tcp)};
         running.source->start();
         return running;
     }
@@ -240,8 +306,7 @@ struct Daemon::Impl {
         return snap;
     }
 
-    void publish_stats() {
-        StatsSnapshot snap = snapshot();
+    void publish_stats(StatsSnapshot snap) {
         publish(Message{config.stats.topic, stats_json(snap, last_stats ? &*last_stats : nullptr),
                         0, true});
         last_stats = std::move(snap);
@@ -365,7 +430,19 @@ struct Daemon::Impl {
                     (rules_changed ? "replaced" : "unchanged") + "; MQTT session " +
                     (mqtt_changed ? "reconnected" : "kept"),
                 {.event = "reload"});
+        const bool http_changed = next.http != config.http;
         config = std::move(next);
+        poll_intervals = poll_intervals_of(config);
+        if (http_changed) {
+            stop_http();
+            if (config.http && !node_table) {
+                log.log(LogLevel::notice,
+                        "reload: the http section takes effect at the next restart",
+                        {.event = "reload"});
+            }
+            start_http();
+            publish_view(snapshot());  // a new server answers at once, not 503 for a second
+        }
         notifier.ready();
     }
 };
@@ -387,9 +464,11 @@ int Daemon::run() {
     // Sparkplug and Home Assistant discovery both look at every sample.
     if (d.sparkplug) d.observers.add(d.sparkplug.get());
     d.observers.add(&d.discovery);
+    if (d.node_table) d.observers.add(d.node_table.get());
     d.pipeline.set_observer(&d.observers);
     d.pipeline.start();
     d.modbus_tcp.start();
+    d.start_http();
     d.start_sources();
     d.log.log(LogLevel::notice,
               "started: " + std::to_string(d.config.sources.size()) + " sources, " +
@@ -400,6 +479,7 @@ int Daemon::run() {
 
     auto next_status = SteadyClock::now();
     auto next_stats = SteadyClock::now() + std::chrono::seconds(1);
+    auto next_view = SteadyClock::now();
     // Wake at least twice per watchdog interval, and every second for status and stats.
     Millis tick{1000};
     if (const auto watchdog = d.notifier.watchdog_interval()) {
@@ -411,9 +491,19 @@ int Daemon::run() {
             d.update_status();
             next_status = now + kStatusInterval;
         }
-        if (d.config.stats.enabled && now >= next_stats) {
-            d.publish_stats();
-            next_stats = now + d.config.stats.interval;
+        const bool stats_due = d.config.stats.enabled && now >= next_stats;
+        const bool view_due = d.http_server != nullptr && (now >= next_view || stats_due);
+        if (stats_due || view_due) {
+            // One snapshot for both, so /metrics shows what the stats topic says.
+            StatsSnapshot snap = d.snapshot();
+            if (view_due) {
+                d.publish_view(snap);
+                next_view = now + kHttpViewInterval;
+            }
+            if (stats_due) {
+                d.publish_stats(std::move(snap));
+                next_stats = now + d.config.stats.interval;
+            }
         }
         d.feed_watchdog();
         d.publish_discovery();
@@ -432,6 +522,7 @@ int Daemon::run() {
     }
 
     d.notifier.stopping();
+    d.stop_http();
     d.stop_sources();
     d.modbus_tcp.stop();
     d.pipeline.stop();

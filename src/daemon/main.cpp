@@ -17,6 +17,7 @@
 #include "nodebridge/version.hpp"
 #include "options.hpp"
 #include "publish/spool.hpp"
+#include "sources/modbus/bus_load.hpp"
 #include "systemd/journal_logger.hpp"
 
 int main(int argc, char** argv) {
@@ -94,7 +95,14 @@ int main(int argc, char** argv) {
                       << ". Fix: " << spool_remedy(buffer.dir) << "\n";
             if (buffer.required) return kExitConfig;
         }
-        std::cout << describe(*loaded.config);
+        // Reads per second each Modbus bus needs; an RTU line asked for more than it can
+        // carry is a warning, not an error (it runs, late).
+        std::vector<std::string> overcommitted;
+        const std::string loads = modbus::describe_bus_loads(*loaded.config, overcommitted);
+        for (const std::string& warning : overcommitted) {
+            std::cerr << "warning: " << warning << "\n";
+        }
+        std::cout << describe(*loaded.config) << loads;
         if (const auto& sp = loaded.config->sparkplug) {
             const sparkplug::SparkplugSummary summary = sparkplug::summarize(*loaded.config);
             std::cout << "sparkplug: group " << sp->group_id << ", edge node " << sp->edge_node_id

@@ -100,6 +100,17 @@ std::string value_expression(Shape shape, std::string_view attribute) {
     return {};
 }
 
+// A per-node JSON message holds the attributes of the poll that made it only (an attribute
+// read at a slower interval, or one a poll could not read, is left out), so its template renders
+// nothing without the attribute's key, and Home Assistant's MQTT sensor and binary_sensor
+// ignore an empty rendering (homeassistant/components/mqtt/sensor.py, _update_state: "Ignore
+// empty state"; binary_sensor.py: "Empty template output", both at home-assistant/core's
+// current dev branch) rather than reading an undefined key as empty, false or unknown.
+std::string guarded(Shape shape, std::string_view attribute, std::string value_template) {
+    if (shape != Shape::node_json) return value_template;
+    return "{% if " + jinja_key(attribute) + " in value_json %}" + value_template + "{% endif %}";
+}
+
 enum class Kind { number, boolean, text };
 
 // One published attribute of a node, as discovery sees it.
@@ -348,7 +359,9 @@ class Builder {
             // Booleans are published as true/false (bare or JSON); the template turns a JSON
             // value into the same text.
             if (!expression.empty()) {
-                options.text("value_template", "{{ 'true' if " + expression + " else 'false' }}");
+                options.text("value_template",
+                             guarded(rule.shape(), reading.name,
+                                     "{{ 'true' if " + expression + " else 'false' }}"));
             }
             options.text("payload_on", "true").text("payload_off", "false");
         } else if (coded) {
@@ -369,14 +382,18 @@ class Builder {
             names += ']';
             options_json += ']';
             const std::string value = expression.empty() ? "value" : expression;
-            options.text("value_template",
-                         "{% set v = " + value + " %}{{ v if v in " + names + " else 'None' }}");
+            options.text("value_template", guarded(rule.shape(), reading.name,
+                                                   "{% set v = " + value + " %}{{ v if v in " +
+                                                       names + " else 'None' }}"));
             options.text("device_class", "enum");
             options.raw("options", options_json);
         } else {
             component.platform = command ? "number" : "sensor";
             if (command) options.text("command_topic", *command);
-            if (!expression.empty()) options.text("value_template", "{{ " + expression + " }}");
+            if (!expression.empty()) {
+                options.text("value_template",
+                             guarded(rule.shape(), reading.name, "{{ " + expression + " }}"));
+            }
             if (reading.kind == Kind::number) add_number_meaning(options, reading, hints, command);
         }
         if (command) options.number("qos", 1);

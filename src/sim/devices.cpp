@@ -9,6 +9,7 @@
 #include <limits>
 #include <numbers>
 
+#include "device_id.hpp"
 #include "model_devices.hpp"
 #include "options.hpp"
 
@@ -466,6 +467,33 @@ bool DeviceSet::refuses(int unit, const std::uint8_t* pdu, std::size_t size) con
         if (range_table == table && address <= last && address + count - 1 >= first) return true;
     }
     return false;
+}
+
+std::optional<std::vector<std::uint8_t>> DeviceSet::special_reply(int unit, const std::uint8_t* pdu,
+                                                                  std::size_t size) const {
+    const auto it = devices_.find(unit);
+    if (it == devices_.end() || size < 1) return std::nullopt;
+    const DeviceSpec& spec = it->second.spec;
+    if (pdu[0] == modbus::device_id::kFunction) {
+        // Without identification: exception 1 (illegal function) at once; libmodbus's
+        // modbus_reply() would send it only after sleeping its response timeout.
+        if (spec.identification.empty()) return std::vector<std::uint8_t>{0xAB, 0x01};
+        // Conformity 0x81: basic identification, stream and individual access (6.21).
+        return modbus::device_id::answer(std::span(pdu, size), spec.identification, 0x81);
+    }
+    if ((pdu[0] != 3 && pdu[0] != 4) || size != 5) return std::nullopt;
+    const auto address = static_cast<std::uint16_t>((pdu[1] << 8) | pdu[2]);
+    const auto count = static_cast<std::size_t>((pdu[3] << 8) | pdu[4]);
+    for (const DeviceSpec::FixedRead& fixed : spec.fixed_reads) {
+        if (fixed.address != address || fixed.words.size() != count) continue;
+        std::vector<std::uint8_t> reply{pdu[0], static_cast<std::uint8_t>(2 * count)};
+        for (std::uint16_t word : fixed.words) {
+            reply.push_back(static_cast<std::uint8_t>(word >> 8));
+            reply.push_back(static_cast<std::uint8_t>(word & 0xFF));
+        }
+        return reply;
+    }
+    return std::nullopt;
 }
 
 std::optional<double> DeviceSet::turnaround(int unit) const {

@@ -68,6 +68,18 @@ struct DeviceSpec {
     // Address ranges [first, last] a read must not touch: such a read gets exception 2
     // (illegal data address), as from a device with holes in its register map.
     std::vector<std::tuple<Table, std::uint32_t, std::uint32_t>> unmapped;
+    // Read Device Identification objects (function 43 / MEI 14, APP V1.1b3 section 6.21),
+    // sorted by id. Empty: function 43 gets exception 1 (illegal function), as from a device
+    // without it.
+    std::vector<std::pair<std::uint8_t, std::string>> identification;
+    // Registers that answer a read of exactly their own width with fixed words, whatever the
+    // tables hold there, with function 3 or 4 alike: a model's identification registers (a
+    // Carlo Gavazzi meter answers its code at 000Bh only to a one-word read).
+    struct FixedRead {
+        std::uint16_t address = 0;
+        std::vector<std::uint16_t> words;
+    };
+    std::vector<FixedRead> fixed_reads;
 };
 
 // "60s", "500ms", "2m", "1h" or a bare number of seconds; nullopt when invalid, negative,
@@ -113,6 +125,11 @@ class DeviceSet {
     // Whether `pdu` (function code first, as on either transport) is a read (functions 1..4)
     // that touches an unmapped range of `unit`: the device answers it with exception 2.
     bool refuses(int unit, const std::uint8_t* pdu, std::size_t size) const;
+
+    // The reply PDU for a request the tables do not answer: function 43 / MEI 14 of a unit
+    // with identification, or a read of one of its fixed_reads. Nullopt: answer as usual.
+    std::optional<std::vector<std::uint8_t>> special_reply(int unit, const std::uint8_t* pdu,
+                                                           std::size_t size) const;
 
     // The device file's turnaround for `unit`, if it set one.
     std::optional<double> turnaround(int unit) const;

@@ -25,10 +25,10 @@ constexpr Command kCommands[] = {
      "             --model NAME [--units 1-10] [--model-dir DIR]] [--wire] "
      "[--baud 19200] [--parity none|even|odd] [--stop-bits 1|2] [--turnaround 5ms] "
      "[--corrupt P] [--drop P] [--slow UNIT:MS,...] [--dead UNIT,...] [--seed S] "
-     "[--request-registers N]"},
+     "[--request-registers N] [--check-line]"},
     {"serial-nodes", nodebridge::sim::run_serial_nodes,
      "serial-nodes --link PATH [--nodes N] [--format kv|json|csv] [--interval 1s] "
-     "[--garbage PERCENT] [--dropouts yes|no] [--seed S]"},
+     "[--garbage PERCENT] [--dropouts yes|no] [--seed S] [--baud B --check-line]"},
 };
 
 void usage(std::FILE* out) {

@@ -299,6 +299,13 @@ class Server {
             out.push_back(static_cast<std::uint8_t>(function | 0x80));
             out.push_back(code);
         };
+        // What libmodbus's modbus_reply() cannot build: Read Device Identification (function
+        // 43 / MEI 14) and a model's identifying registers (DeviceSet::special_reply()).
+        if (auto special = devices_.special_reply(unit, pdu, pdu_size)) {
+            header(special->size());
+            out.insert(out.end(), special->begin(), special->end());
+            return true;
+        }
         if (devices_.refuses(unit, pdu, pdu_size)) {
             exception(MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS);
             return true;

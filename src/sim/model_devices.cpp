@@ -214,11 +214,38 @@ std::vector<DeviceSpec> model_devices(const DeviceModel& model, const std::vecto
     std::vector<Point> points;
     for (const ModbusAttribute& attribute : model.attributes.list())
         points.push_back(point(attribute));
+    // The model's `identify:`: its identification strings as function 43 objects (a device
+    // with any must have the three basic ones, so an unnamed one is served as "-"), and each
+    // identifying register holding the first value that identifies it.
+    std::vector<std::pair<std::uint8_t, std::string>> objects;
+    const ModelIdentity& identity = model.identify;
+    if (!identity.vendor.empty() || !identity.product_code.empty()) {
+        auto or_dash = [](const std::string& text) { return text.empty() ? "-" : text; };
+        objects = {{0x00, or_dash(identity.vendor)},
+                   {0x01, or_dash(identity.product_code)},
+                   {0x02, identity.revision.empty() ? "0.0" : identity.revision}};
+    }
+    std::vector<DeviceSpec::FixedRead> fixed;
+    for (const IdentifyRegister& reg : identity.registers) {
+        if (reg.ranges.empty()) continue;
+        const auto bits = static_cast<std::uint64_t>(reg.ranges.front().first);
+        const int width = reg.type == ModbusType::int16 || reg.type == ModbusType::uint16   ? 1
+                          : reg.type == ModbusType::int32 || reg.type == ModbusType::uint32 ? 2
+                                                                                            : 4;
+        DeviceSpec::FixedRead read;
+        read.address = reg.address;
+        for (int i = width - 1; i >= 0; --i)  // most significant word first
+            read.words.push_back(static_cast<std::uint16_t>(bits >> (16 * i)));
+        if (reg.word_order == WordOrder::little) std::reverse(read.words.begin(), read.words.end());
+        fixed.push_back(std::move(read));
+    }
     std::vector<DeviceSpec> specs;
     for (int unit : units) {
         DeviceSpec spec;
         spec.unit = unit;
         spec.points = points;
+        spec.identification = objects;
+        spec.fixed_reads = fixed;
         specs.push_back(std::move(spec));
     }
     return specs;

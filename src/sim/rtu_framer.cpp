@@ -41,6 +41,8 @@ long request_length(std::span<const std::uint8_t> frame) {
             return 4;
         case MODBUS_FC_MASK_WRITE_REGISTER:
             return 10;
+        case 0x2B:  // Read Device Identification (APP V1.1b3 6.21): unit 2B 0E code object CRC
+            return 7;
         case MODBUS_FC_WRITE_MULTIPLE_COILS:
         case MODBUS_FC_WRITE_MULTIPLE_REGISTERS:
             return frame.size() < 7 ? 0 : 9 + frame[6];

@@ -2,6 +2,7 @@
 // line per reading of simulated power and environmental monitors.
 //
 //   nodebridge-sim serial-nodes --link PATH [--nodes N] [--format kv|json|csv]
+//                               [--baud B --check-line]
 //                               [--interval T] [--garbage PERCENT] [--dropouts yes|no]
 //                               [--seed S]
 //
@@ -19,6 +20,7 @@
 // SIGTERM/SIGINT remove the link and exit 0; bad arguments exit 64.
 
 #include <poll.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -220,10 +222,36 @@ int usage_error(const std::string& message) {
     return 64;
 }
 
+// --baud B --check-line: whether the client set the pty to B (tcgetattr on the master reads
+// the slave's settings). A receiver heard at another baud rate gives bytes that are no text.
+bool line_at(int master, long baud) {
+    termios tio{};
+    if (tcgetattr(master, &tio) != 0) return false;
+    const speed_t speed = cfgetispeed(&tio);
+    const std::pair<long, speed_t> known[] = {
+        {1200, B1200},   {2400, B2400},   {4800, B4800},     {9600, B9600},    {19200, B19200},
+        {38400, B38400}, {57600, B57600}, {115200, B115200}, {230400, B230400}};
+    for (const auto& [rate, code] : known) {
+        if (rate == baud) return speed == code;
+    }
+    return false;
+}
+
+// What a line sent at another baud rate looks like at the client: other bytes, mostly with the
+// high bit set (not UTF-8), and no line ends.
+void garble(std::string& bytes) {
+    for (char& c : bytes) c = static_cast<char>((static_cast<unsigned char>(c) * 7u) | 0x80u);
+}
+
 }  // namespace
 
 int run_serial_nodes(Args args) {
-    Options options(args, {"link", "nodes", "format", "interval", "garbage", "dropouts", "seed"});
+    Options options(args,
+                    {"link", "nodes", "format", "interval", "garbage", "dropouts", "seed", "baud",
+                     "check-line"},
+                    {"check-line"});
+    const long baud = options.integer("baud", 1200, 230400).value_or(9600);
+    const bool check_line = options.flag("check-line");
     const auto link = options.text("link");
     const long nodes = options.integer("nodes", 1, 10'000).value_or(4);
     const long garbage = options.integer("garbage", 0, 100).value_or(2);
@@ -269,6 +297,7 @@ int run_serial_nodes(Args args) {
         const auto now = Clock::now();
         out.clear();
         receiver.emit_due(now, out);
+        if (!out.empty() && check_line && !line_at(pty.master_fd(), baud)) garble(out);
         if (!out.empty()) {
             // Nobody reading fills the pty buffer: drop what does not fit, as a radio would.
             [[maybe_unused]] const ssize_t n = ::write(pty.master_fd(), out.data(), out.size());

@@ -229,6 +229,17 @@ TEST(DocumentedOptions, EverySimulatorCommandAndOptionIsInItsManPage) {
     }
 }
 
+TEST(DocumentedOptions, EveryNodebridgeCommandOptionIsInItsManPage) {
+    const std::string help = help_of({NODEBRIDGE_CLI_PATH, "--help"});
+    const auto options = options_in(help);
+    ASSERT_GE(options.size(), 5u) << help;
+    const auto bold = man_bold(kSource / "docs/man/nodebridge.1");
+    for (const std::string& option : options) {
+        EXPECT_TRUE(in_any(bold, option))
+            << "nodebridge --help lists " << option << ", docs/man/nodebridge.1 does not";
+    }
+}
+
 // ---- config keys ------------------------------------------------------------------------
 
 // Every key the loader looked up while reading the shipped configs, the config cases and

@@ -52,6 +52,59 @@ TEST(DaemonCli, RunningWithAnInvalidConfigFailsTheSameWay) {
     EXPECT_NE(run.output.find(path + ":2:"), std::string::npos) << run.output;
 }
 
+// Issue #23: --check-config shows the reads per second each bus needs and, for an RTU line,
+// that figure against what the line can carry; an over-committed line is a warning (exit 0).
+// Ten meters of 20 float32 registers at 9600 baud: read whole every second they need 104%
+// of the line (one 40-register read takes 104 ms on the wire); with half the registers read
+// once a minute, 64%.
+std::string ten_meters(const TempDir& dir, const std::string& name, const std::string& slow_poll) {
+    std::string attributes;
+    for (int k = 0; k < 20; ++k) {
+        attributes += "      a" + std::to_string(k) +
+                      ": { table: input, address: " + std::to_string(2 * k) + ", type: float32" +
+                      (k >= 10 ? slow_poll : std::string()) + " }\n";
+    }
+    return dir.write(name,
+                     "gateway: gw\n"
+                     "mqtt: { host: 127.0.0.1, buffer: { dir: \"\" } }\n"
+                     "models:\n"
+                     "  meter:\n"
+                     "    attributes:\n" +
+                         attributes +
+                         "sources:\n"
+                         "  - name: line\n"
+                         "    type: modbus-rtu\n"
+                         "    device: /dev/ttyUSB0\n"
+                         "    baud: 9600\n"
+                         "    nodes:\n"
+                         "      - { id: \"m-{unit}\", units: 1-10, model: meter, poll: 1s }\n");
+}
+
+TEST(DaemonCli, CheckConfigWarnsAboutAnOvercommittedRtuLine) {
+    TempDir dir;
+    const std::string all = ten_meters(dir, "all.yaml", "");
+    const DaemonRun busy = run_daemon(dir, {"--check-config", "-c", all});
+    EXPECT_EQ(busy.exit_code, 0) << busy.output;
+    EXPECT_NE(busy.output.find("bus line: 10.0 reads/s, 104% of what the 9600-baud line carries "
+                               "at most (9.6 reads/s"),
+              std::string::npos)
+        << busy.output;
+    EXPECT_NE(busy.output.find("warning: " + all +
+                               ":27:5: source 'line' needs 10.0 reads/s, "
+                               "more than its 9600-baud line can carry"),
+              std::string::npos)
+        << busy.output;
+
+    const std::string split = ten_meters(dir, "split.yaml", ", poll: 1m");
+    const DaemonRun fits = run_daemon(dir, {"--check-config", "-c", split});
+    EXPECT_EQ(fits.exit_code, 0) << fits.output;
+    EXPECT_NE(fits.output.find("bus line: 10.2 reads/s, 64% of what the 9600-baud line carries"),
+              std::string::npos)
+        << fits.output;
+    EXPECT_EQ(fits.output.find("warning"), std::string::npos) << fits.output;
+    EXPECT_EQ(fits.output.find("over-committed"), std::string::npos) << fits.output;
+}
+
 // Issue #15: a spool directory the daemon could not use. A path under a plain file cannot
 // be created even by root, so these hold whoever runs the tests.
 std::string config_with_unusable_spool(const TempDir& dir, bool required) {

@@ -86,11 +86,24 @@ const std::map<std::string, std::vector<std::string>> kRequired = {
 
 // Evaluates the value templates discovery writes: none (the payload itself),
 // "{{ PATH }}" and "{{ 'true' if PATH else 'false' }}" / "{{ 'ON' if PATH else 'OFF' }}",
-// PATH being value_json followed by .name or ['name'] steps. nullopt when the payload is
-// not JSON or the path finds nothing.
+// PATH being value_json followed by .name or ['name'] steps, each possibly inside
+// "{% if 'KEY' in value_json %}...{% endif %}" (per-node JSON: "" without KEY). nullopt when
+// the payload is not JSON or the path finds nothing.
 std::optional<std::string> render(const std::string& value_template, const std::string& payload) {
     if (value_template.empty()) return payload;
     std::string body = value_template;
+    static const std::string kIf = "{% if '";
+    static const std::string kIn = "' in value_json %}";
+    static const std::string kEndIf = "{% endif %}";
+    if (body.starts_with(kIf) && body.ends_with(kEndIf)) {
+        const auto in_at = body.find(kIn);
+        if (in_at == std::string::npos) return std::nullopt;
+        const std::string key = body.substr(kIf.size(), in_at - kIf.size());
+        const auto json = parse_json(payload);
+        if (!json) return std::nullopt;
+        if (json->find(key) == nullptr) return std::string();
+        body = body.substr(in_at + kIn.size(), body.size() - in_at - kIn.size() - kEndIf.size());
+    }
     if (!body.starts_with("{{ ") || !body.ends_with(" }}")) return std::nullopt;
     body = body.substr(3, body.size() - 6);
     std::optional<std::pair<std::string, std::string>> choice;
@@ -338,7 +351,8 @@ TEST_F(HomeAssistant, AnnouncesEveryNodeWithEntitiesThatWork) {
     const Entity* energy = find(all, "pdu-1_energy");
     ASSERT_NE(energy, nullptr);
     EXPECT_EQ(energy->options.text("state_class"), "total_increasing");
-    EXPECT_EQ(energy->options.text("value_template"), "{{ value_json['energy'] }}");  // per node
+    EXPECT_EQ(energy->options.text("value_template"),  // per node
+              "{% if 'energy' in value_json %}{{ value_json['energy'] }}{% endif %}");
     const Entity* setpoint = find(all, "pdu-1_setpoint");
     ASSERT_NE(setpoint, nullptr);
     EXPECT_EQ(setpoint->platform, "number");

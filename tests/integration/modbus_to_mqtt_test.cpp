@@ -146,6 +146,80 @@ mappings:
     }
 }
 
+// Issue #23, item 2: meters on a noisy 9,600-baud line behind a serial device server, one of
+// them dead, read with RTU frames over TCP; every published value is its own unit's.
+TEST(RtuOverTcp, PublishesTheMetersBehindASerialServer) {
+    TempDir dir;
+    Broker broker{Broker::Options{.persistence = false}};
+    broker.start();
+    Process sim({SIM_PATH, "modbus-rtu", "--tcp-port", "0", "--nodes", "3", "--attributes", "2",
+                 "--wire", "--baud", "9600", "--corrupt", "0.05", "--dead", "3", "--seed", "3"},
+                dir.file("sim.log"));
+    ASSERT_TRUE(sim.wait_for_output("ready", 10s)) << sim.output();
+    std::smatch match;
+    const std::string ready = sim.output();
+    ASSERT_TRUE(std::regex_search(ready, match, std::regex(R"(tcp 127\.0\.0\.1:(\d+))"))) << ready;
+    const std::string config = dir.write("nodebridge.yaml", R"(gateway: gw-rtu
+mqtt: { host: 127.0.0.1, port: )" + std::to_string(broker.port()) +
+                                                                R"(, buffer: { dir: "" } }
+stats: { interval: 1s }
+sources:
+  - name: boiler-room
+    type: modbus-tcp
+    host: 127.0.0.1
+    port: )" + match[1].str() + R"(
+    framing: rtu
+    timeout: 300ms
+    request_gap: 10ms
+    retries: 1
+    dead_after: 2
+    nodes:
+      - { id: meter-1, unit: 1, poll: 500ms, attributes: { a0: { table: input, address: 0, type: float32 }, a1: { table: input, address: 2, type: float32 } } }
+      - { id: meter-2, unit: 2, poll: 500ms, attributes: { a0: { table: input, address: 0, type: float32 }, a1: { table: input, address: 2, type: float32 } } }
+      - { id: meter-3, unit: 3, poll: 500ms, attributes: { a0: { table: input, address: 0, type: float32 } } }
+mappings:
+  - name: meters
+    topic: plant/{node}/{attribute}
+    payload: value
+)");
+    Subscriber subscriber(broker.port(), {"plant/#", "nodebridge/gw-rtu/stats"});
+    Process daemon({NODEBRIDGED_PATH, "-c", config}, dir.file("daemon.log"));
+    // Attribute k of unit u is 10 k + u, give or take 0.5 (the simulator's generated devices).
+    for (int unit = 1; unit <= 2; ++unit) {
+        for (int k = 0; k < 2; ++k) {
+            const std::string topic =
+                "plant/meter-" + std::to_string(unit) + "/a" + std::to_string(k);
+            ASSERT_TRUE(subscriber.wait_for_message(topic, 15s).has_value()) << topic << "\n"
+                                                                             << daemon.output();
+        }
+    }
+    ASSERT_TRUE(subscriber.wait_for(
+        [](const std::vector<Received>& messages) {
+            for (const auto& m : messages) {
+                if (m.topic == "nodebridge/gw-rtu/stats" &&
+                    m.payload.find("\"timeout\":") != std::string::npos) {
+                    return true;
+                }
+            }
+            return false;
+        },
+        15s))
+        << daemon.output();
+    std::size_t values = 0;
+    for (int unit = 1; unit <= 2; ++unit) {
+        for (int k = 0; k < 2; ++k) {
+            const std::string topic =
+                "plant/meter-" + std::to_string(unit) + "/a" + std::to_string(k);
+            for (const auto& message : subscriber.on_topic(topic)) {
+                ++values;
+                EXPECT_NEAR(std::stod(message.payload), 10.0 * k + unit, 0.51) << topic;
+            }
+        }
+    }
+    EXPECT_GE(values, 4u);
+    EXPECT_TRUE(subscriber.on_topic("plant/meter-3/a0").empty());
+}
+
 // Issue #21, item 5: top -H, perf and the journal tell the threads apart.
 TEST_F(ModbusToMqtt, TheDaemonsThreadsAreNamed) {
     start_daemon();

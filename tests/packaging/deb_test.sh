@@ -37,7 +37,7 @@ installed() { dpkg-query -W -f='${Status}\n' "${packages[@]}" 2>/dev/null | grep
 [[ $(id -u) -eq 0 ]] || skip "needs root (dpkg-buildpackage, apt-get, runuser, unshare)"
 [[ -x /lib/systemd/systemd ]] || skip "no /lib/systemd/systemd (apt-get install systemd)"
 for tool in dpkg dpkg-buildpackage dh lintian apt-get runuser flock systemd-analyze mosquitto \
-    mosquitto_sub mosquitto_passwd unshare nsenter timeout; do
+    mosquitto_sub mosquitto_passwd unshare nsenter timeout curl; do
     command -v "$tool" >/dev/null 2>&1 || skip "$tool is not installed (see scripts/deps)"
 done
 # One run at a time on a machine, even from different build trees: they share dpkg's state.
@@ -144,6 +144,8 @@ step "apt-get install ./nodebridge_*.deb"
     ./"$(basename "${debs[0]}")" ./"$(basename "${debs[1]}")") || fail "apt-get install failed"
 [[ -x /usr/sbin/nodebridged ]] || fail "no /usr/sbin/nodebridged"
 [[ -x /usr/bin/nodebridge-sim ]] || fail "no /usr/bin/nodebridge-sim"
+[[ -x /usr/bin/nodebridge ]] || fail "no /usr/bin/nodebridge (the commissioning command)"
+[[ -f /usr/share/man/man1/nodebridge.1.gz ]] || fail "no nodebridge(1) man page"
 [[ -f /lib/systemd/system/nodebridge.service ]] || fail "no systemd unit"
 [[ -d /etc/nodebridge/conf.d ]] || fail "no /etc/nodebridge/conf.d"
 dpkg-query -W -f='${Conffiles}\n' nodebridge | grep -q '/etc/nodebridge/nodebridge.yaml' ||
@@ -376,6 +378,15 @@ step "readings from the simulator reach a subscriber (the README's conf.d file)"
 reading='^site/gw-01/pdu-1 \{"node":"pdu-1","ts":"[^"]+",.*"voltage":[0-9.]+'
 wait_for 20 received_since 0 "$reading" >/dev/null || { dump; cat "$work/sub.log"; fail "no readings on site/gw-01/pdu-1"; }
 received_since 0 "$reading" | tail -n 1
+
+step "the shipped config's status page and /metrics on 127.0.0.1:9108 (docs/http.md)"
+journal -u nodebridge | has 'http: listening on 127.0.0.1:9108' ||
+    { dump; fail "the service does not say it listens on 127.0.0.1:9108"; }
+curl -fsS --max-time 5 http://127.0.0.1:9108/ | has '<script src="app.js"' ||
+    fail "no status page from /usr/share/nodebridge/http at http://127.0.0.1:9108/"
+wait_for 10 sh -c 'curl -fsS --max-time 5 http://127.0.0.1:9108/metrics |
+    grep -q "^nodebridge_node_online{source=\"pdu-bus\",node=\"pdu-1\"} 1\$"' ||
+    { curl -sS --max-time 5 http://127.0.0.1:9108/metrics || true; fail "/metrics does not show pdu-1 online"; }
 
 step "the spool belongs to nodebridge and is in use"
 [[ $(stat -c %U:%G "$state/spool") == nodebridge:nodebridge ]] ||

@@ -3,6 +3,7 @@
 #include <modbus.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -18,7 +20,7 @@
 
 #include "decode.hpp"
 #include "encode.hpp"
-#include "nodebridge/poll_schedule.hpp"
+#include "node_schedule.hpp"
 #include "poll_round.hpp"
 #include "request_plan.hpp"
 #include "rtu_timing.hpp"
@@ -105,9 +107,9 @@ struct ModbusSource::Impl {
     std::thread thread;
 
     // Thread-only state.
-    std::optional<PollSchedule> schedule;  // the nodes' deadlines, laid out when run() starts
-    modbus::Micros silence{0};             // t3.5, kept before every request
-    Steady::time_point quiet_since{};      // when the bus last went quiet (a reply or a timeout)
+    std::optional<modbus::NodeSchedule> schedule;  // the deadlines, laid out when run() starts
+    modbus::Micros silence{0};                     // t3.5, kept before every request
+    Steady::time_point quiet_since{};  // when the bus last went quiet (a reply or a timeout)
     modbus_t* context = nullptr;
     bool connected = false;
     Millis reconnect_delay = modbus::kFirstReconnectDelay;
@@ -143,6 +145,26 @@ struct ModbusSource::Impl {
         return true;
     }
 
+    // A serial line is ours alone (issue #22): the advisory lock `nodebridge scan rtu` (and
+    // another nodebridged) takes too. A line another program holds is a connection failure,
+    // retried like any other. (Not TIOCEXCL: it outlives our close while anything else keeps
+    // the tty open, as the simulator's pty does, and would lock our own reconnect out.)
+    bool take_line() {
+        if (!std::holds_alternative<SerialLine>(config.link)) return true;
+        const int fd = modbus_get_socket(context);
+        if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            const int err = errno;
+            modbus_close(context);
+            book.record_error(nullptr, "connection",
+                              "cannot take " + book.link + ": " +
+                                  (err == EWOULDBLOCK ? std::string("another program holds it")
+                                                      : std::string(std::strerror(err))) +
+                                  " (retry in " + std::to_string(reconnect_delay.count()) + " ms)");
+            return false;
+        }
+        return true;
+    }
+
     void apply_flow_control() {
         const auto* line = std::get_if<SerialLine>(&config.link);
         if (line->flow_control == FlowControl::none) return;
@@ -172,6 +194,7 @@ struct ModbusSource::Impl {
                                   " (retry in " + std::to_string(reconnect_delay.count()) + " ms)");
             return false;
         }
+        if (!take_line()) return false;
         connected = true;
         apply_flow_control();
         modbus_flush(context);
@@ -257,11 +280,11 @@ struct ModbusSource::Impl {
         return rc;
     }
 
-    // Polls `node` once (PollRound) and hands the outcome to the book. Returns how much longer
-    // than its interval the node's next poll is held back.
-    Millis poll(modbus::NodeState& node) {
+    // Polls `groups` of `node` once (PollRound) and hands the outcome to the book. Returns how
+    // long the node's next poll is held back at least (SourceBook::finish_poll()).
+    Millis poll(modbus::NodeState& node, std::vector<std::size_t> groups) {
         const ModbusNode& config_node = *node.config;
-        modbus::PollRound round(book, node);
+        modbus::PollRound round(book, node, std::move(groups));
         if (modbus_set_slave(context, config_node.unit) == -1) {
             book.record_error(&node, "connection",
                               "invalid unit id " + std::to_string(config_node.unit));
@@ -365,11 +388,10 @@ struct ModbusSource::Impl {
         }
         const auto start = Steady::now();
         book.started(start);
-        // Each node's polls are spread over its interval (PollSchedule), so a bus of many
-        // nodes is read as an even stream instead of one burst per interval.
-        std::vector<Millis> intervals;
-        for (const modbus::NodeState& node : book.nodes) intervals.push_back(node.config->poll);
-        schedule.emplace(intervals, book.name, start);
+        // Each node's polls (each of its interval groups') are spread over their interval
+        // (NodeSchedule), so a bus of many nodes is read as an even stream instead of one
+        // burst per interval.
+        schedule.emplace(modbus::group_intervals(book), book.name, start);
         auto next_connect = start;
 
         while (!stopping()) {
@@ -410,7 +432,7 @@ struct ModbusSource::Impl {
             }
             // The next deadline keeps the rhythm (a dead unit's comes dead_poll later, on its
             // grid); missed ones are skipped, not bursted.
-            const Millis hold = poll(book.nodes[next]);
+            const Millis hold = poll(book.nodes[next], schedule->started(next, now));
             schedule->polled(next, Steady::now(), hold);
         }
         disconnect();

@@ -6,11 +6,12 @@
 // with its own MBAP framing, pipelining and transaction matching.
 //
 // Both keep the same rules (SourceBook, PollRound). Nodes are polled in deadline order. The
-// deadlines are a PollSchedule: each node's polls keep to a grid of its poll interval, the
-// nodes that share an interval spread evenly across it (so many nodes make a steady stream,
-// not a burst per interval), missed deadlines are skipped rather than caught up in a burst,
-// and after a reconnect every node resumes at its next grid point. A node's first poll comes
-// within one interval of start(). A node that does not answer costs one response timeout per
+// deadlines are a NodeSchedule: a node's attributes are read in groups by interval (its poll,
+// or an attribute's own `poll`), each group's polls keep to a grid of its interval, the groups
+// that share an interval spread evenly across it (so many nodes make a steady stream, not a
+// burst per interval), missed deadlines are skipped rather than caught up in a burst, and
+// after a reconnect every group resumes at its next grid point. A poll reads the node's
+// groups that are due; each group's first poll comes within one interval of start(). A node that does not answer costs one response timeout per
 // poll (times 1 + retries) and nothing more; after dead_after such polls in a row it is dead:
 // offline, logged once, and polled only every dead_poll (on its grid) until it answers
 // (UnitHealth). Errors are counted by kind ("timeout", "truncated", "crc", "wrong-unit",

@@ -4,14 +4,42 @@
 
 namespace nodebridge::modbus {
 
-PollRound::PollRound(SourceBook& book, NodeState& node) : book_(book), node_(node) {
-    outcome_.values.resize(node.config->attributes.size());
-    outcome_.complete = node.plan.rejected.empty();
+namespace {
+
+std::vector<std::size_t> every_group(const NodeState& node) {
+    std::vector<std::size_t> all(node.groups.size());
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+    return all;
 }
 
+}  // namespace
+
+PollRound::PollRound(SourceBook& book, NodeState& node, std::vector<std::size_t> groups)
+    : book_(book), node_(node) {
+    outcome_.values.resize(node.config->attributes.size());
+    for (const std::size_t group : groups) {
+        if (group >= node.groups.size()) continue;
+        groups_.push_back(group);
+        if (!node.groups[group].plan.rejected.empty()) outcome_.complete = false;
+    }
+    // Past any group without requests, so next() is the first read or nullptr.
+    while (group_ < groups_.size() && requests().empty()) ++group_;
+}
+
+PollRound::PollRound(SourceBook& book, NodeState& node)
+    : PollRound(book, node, every_group(node)) {}
+
 const ReadRequest* PollRound::next() const {
-    if (over_ || request_ >= node_.plan.requests.size()) return nullptr;
-    return &node_.plan.requests[request_];
+    if (over_ || group_ >= groups_.size()) return nullptr;
+    return &node_.groups[groups_[group_]].plan.requests[request_];
+}
+
+void PollRound::advance() {
+    ++request_;
+    while (group_ < groups_.size() && request_ >= requests().size()) {
+        ++group_;
+        request_ = 0;
+    }
 }
 
 std::string PollRound::describe() const {
@@ -24,7 +52,7 @@ std::string PollRound::describe() const {
 
 void PollRound::replied(std::span<const std::uint16_t> registers,
                         std::span<const std::uint8_t> bits, WallClock::time_point at) {
-    const ReadRequest& request = node_.plan.requests[request_];
+    const ReadRequest& request = requests()[request_];
     outcome_.answered = true;
     outcome_.reply_time = at;
     const bool registers_table =
@@ -45,7 +73,7 @@ void PollRound::replied(std::span<const std::uint16_t> registers,
                                                        : "attribute #" + std::to_string(index)));
         }
     }
-    ++request_;
+    advance();
 }
 
 void PollRound::refused(int code) {
@@ -55,7 +83,7 @@ void PollRound::refused(int code) {
         // split for every later poll.
         const std::string what = describe();
         const std::size_t pieces =
-            split_in_place(node_.plan.requests, request_, node_.config->attributes.list());
+            split_in_place(requests(), request_, node_.config->attributes.list());
         if (pieces > 0) {
             const ModbusNode& config_node = *node_.config;
             book_.log().log(
@@ -68,7 +96,7 @@ void PollRound::refused(int code) {
         }
     }
     outcome_.complete = false;
-    ++request_;
+    advance();
 }
 
 void PollRound::failed() {

@@ -4,16 +4,19 @@
 // incomplete or over). Pure logic over a SourceBook, driven alike by the RTU line's blocking
 // thread and by the Modbus TCP event loop, which own the bus, the retries and the timing.
 //
-// A poll sends its node's planned reads in order. A valid reply decodes its attributes. An
-// exception reply means the unit is there: "illegal data address" (2) on a coalesced read
-// splits it (split_in_place(), logged once, event "modbus-split") and the first piece is sent
-// next; any other exception leaves that read's attributes out and the poll goes on. A read
-// without a valid reply after its retries ends the poll: a unit that does not answer is not
+// A poll reads some of its node's interval groups (PollGroup: the attributes read at one
+// interval, NodeSchedule::started() says which are due) and sends their planned reads in
+// order, group by group; the sample it makes holds those groups' attributes only. A valid reply
+// decodes its attributes. An exception reply means the unit is there: "illegal data address" (2) on
+// a coalesced read splits it (split_in_place(), logged once, event "modbus-split") and the first
+// piece is sent next; any other exception leaves that read's attributes out and the poll goes on. A
+// read without a valid reply after its retries ends the poll: a unit that does not answer is not
 // waited for again in the same poll.
 
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "source_book.hpp"
 
@@ -24,7 +27,10 @@ inline constexpr int kIllegalDataAddress = 2;
 
 class PollRound {
   public:
-    // Starts a poll of `node`; both must outlive the round.
+    // Starts a poll of `node` that reads the groups `groups` (indices into node.groups, in
+    // order; out-of-range ones are ignored); book and node must outlive the round.
+    PollRound(SourceBook& book, NodeState& node, std::vector<std::size_t> groups);
+    // Starts a poll of every group of `node`.
     PollRound(SourceBook& book, NodeState& node);
 
     NodeState& node() { return node_; }
@@ -56,7 +62,14 @@ class PollRound {
   private:
     SourceBook& book_;
     NodeState& node_;
-    std::size_t request_ = 0;  // index into node_.plan.requests
+    // The requests of the group being read.
+    std::vector<ReadRequest>& requests() { return node_.groups[groups_[group_]].plan.requests; }
+    // Moves past the current request (and past groups with nothing left to read).
+    void advance();
+
+    std::vector<std::size_t> groups_;  // indices into node_.groups
+    std::size_t group_ = 0;            // index into groups_
+    std::size_t request_ = 0;          // index into requests()
     bool over_ = false;
     PollOutcome outcome_;
 };

@@ -1,6 +1,7 @@
 #include "request_plan.hpp"
 
 #include <algorithm>
+#include <map>
 #include <tuple>
 
 #include "decode.hpp"
@@ -69,6 +70,30 @@ RequestPlan plan_requests(std::span<const ModbusAttribute> attributes, std::uint
         current_end = item.end;
     }
     return plan;
+}
+
+std::vector<PollGroup> plan_groups(std::span<const ModbusAttribute> attributes, Millis node_poll,
+                                   std::uint16_t max_gap, std::uint16_t max_registers) {
+    std::map<Millis, std::vector<std::size_t>> members;  // interval -> attribute indices
+    for (std::size_t i = 0; i < attributes.size(); ++i) {
+        members[attributes[i].poll.value_or(node_poll)].push_back(i);
+    }
+    std::vector<PollGroup> groups;
+    groups.reserve(members.size());
+    std::vector<ModbusAttribute> subset;
+    for (const auto& [interval, indices] : members) {
+        subset.clear();
+        for (const std::size_t index : indices) subset.push_back(attributes[index]);
+        PollGroup group{.interval = interval,
+                        .plan = plan_requests(subset, max_gap, max_registers)};
+        // Back from the subset's indices to the node's.
+        for (ReadRequest& request : group.plan.requests) {
+            for (std::size_t& index : request.attributes) index = indices[index];
+        }
+        for (std::size_t& index : group.plan.rejected) index = indices[index];
+        groups.push_back(std::move(group));
+    }
+    return groups;
 }
 
 std::vector<ReadRequest> split_request(const ReadRequest& request,

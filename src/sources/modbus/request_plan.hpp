@@ -2,7 +2,9 @@
 // Request planning: which Modbus read requests fetch a node's attributes.
 //
 // Attributes of one node in the same table that are adjacent (or, with max_gap, nearly
-// adjacent) are read in one request, up to the protocol limits. Pure and deterministic.
+// adjacent) are read in one request, up to the protocol limits; attributes read at different
+// intervals (`poll:` on an attribute) never share a request (plan_groups()). Pure and
+// deterministic.
 
 #include <cstddef>
 #include <cstdint>
@@ -32,6 +34,8 @@ struct RequestPlan {
     // Indices of attributes that no request can read: zero width, wider than the table's
     // limit, or running past address 65535. Sorted.
     std::vector<std::size_t> rejected;
+
+    friend bool operator==(const RequestPlan&, const RequestPlan&) = default;
 };
 
 // The largest request `table` allows: 2000 bits or 125 registers.
@@ -48,6 +52,22 @@ ModbusTable read_table(const ModbusAttribute& attribute);
 // Attributes are planned in their read_table().
 RequestPlan plan_requests(std::span<const ModbusAttribute> attributes, std::uint16_t max_gap,
                           std::uint16_t max_registers = kMaxReadRegisters);
+
+// The attributes of a node read at one interval, and the requests that read them.
+struct PollGroup {
+    Millis interval{1000};
+    // Indices in `requests` and `rejected` are into the node's whole attribute list.
+    RequestPlan plan;
+
+    friend bool operator==(const PollGroup&, const PollGroup&) = default;
+};
+
+// Plans one group per distinct read interval of `attributes` (each attribute's `poll`, else
+// `node_poll`), shortest interval first, each planned by plan_requests() on its own, so only
+// attributes due together are coalesced. No attributes: no groups.
+std::vector<PollGroup> plan_groups(std::span<const ModbusAttribute> attributes, Millis node_poll,
+                                   std::uint16_t max_gap,
+                                   std::uint16_t max_registers = kMaxReadRegisters);
 
 // The smaller requests to try when a device refuses `request` with "illegal data address"
 // (it spans registers the device does not map): first its runs of adjacent attributes, or,

@@ -28,7 +28,17 @@ std::uint16_t max_gap_for(const ModbusSourceConfig& source, const ModbusNode& no
 Millis offline_after_for(const ModbusSourceConfig& source, const ModbusNode& node) {
     if (node.offline_after) return *node.offline_after;
     if (source.offline_after) return *source.offline_after;
-    return std::max(node.poll * 3, kMinimumOfflineAfter);
+    return std::max(fastest_interval(node) * 3, kMinimumOfflineAfter);
+}
+
+std::vector<std::vector<Millis>> group_intervals(const SourceBook& book) {
+    std::vector<std::vector<Millis>> intervals;
+    intervals.reserve(book.nodes.size());
+    for (const NodeState& node : book.nodes) {
+        std::vector<Millis>& own = intervals.emplace_back();
+        for (const PollGroup& group : node.groups) own.push_back(group.interval);
+    }
+    return intervals;
 }
 
 namespace {
@@ -60,7 +70,7 @@ SourceBook::SourceBook(std::string name_, const ModbusSourceConfig& config_, Sam
     for (const ModbusNode& node : config.nodes) {
         NodeState state;
         state.config = &node;
-        state.plan = plan_requests(node.attributes, max_gap_for(config, node),
+        state.groups = plan_groups(node.attributes.list(), node.poll, max_gap_for(config, node),
                                    max_registers_for(config, node));
         state.health = UnitHealth(config.dead_after, config.dead_poll);
         state.request_gap = request_gap_for(config, node);
@@ -86,16 +96,20 @@ void SourceBook::count_request() {
     ++stats_.polls;
 }
 
+void SourceBook::count_error(const NodeState* node, std::string_view kind,
+                             const std::string& message) {
+    const std::string node_id = node != nullptr ? node->config->id : std::string();
+    std::lock_guard lock(stats_mutex_);
+    ++stats_.errors[std::string(kind)];
+    stats_.last_error = node != nullptr ? node_id + ": " + message : message;
+    if (node != nullptr) ++node_errors_[node_id][std::string(kind)];
+}
+
 void SourceBook::record_error(const NodeState* node, std::string_view kind,
                               const std::string& message) {
+    count_error(node, kind, message);
     const std::string node_id = node != nullptr ? node->config->id : std::string();
-    std::string text = node != nullptr ? node_id + ": " + message : message;
-    {
-        std::lock_guard lock(stats_mutex_);
-        ++stats_.errors[std::string(kind)];
-        stats_.last_error = text;
-        if (node != nullptr) ++node_errors_[node_id][std::string(kind)];
-    }
+    const std::string text = node != nullptr ? node_id + ": " + message : message;
     const std::string cause = std::string(kind) + ":" + name + "/" + node_id;
     const std::string event = "modbus-" + std::string(kind);
     log_.log_limited(cause, LogLevel::warning, text,
@@ -110,10 +124,12 @@ void SourceBook::set_last_error(std::string text) {
 void SourceBook::started(SteadyClock::time_point start) {
     for (NodeState& node : nodes) {
         node.last_reading = start;  // a node that never answers is offline after its allowance
-        for (std::size_t index : node.plan.rejected) {
-            record_error(&node, "decode",
-                         "attribute " + node.config->attributes[index].name +
-                             " cannot be read in one request; it is skipped");
+        for (const PollGroup& group : node.groups) {
+            for (std::size_t index : group.plan.rejected) {
+                record_error(&node, "decode",
+                             "attribute " + node.config->attributes[index].name +
+                                 " cannot be read in one request; it is skipped");
+            }
         }
     }
 }
@@ -215,7 +231,7 @@ Millis SourceBook::finish_poll(NodeState& node, PollOutcome outcome, bool connec
         }
         hand_over(std::move(sample));
     }
-    return node.health.interval(config_node.poll) - config_node.poll;
+    return node.health.dead() ? config.dead_poll : Millis::zero();
 }
 
 // Feeds one poll's outcome to the dead-unit rule; logs and takes the node offline once when

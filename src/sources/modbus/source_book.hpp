@@ -30,7 +30,9 @@ namespace nodebridge::modbus {
 // One node's polling state.
 struct NodeState {
     const ModbusNode* config = nullptr;
-    RequestPlan plan;  // refused coalesced reads are split here, and stay split
+    // Its attributes by read interval, shortest first (plan_groups()); refused coalesced
+    // reads are split in their group's plan, and stay split.
+    std::vector<PollGroup> groups;
     UnitHealth health{3, Millis{30000}};
     Millis request_gap{0};  // extra silence before each of its requests
     int retries = 0;        // repeats of a request without a valid reply
@@ -76,6 +78,8 @@ class SourceBook {
     // Counts `kind` (for `node`, when given) and logs `message` at warning level,
     // rate-limited per node and kind (event "modbus-<kind>").
     void record_error(const NodeState* node, std::string_view kind, const std::string& message);
+    // As record_error(), without the log line: for a failure already logged and repeated.
+    void count_error(const NodeState* node, std::string_view kind, const std::string& message);
     void set_last_error(std::string text);
 
     // ---- the bus thread's ----
@@ -89,8 +93,8 @@ class SourceBook {
     void link_lost();
     // Ends a poll of `node`: logs a recovery, updates online and the dead-unit rule (when
     // `connected`), and pushes the reading (after an online availability sample when the
-    // node was not available). Returns the extra time the node's next poll is held back (a
-    // dead unit: dead_poll minus its poll interval), for PollSchedule::polled().
+    // node was not available). Returns how long the node's next poll is held back at least,
+    // for NodeSchedule::polled(): zero, or dead_poll for a dead unit.
     Millis finish_poll(NodeState& node, PollOutcome outcome, bool connected);
 
     // Holds the samples made from now on until flush_samples() hands them to the queue
@@ -130,8 +134,11 @@ class SourceBook {
     std::vector<Sample> held_;  // samples held for flush_samples()
 };
 
+// The intervals of every node's groups, node by node: what NodeSchedule is laid out from.
+std::vector<std::vector<Millis>> group_intervals(const SourceBook& book);
+
 // The silence after which `node` is offline: its own offline_after, else the source's, else
-// max(3x its poll, kMinimumOfflineAfter).
+// max(3x its fastest_interval(), kMinimumOfflineAfter).
 inline constexpr std::chrono::milliseconds kMinimumOfflineAfter{30000};
 Millis offline_after_for(const ModbusSourceConfig& source, const ModbusNode& node);
 // The node's request_gap, else its model's, else the source's.

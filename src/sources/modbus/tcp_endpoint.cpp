@@ -1,5 +1,6 @@
 #include "tcp_endpoint.hpp"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,12 +15,14 @@
 #include <cstring>
 #include <deque>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "mbap.hpp"
 #include "modbus_source.hpp"
-#include "nodebridge/poll_schedule.hpp"
+#include "node_schedule.hpp"
 #include "poll_round.hpp"
+#include "rtu_frame.hpp"
 #include "source_book.hpp"
 
 namespace nodebridge::modbus {
@@ -33,6 +36,35 @@ using Steady = SteadyClock;
 constexpr int kKeepaliveIdleSeconds = 10;
 constexpr int kKeepaliveIntervalSeconds = 5;
 constexpr int kKeepaliveProbes = 3;
+// Data sent and not acknowledged for this long ends the connection: a device powered off with
+// requests in flight is noticed as soon as with none (kernel default: about 15 minutes).
+constexpr unsigned kUserTimeoutMs = 25'000;
+// A connection that keeps failing is logged again this often (and counted every time).
+constexpr auto kConnectFailureLogInterval = std::chrono::minutes(10);
+
+Resolved resolve_host(const std::string& host, int port) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    const int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
+    if (rc != 0) return {{}, "cannot resolve " + host + ": " + gai_strerror(rc)};
+    Resolved resolved;
+    for (const addrinfo* each = found; each != nullptr; each = each->ai_next) {
+        sockaddr_storage address{};
+        std::memcpy(&address, each->ai_addr, each->ai_addrlen);
+        resolved.addresses.push_back(address);
+    }
+    freeaddrinfo(found);
+    if (resolved.addresses.empty()) resolved.error = "cannot resolve " + host + ": no address";
+    return resolved;
+}
+
+bool is_numeric_address(const std::string& host) {
+    in6_addr unused{};
+    return inet_pton(AF_INET, host.c_str(), &unused) == 1 ||
+           inet_pton(AF_INET6, host.c_str(), &unused) == 1;
+}
 
 std::string lowercase(std::string_view text) {
     std::string out(text);
@@ -73,9 +105,12 @@ struct QueuedWrite {
 
 struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     State(std::string name, ModbusSourceConfig config_in, SampleQueue& queue, Logger& log_in,
-          IoLoop& loop_in)
+          IoLoop& loop_in, Resolver resolver_in)
         : config(std::move(config_in)),
           endpoint(std::get<ModbusTcpEndpoint>(config.link)),
+          numeric_host(is_numeric_address(endpoint.host)),
+          rtu_framing(endpoint.framing == TcpFraming::rtu),
+          resolver(resolver_in ? std::move(resolver_in) : Resolver(resolve_host)),
           book(std::move(name), config, queue, log_in),
           log(log_in),
           loop(loop_in),
@@ -85,6 +120,9 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
 
     const ModbusSourceConfig config;
     const ModbusTcpEndpoint endpoint;
+    const bool numeric_host;  // an IP address: nothing to look up, ever again
+    const bool rtu_framing;   // RTU frames to a serial device server, one at a time
+    const Resolver resolver;
     SourceBook book;
     Logger& log;
     IoLoop& loop;
@@ -94,10 +132,15 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     // ---- loop-thread state ----
     bool running = false;                     // between start() and stop()
     bool stopped = false;                     // stop() was called (and start() not since)
-    std::vector<sockaddr_storage> addresses;  // resolved at start()
+    std::vector<sockaddr_storage> addresses;  // empty: to be resolved before connecting
     std::string resolve_error;
     std::size_t next_address = 0;
-    std::optional<PollSchedule> schedule;
+    std::size_t failed_connects = 0;      // since the addresses were resolved
+    bool failing = false;                 // connecting has failed since it last connected
+    Steady::time_point failure_logged{};  // when that was last logged
+    bool resolving = false;               // resolver_thread runs, its result not yet taken
+    std::thread resolver_thread;          // joined by stop() (or before the next resolution)
+    std::optional<NodeSchedule> schedule;
     std::vector<std::optional<PollRound>> rounds;  // a poll under way, per node
     std::vector<int> attempts;      // attempts of each node's current read that failed
     std::vector<bool> busy;         // a round under way or a write in flight
@@ -110,7 +153,11 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     Millis reconnect_delay = kFirstReconnectDelay;
     std::vector<std::uint8_t> rx;  // received, not yet framed
     Steady::time_point rx_partial_since;
-    std::vector<std::uint8_t> tx;  // encoded, not yet sent
+    std::vector<std::uint8_t> tx;        // encoded, not yet sent
+    std::vector<std::uint8_t> request_;  // the request being encoded, as an MBAP ADU
+    // RTU framing: after a request failed, nothing is sent until the connection has been
+    // silent for `timeout`; what arrives meanwhile is a late reply, dropped as "stale".
+    Steady::time_point drain_until{};
     // A read reply's words or bits, decoded into the same buffers for every reply.
     std::vector<std::uint16_t> registers_;
     std::vector<std::uint8_t> bits_;
@@ -127,7 +174,18 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     Steady::time_point availability_at = Steady::time_point::max();
 
     std::size_t max_in_flight() const {
+        if (rtu_framing) return 1;  // no transaction id: a reply is known only by its turn
         return static_cast<std::size_t>(std::max(endpoint.max_in_flight, 1));
+    }
+
+    // Moves the request encoded in request_ to tx, framed for the connection: as it is
+    // (MBAP), or as the unit, the PDU and a CRC (RTU).
+    void queue_request(std::uint8_t unit) {
+        if (rtu_framing) {
+            rtu::append_frame(unit, mbap::request_pdu(request_), tx);
+        } else {
+            tx.insert(tx.end(), request_.begin(), request_.end());
+        }
     }
 
     // ---- timers ----
@@ -178,25 +236,28 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
 
     // ---- start and stop ----
 
-    void resolve() {
-        addresses.clear();
-        addrinfo hints{};
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        addrinfo* found = nullptr;
-        const int rc = getaddrinfo(endpoint.host.c_str(), std::to_string(endpoint.port).c_str(),
-                                   &hints, &found);
-        if (rc != 0) {
-            resolve_error = "cannot resolve " + endpoint.host + ": " + gai_strerror(rc);
-            return;
-        }
-        for (const addrinfo* each = found; each != nullptr; each = each->ai_next) {
-            sockaddr_storage address{};
-            std::memcpy(&address, each->ai_addr, each->ai_addrlen);
-            addresses.push_back(address);
-        }
-        freeaddrinfo(found);
-        resolve_error.clear();
+    // Takes a resolution's result (on the loop, or before start_on_loop).
+    void take(Resolved resolved) {
+        addresses = std::move(resolved.addresses);
+        resolve_error = std::move(resolved.error);
+        next_address = 0;
+        failed_connects = 0;
+    }
+
+    // Resolves the host on a thread of its own; connects (or retries) when it is done.
+    void resolve_off_loop() {
+        if (resolving) return;
+        if (resolver_thread.joinable()) resolver_thread.join();  // done: it posted its result
+        resolving = true;
+        resolver_thread = std::thread([this, self = shared_from_this()] {
+            Resolved resolved = resolver(endpoint.host, endpoint.port);
+            loop.post([self, resolved = std::move(resolved)]() mutable {
+                self->resolving = false;
+                if (!self->running || self->link != Link::down) return;
+                self->take(std::move(resolved));
+                self->connect();
+            });
+        });
     }
 
     void start_on_loop() {
@@ -206,9 +267,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         turn_end = loop.at_end_of_turn([this] { book.flush_samples(); });
         const auto start = Steady::now();
         book.started(start);
-        std::vector<Millis> intervals;
-        for (const NodeState& node : book.nodes) intervals.push_back(node.config->poll);
-        schedule.emplace(intervals, book.name, start);
+        schedule.emplace(group_intervals(book), book.name, start);
         arm_availability(book.check_availability(start));
         connect();
     }
@@ -249,10 +308,21 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
 
     void connect() {
         if (!running) return;
-        if (addresses.empty()) resolve();  // failed at start: try again, it may resolve now
-        if (addresses.empty()) {
-            connect_failed(resolve_error);
+        if (addresses.empty() && !resolve_error.empty()) {
+            // Looked up and found nothing: say so and look up again after the backoff.
+            const std::string why = std::move(resolve_error);
+            resolve_error.clear();
+            connect_failed(why);
             return;
+        }
+        if (addresses.empty()) {
+            if (numeric_host) {
+                take(resolver(endpoint.host, endpoint.port));  // a number: no lookup, no wait
+                if (addresses.empty()) return connect_failed(resolve_error);
+            } else {
+                resolve_off_loop();  // calls connect() again when it is done
+                return;
+            }
         }
         const sockaddr_storage& address = addresses[next_address++ % addresses.size()];
         fd = ::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -268,6 +338,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &kKeepaliveIntervalSeconds,
                    sizeof kKeepaliveIntervalSeconds);
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &kKeepaliveProbes, sizeof kKeepaliveProbes);
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &kUserTimeoutMs, sizeof kUserTimeoutMs);
         const socklen_t length =
             address.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
         if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0 &&
@@ -301,6 +372,8 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
             return;
         }
         link = Link::up;
+        failed_connects = 0;
+        failing = false;
         loop.watch(fd, EPOLLIN, [this](std::uint32_t events) { on_socket(events); });
         log.log(LogLevel::info, "connected to " + book.link,
                 LogContext{.source = book.name, .event = "modbus-connected"});
@@ -313,9 +386,28 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
 
     void connect_failed(const std::string& reason) {
         link = Link::down;
-        book.record_error(nullptr, "connection",
-                          "cannot connect to " + book.link + ": " + reason + " (retry in " +
-                              std::to_string(reconnect_delay.count()) + " ms)");
+        // Every address it gave has failed: look the name up again before the next attempt,
+        // the device may have moved.
+        if (!numeric_host && !addresses.empty() && ++failed_connects >= addresses.size()) {
+            addresses.clear();
+        }
+        const std::string text = "cannot connect to " + book.link + ": " + reason + " (retry in " +
+                                 std::to_string(reconnect_delay.count()) + " ms)";
+        // Counted every time, logged when it starts failing and then every
+        // kConnectFailureLogInterval: 10,000 devices that are down are 10,000 lines, not
+        // 10,000 every backoff.
+        const auto now = Steady::now();
+        if (failing && now - failure_logged < kConnectFailureLogInterval) {
+            book.count_error(nullptr, "connection", text);
+        } else {
+            book.record_error(nullptr, "connection",
+                              text + (failing ? std::string()
+                                              : std::string("; retried with backoff, logged "
+                                                            "again every 10 min until it "
+                                                            "connects")));
+            failing = true;
+            failure_logged = now;
+        }
         retry_later();
     }
 
@@ -408,8 +500,10 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         flight.address = request->address;
         flight.count = request->count;
         if (flight.attempt == 0) book.count_request();
+        request_.clear();
         mbap::encode_read(flight.transaction, flight.unit, request->table, request->address,
-                          request->count, tx);
+                          request->count, request_);
+        queue_request(flight.unit);
         in_flight.push_back(std::move(flight));
         send_pending();
         arm_timeouts();
@@ -425,19 +519,20 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         flight.node = i;
         flight.attempt = queued.attempt;
         flight.deadline = Steady::now() + config.timeout;
-        const std::size_t at = tx.size();
+        request_.clear();
         if (data.table == ModbusTable::coil) {
             mbap::encode_write_coil(flight.transaction, flight.unit, attribute.address, data.bit,
-                                    tx);
+                                    request_);
         } else if (data.registers.size() == 1) {
             mbap::encode_write_register(flight.transaction, flight.unit, attribute.address,
-                                        data.registers[0], tx);
+                                        data.registers[0], request_);
         } else {
             mbap::encode_write_registers(flight.transaction, flight.unit, attribute.address,
-                                         data.registers, tx);
+                                         data.registers, request_);
         }
-        const auto pdu = mbap::request_pdu(std::span(tx).subspan(at));
+        const auto pdu = mbap::request_pdu(request_);
         flight.write_pdu.assign(pdu.begin(), pdu.end());
+        queue_request(flight.unit);
         flight.write = std::move(queued.write);
         busy[i] = true;
         in_flight.push_back(std::move(flight));
@@ -448,7 +543,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     // Whether node `i` may send now, its request_gap after the bus last went quiet; arms the
     // pump for when it may otherwise.
     bool gap_kept(std::size_t i, Steady::time_point now) {
-        const auto until = quiet_since + book.nodes[i].request_gap;
+        const auto until = std::max(quiet_since + book.nodes[i].request_gap, drain_until);
         if (now >= until) return true;
         arm_pump(until);
         return false;
@@ -487,10 +582,9 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
                 return;
             }
             if (!gap_kept(i, now)) return;
-            schedule->started(i);
             busy[i] = true;
             attempts[i] = 0;
-            rounds[i].emplace(book, book.nodes[i]);
+            rounds[i].emplace(book, book.nodes[i], schedule->started(i, now));
             send_read(i);
         }
     }
@@ -507,7 +601,9 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
 
     void receive() {
         std::array<std::uint8_t, 4096> buffer{};
-        for (;;) {
+        // Level-triggered: what is left past the cap is read in the next turn, after the
+        // other connections have had theirs.
+        for (std::size_t taken = 0; taken < kMaxBytesPerTurn;) {
             const ssize_t got = ::recv(fd, buffer.data(), buffer.size(), 0);
             if (got == 0) {
                 link_lost("connection", "connection closed by " + book.link);
@@ -519,9 +615,14 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
                 link_lost("connection", std::strerror(errno));
                 return;
             }
+            taken += static_cast<std::size_t>(got);
             if (rx.empty()) rx_partial_since = Steady::now();
             rx.insert(rx.end(), buffer.begin(), buffer.begin() + got);
-            if (!take_frames()) return;
+            if (rtu_framing) {
+                take_rtu_frames();
+            } else if (!take_frames()) {
+                return;
+            }
         }
         arm_timeouts();
         pump();
@@ -550,6 +651,60 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         rx.erase(rx.begin(), rx.begin() + static_cast<std::ptrdiff_t>(used));
         if (!rx.empty() && used > 0) rx_partial_since = Steady::now();
         return true;
+    }
+
+    // Drops what arrived while no request was waiting (or after a bad frame) and holds the
+    // next request until the connection has been silent for `timeout`.
+    void drain(Steady::time_point now) {
+        rx.clear();
+        drain_until = now + config.timeout;
+        arm_pump(drain_until);
+    }
+
+    // RTU framing: takes the reply of the one request in flight from rx, found by its own
+    // length and CRC. A reply is taken only when nothing follows it: bytes after it mean the
+    // stream is out of step (a late reply joined to this one), and a reply that may not be
+    // this request's is never published.
+    void take_rtu_frames() {
+        const auto now = Steady::now();
+        while (!rx.empty()) {
+            if (in_flight.empty()) {
+                book.record_error(nullptr, "stale",
+                                  std::to_string(rx.size()) + " bytes from " + book.link +
+                                      " with no request waiting: late, after their request "
+                                      "timed out; dropped");
+                drain(now);
+                return;
+            }
+            rtu::Frame found;
+            const auto status = rtu::find_reply(rx, found);
+            if (status == rtu::FrameStatus::need_more) return;
+            InFlight& request = in_flight.front();
+            if (status != rtu::FrameStatus::frame) {
+                const bool crc = status == rtu::FrameStatus::bad_crc;
+                const std::string detail = crc ? "a reply whose CRC does not check"
+                                               : "a reply with function " + hex_byte(rx[1]);
+                InFlight failed = std::move(request);
+                in_flight.clear();
+                drain(now);
+                attempt_failed(std::move(failed), crc ? "crc" : "garbled", detail);
+                return;
+            }
+            if (found.size < rx.size()) {
+                book.record_error(&book.nodes[request.node], "stale",
+                                  describe(request) + ": a reply followed by " +
+                                      std::to_string(rx.size() - found.size) +
+                                      " more bytes, out of step with the requests; dropped");
+                drain(now);
+                return;  // the request waits on, for its own reply or its timeout
+            }
+            const mbap::Frame frame{.transaction = request.transaction,
+                                    .unit = found.unit,
+                                    .pdu = found.pdu,
+                                    .size = found.size};
+            handle(frame);
+            rx.clear();
+        }
     }
 
     std::string describe(const InFlight& request) const {
@@ -699,7 +854,13 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     void on_timeouts() {
         timeout_at = Steady::time_point::max();
         const auto now = Steady::now();
-        if (!rx.empty() && now >= rx_partial_since + config.timeout) {
+        if (rtu_framing && !rx.empty() && now >= rx_partial_since + config.timeout) {
+            // No frame boundary to find again on a byte stream but silence: wait for it.
+            book.record_error(nullptr, "truncated",
+                              "a reply from " + book.link + " stopped half way for " +
+                                  std::to_string(config.timeout.count()) + " ms; dropped");
+            drain(now);
+        } else if (!rx.empty() && now >= rx_partial_since + config.timeout) {
             link_lost("truncated", "a reply from " + book.link + " stopped half way for " +
                                        std::to_string(config.timeout.count()) +
                                        " ms; reconnecting");
@@ -715,6 +876,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
             }
         }
         if (!expired.empty()) quiet_since = now;
+        if (!expired.empty() && rtu_framing) drain(now);
         for (InFlight& request : expired) {
             attempt_failed(std::move(request), "timeout", "Connection timed out");
         }
@@ -753,8 +915,9 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
 };
 
 TcpEndpoint::TcpEndpoint(std::string name, ModbusSourceConfig config, SampleQueue& queue,
-                         Logger& log, IoLoop& loop)
-    : state_(std::make_shared<State>(std::move(name), std::move(config), queue, log, loop)) {}
+                         Logger& log, IoLoop& loop, Resolver resolver)
+    : state_(std::make_shared<State>(std::move(name), std::move(config), queue, log, loop,
+                                     std::move(resolver))) {}
 
 TcpEndpoint::~TcpEndpoint() { stop(); }
 
@@ -762,12 +925,14 @@ const std::string& TcpEndpoint::name() const { return state_->book.name; }
 
 void TcpEndpoint::start() {
     State& state = *state_;
-    bool started = false;
-    state.loop.run_sync([&] { started = state.running; });
-    if (started) return;
-    state.accepting = true;
-    state.resolve();  // on the caller's thread: a slow resolver never holds up the loop
-    state.loop.run_sync([&] { state.start_on_loop(); });
+    // On the caller's thread: a slow resolver never holds up the loop.
+    Resolved resolved = state.resolver(state.endpoint.host, state.endpoint.port);
+    state.loop.run_sync([&] {
+        if (state.running) return;
+        state.accepting = true;
+        state.take(std::move(resolved));
+        state.start_on_loop();
+    });
 }
 
 void TcpEndpoint::stop() {
@@ -779,6 +944,8 @@ void TcpEndpoint::stop() {
         // The loop is not running (it stopped first): nothing of ours can run on it any more.
         state.running = false;
     }
+    // Its result, posted or not, is dropped: the source is not running.
+    if (state.resolver_thread.joinable()) state.resolver_thread.join();
 }
 
 SourceStats TcpEndpoint::stats() const { return state_->book.stats(); }

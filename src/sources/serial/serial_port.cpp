@@ -1,6 +1,7 @@
 #include "sources/serial/serial_port.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,6 +105,15 @@ bool SerialPort::open(std::string& error) {
     const int fd = ::open(line_.device.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         error = "cannot open " + line_.device + ": " + std::strerror(errno);
+        return false;
+    }
+    // The line is ours alone (issue #22): the advisory lock `nodebridge scan` takes too (not
+    // TIOCEXCL, which outlives our close while another holder keeps the tty open).
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        error = "cannot take " + line_.device + ": " +
+                (errno == EWOULDBLOCK ? std::string("another program holds it")
+                                      : std::string(std::strerror(errno)));
+        ::close(fd);
         return false;
     }
     termios tio{};

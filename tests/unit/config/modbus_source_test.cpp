@@ -49,6 +49,61 @@ TEST(ModbusAttribute, WidthFollowsTheType) {
     EXPECT_EQ(a.width(), 8);
 }
 
+TEST(ModbusSource, AttributePollOverridesTheNodesAndSetsItsAvailability) {
+    auto loaded =
+        load_text(tcp_node("          power: { address: 0 }\n"
+                           "          energy: { address: 2, poll: 1m }\n"
+                           "          state: { address: 4, poll: 10s }\n",
+                           "        poll: 2s\n"));
+    ASSERT_TRUE(loaded.config) << ::testing::PrintToString(loaded.errors);
+    const ModbusNode& node = modbus(*loaded.config).nodes.at(0);
+    EXPECT_FALSE(node.attributes.at(0).poll);
+    EXPECT_EQ(node.attributes.at(1).poll, Millis(60000));
+    EXPECT_EQ(read_interval(node, node.attributes.at(0)), Millis(2000));
+    EXPECT_EQ(read_interval(node, node.attributes.at(1)), Millis(60000));
+    EXPECT_EQ(fastest_interval(node), Millis(2000));
+
+    // Every attribute slower than the node: the fastest of them counts.
+    auto slow =
+        load_text(tcp_node("          energy: { address: 2, poll: 1m }\n"
+                           "          state: { address: 4, poll: 10s }\n",
+                           "        offline_after: 15s\n"));
+    ASSERT_TRUE(slow.config) << ::testing::PrintToString(slow.errors);
+    EXPECT_EQ(fastest_interval(modbus(*slow.config).nodes.at(0)), Millis(10000));
+}
+
+TEST(ModbusSource, APollAloneGivesAModelAttributeAnIntervalOfItsOwn) {
+    auto loaded = load_text(kHead +
+                            "models:\n"
+                            "  meter:\n"
+                            "    attributes:\n"
+                            "      power: { table: input, address: 0, type: float32, unit: W }\n"
+                            "      energy: { table: input, address: 2, type: float32, unit: kWh,"
+                            " counter: true }\n"
+                            "sources:\n"
+                            "  - name: bus\n"
+                            "    type: modbus-tcp\n"
+                            "    host: 127.0.0.1\n"
+                            "    nodes:\n"
+                            "      - id: n1\n"
+                            "        model: meter\n"
+                            "        attributes:\n"
+                            "          energy: { poll: 1m }\n");
+    ASSERT_TRUE(loaded.config) << ::testing::PrintToString(loaded.errors);
+    const ModbusNode& node = modbus(*loaded.config).nodes.at(0);
+    ASSERT_EQ(node.attributes.size(), 2u);
+    EXPECT_FALSE(node.attributes.at(0).poll);
+    const ModbusAttribute& energy = node.attributes.at(1);
+    EXPECT_EQ(energy.name, "energy");
+    EXPECT_EQ(energy.poll, Millis(60000));
+    // Everything else is the model's.
+    EXPECT_EQ(energy.table, ModbusTable::input);
+    EXPECT_EQ(energy.address, 2);
+    EXPECT_EQ(energy.type, ModbusType::float32);
+    EXPECT_EQ(energy.unit, "kWh");
+    EXPECT_TRUE(energy.meaning.counter);
+}
+
 TEST(ModbusSource, FillsDefaults) {
     auto loaded = load_text(tcp_node("          v: { address: 3 }\n"));
     ASSERT_TRUE(loaded.config) << ::testing::PrintToString(loaded.errors);

@@ -437,5 +437,51 @@ TEST(ModelText, ListAndShowModels) {
     EXPECT_EQ(copy.attributes[2].meaning, original.attributes[2].meaning);
 }
 
+// `identify:` (docs/models.md, "Recognising a device"): the strings and registers a model is
+// recognised by, loaded as written, shown back by --show-model and loaded again the same.
+TEST(ModelIdentity, IsReadAsWrittenAndShowsBack) {
+    TempDir dir;
+    dir.write("models/meter.yaml", R"(models:
+  meter:
+    identify:
+      vendor: ACME
+      product_code: PM-10
+      revision: "2."
+      registers:
+        - { table: input, address: 0x000B, values: [71, 0x48] }
+        - { table: holding, address: 0xFC02, type: int32, word_order: little, min: -5, max: 9 }
+    attributes:
+      voltage: { table: input, address: 0x0A, type: int32 }
+)");
+    LoadResult result = load_models({{dir.path() + "/models"}});
+    ASSERT_TRUE(result.errors.empty()) << result.errors.front().to_string();
+    const ModelIdentity& identity = result.config->models.at(0)->identify;
+    EXPECT_EQ(identity.vendor, "ACME");
+    EXPECT_EQ(identity.product_code, "PM-10");
+    EXPECT_EQ(identity.revision, "2.");
+    ASSERT_EQ(identity.registers.size(), 2u);
+    const IdentifyRegister& code = identity.registers[0];
+    EXPECT_EQ(code.table, ModbusTable::input);
+    EXPECT_EQ(code.address, 0x000B);
+    EXPECT_EQ(code.type, ModbusType::uint16);
+    EXPECT_TRUE(code.accepts(71));
+    EXPECT_TRUE(code.accepts(72));
+    EXPECT_FALSE(code.accepts(73));
+    const IdentifyRegister& range = identity.registers[1];
+    EXPECT_EQ(range.table, ModbusTable::holding);
+    EXPECT_EQ(range.type, ModbusType::int32);
+    EXPECT_EQ(range.word_order, WordOrder::little);
+    EXPECT_TRUE(range.accepts(-5));
+    EXPECT_TRUE(range.accepts(9));
+    EXPECT_FALSE(range.accepts(10));
+    // An identification register may share an address with an attribute (a Carlo Gavazzi
+    // meter's code sits in a voltage's high word): no overlap error above.
+
+    dir.write("again/meter.yaml", show_model(*result.config->models.at(0)));
+    LoadResult again = load_models({{dir.path() + "/again"}});
+    ASSERT_TRUE(again.errors.empty()) << again.errors.front().to_string();
+    EXPECT_EQ(again.config->models.at(0)->identify, identity);
+}
+
 }  // namespace
 }  // namespace nodebridge

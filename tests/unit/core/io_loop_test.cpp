@@ -144,5 +144,40 @@ TEST(IoLoop, RunsEndOfTurnTasksAfterTheTurnsWork) {
     EXPECT_EQ(order, (std::vector<std::string>{"timer a", "timer b", "end"}));
 }
 
+// Timers due within one slot share a wake-up: five timers spread over one slot run in one
+// turn, each no sooner than due and at most a slot (and the scheduler's slack) late.
+TEST(IoLoop, RunsTheTimersOfOneSlotInOneTurn) {
+    IoLoop loop("test-loop");
+    loop.start();
+    std::atomic<int> turn{0};
+    std::vector<int> turns;
+    std::vector<SteadyClock::duration> lateness;
+    std::promise<void> done;
+    IoLoop::TimerId hook = 0;
+    loop.run_sync([&] {
+        hook = loop.at_end_of_turn([&] { ++turn; });
+        // A slot's start, 20 ms ahead.
+        const auto ahead = (SteadyClock::now() + 20ms).time_since_epoch();
+        const SteadyClock::time_point slot(
+            std::chrono::duration_cast<SteadyClock::duration>(ahead / kTimerSlot * kTimerSlot));
+        for (int i = 1; i <= 5; ++i) {
+            const auto when = slot + kTimerSlot * i / 6;
+            loop.at(when, [&, i, when] {
+                turns.push_back(turn.load());
+                lateness.push_back(SteadyClock::now() - when);
+                if (i == 5) done.set_value();
+            });
+        }
+    });
+    ASSERT_EQ(done.get_future().wait_for(5s), std::future_status::ready);
+    loop.run_sync([&] { loop.remove_end_of_turn(hook); });
+    ASSERT_EQ(turns.size(), 5u);
+    for (int each : turns) EXPECT_EQ(each, turns.front());
+    for (const auto late : lateness) {
+        EXPECT_GE(late, SteadyClock::duration::zero());
+        EXPECT_LT(late, 50ms);  // a slot, and whatever a loaded machine adds
+    }
+}
+
 }  // namespace
 }  // namespace nodebridge

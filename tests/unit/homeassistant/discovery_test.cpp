@@ -262,8 +262,8 @@ TEST(Discovery, CodedAttributesAreEnumSensors) {
     config.mappings[0].topic = "dc1/{node}";  // per-node JSON
     json = parsed(*on_topic(plan_discovery(config).messages(), kNodeTopic));
     EXPECT_EQ(component(json, "source").text("value_template"),
-              "{% set v = value_json['source'] %}{{ v if v in ['normal','battery','manual "
-              "bypass'] else 'None' }}");
+              "{% if 'source' in value_json %}{% set v = value_json['source'] %}{{ v if v in "
+              "['normal','battery','manual bypass'] else 'None' }}{% endif %}");
 }
 
 // A serial-nodes node takes the schema its source's `models:` gives it: a coded attribute
@@ -419,7 +419,10 @@ TEST(Discovery, PerAttributeJsonReadsValue) {
               "{{ 'true' if value_json.value else 'false' }}");
 }
 
-TEST(Discovery, PerNodeJsonReadsTheAttributesKey) {
+// A per-node message holds the attributes of its poll only (issue #23: attributes read at
+// intervals of their own), so a template renders nothing without its key, which Home
+// Assistant ignores, rather than false or unknown.
+TEST(Discovery, PerNodeJsonReadsTheAttributesKeyWhenTheMessageHasIt) {
     Config config = base_config();
     config.mappings[0].topic = "dc1/{node}";
     config.mappings[0].payload = PayloadForm::json;
@@ -427,9 +430,11 @@ TEST(Discovery, PerNodeJsonReadsTheAttributesKey) {
     const Json json = parsed(*on_topic(plan_discovery(config).messages(), kNodeTopic));
     const Json& voltage = component(json, "voltage");
     EXPECT_EQ(voltage.text("state_topic"), "dc1/pdu-1");
-    EXPECT_EQ(voltage.text("value_template"), "{{ value_json['voltage'] }}");
+    EXPECT_EQ(voltage.text("value_template"),
+              "{% if 'voltage' in value_json %}{{ value_json['voltage'] }}{% endif %}");
     EXPECT_EQ(component(json, "relay").text("value_template"),
-              "{{ 'true' if value_json['relay'] else 'false' }}");
+              "{% if 'relay' in value_json %}{{ 'true' if value_json['relay'] else 'false' }}"
+              "{% endif %}");
     EXPECT_EQ(component(json, "setpoint").text("command_topic"), "dc1/pdu-1/setpoint/set");
 }
 
@@ -442,7 +447,8 @@ TEST(Discovery, AttributeNamesAreQuotedForJinjaAndMadeSafeForIds) {
     const Json json = parsed(*on_topic(plan_discovery(config).messages(), kNodeTopic));
     const std::string key = safe_id("it's v");
     EXPECT_EQ(key.substr(0, 7), "it_s_v_");
-    EXPECT_EQ(component(json, key).text("value_template"), "{{ value_json['it\\'s v'] }}");
+    EXPECT_EQ(component(json, key).text("value_template"),
+              "{% if 'it\\'s v' in value_json %}{{ value_json['it\\'s v'] }}{% endif %}");
 }
 
 TEST(Discovery, RulesWithDiscoveryOffAndUnselectedAttributesAreLeftOut) {

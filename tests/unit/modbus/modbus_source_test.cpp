@@ -163,6 +163,21 @@ TEST(ModbusSourceTcp, ADeadUnitGoesOfflineOnceAndIsPolledAtDeadPoll) {
     expect_dead_unit_polled_at_dead_poll(config, "pdu-1", "dead-9", 36);
 }
 
+// Issue #23: a dead unit whose attributes are read at two intervals (100 ms and 300 ms) is
+// held whole: polled once per dead_poll, not once per dead_poll and group.
+TEST(ModbusSourceTcp, ADeadUnitWithIntervalGroupsIsPolledAtDeadPollWhole) {
+    TempDir dir;
+    SimProcess sim(dir, {"modbus-tcp", "--port", "0"});
+    ModbusNode dead = meter_node("dead-9", 9, 100ms);
+    std::vector<ModbusAttribute> attributes(dead.attributes.begin(), dead.attributes.end());
+    attributes.at(1).poll = 300ms;  // temperature
+    dead.attributes = attributes;
+    auto config = tcp_config(sim.port(), 150ms, {pdu_node("pdu-1", 1, 100ms), dead});
+    config.dead_after = 3;
+    config.dead_poll = 1s;
+    expect_dead_unit_polled_at_dead_poll(config, "pdu-1", "dead-9", 36);
+}
+
 // Issue #13, part 3: a coalesced read that a TCP device refuses (it spans unmapped registers)
 // is split and remembered, as on RTU.
 TEST(ModbusSourceTcp, ARefusedCoalescedReadIsSplitAndRemembered) {
@@ -170,6 +185,15 @@ TEST(ModbusSourceTcp, ARefusedCoalescedReadIsSplitAndRemembered) {
     const std::string devices = dir.write("devices.yaml", kDeviceWithAHole);
     SimProcess sim(dir, {"modbus-tcp", "--port", "0", "--devices", devices});
     expect_refused_read_split_and_remembered(
+        tcp_config(sim.port(), 300ms, {node_around_the_hole()}));
+}
+
+// Issue #23, item 1: attributes with intervals of their own on Modbus TCP.
+TEST(ModbusSourceTcp, ReadsEachAttributeAtItsOwnInterval) {
+    TempDir dir;
+    const std::string devices = dir.write("devices.yaml", kDeviceWithAHole);
+    SimProcess sim(dir, {"modbus-tcp", "--port", "0", "--devices", devices});
+    expect_attributes_read_at_their_intervals(
         tcp_config(sim.port(), 300ms, {node_around_the_hole()}));
 }
 

@@ -444,7 +444,9 @@ TEST(ModbusTcpSim, ManyPortsFromAGivenPortAreConsecutive) {
         test::Process sim({NODEBRIDGE_SIM_PATH, "modbus-tcp", "--port", std::to_string(base),
                            "--ports", "3", "--devices", constant_devices(dir)},
                           dir.file("sim" + std::to_string(attempt) + ".log"));
-        if (!sim.wait_for_output("ready", 5s)) {
+        // Not just "ready": "Address already in use" holds it too, when another test took one
+        // of the ports first.
+        if (!sim.wait_for_output("ready modbus-tcp", 5s)) {
             EXPECT_EQ(sim.wait_for_exit(5s), 1) << sim.output();
             continue;
         }

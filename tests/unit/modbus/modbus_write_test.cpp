@@ -369,6 +369,59 @@ TEST(ModbusWriteTcp, NotConnectedIsReportedAtOnce) {
     EXPECT_EQ(source.stats().write_errors, 1u);
 }
 
+// Issue #23: a written attribute read at a slow interval of its own (60 s here) is read back
+// at once all the same, and its group then keeps to its interval.
+void expect_slow_attribute_read_back_at_once(ModbusSourceConfig config) {
+    SampleQueue queue(1000);
+    RecordingLogger log;
+    ModbusSource source("pdu-bus", config, queue, log);
+    source.start();
+    // The 60 s group's first read comes within 100 ms of the start (one node: no spread).
+    ASSERT_TRUE(reading_where(
+        queue, "pdu-1", [](const Sample& s) { return find(s, "setpoint") != nullptr; }, 5s));
+    Outcomes outcomes;
+    source.write(command("pdu-1", "setpoint", 12.5), outcomes.for_key("setpoint"));
+    ASSERT_TRUE(outcomes.wait_for(1, 5s));
+    EXPECT_EQ(outcomes.of("setpoint"), "");
+    const auto back = reading_where(
+        queue, "pdu-1", [](const Sample& s) { return find(s, "setpoint") != nullptr; }, 2s);
+    ASSERT_TRUE(back.has_value()) << "not read back within 2 s of a 60 s interval";
+    EXPECT_EQ(value_of(*back, "setpoint"), Value{12.5});
+    // Back on its grid: the next second's readings (every 200 ms) leave it out.
+    const auto later = gather(queue, 1s);
+    ASSERT_TRUE(later.contains("pdu-1"));
+    EXPECT_GE(later.at("pdu-1").size(), 3u);
+    for (const Sample& sample : later.at("pdu-1")) {
+        EXPECT_EQ(find(sample, "setpoint"), nullptr);
+        EXPECT_NE(find(sample, "voltage"), nullptr);
+    }
+    source.stop();
+}
+
+ModbusNode pdu_with_slow_setpoint() {
+    ModbusNode node = writable_pdu("pdu-1", 1, 200ms);
+    std::vector<ModbusAttribute> attributes(node.attributes.begin(), node.attributes.end());
+    for (ModbusAttribute& attribute : attributes) {
+        if (attribute.name == "setpoint") attribute.poll = 60s;
+    }
+    node.attributes = attributes;
+    return node;
+}
+
+TEST(ModbusWriteTcp, ASlowAttributeIsReadBackAtOnce) {
+    TempDir dir;
+    SimProcess sim(dir, {"modbus-tcp", "--port", "0"});
+    expect_slow_attribute_read_back_at_once(
+        tcp_config(sim.port(), 300ms, {pdu_with_slow_setpoint()}));
+}
+
+TEST(ModbusWriteRtu, ASlowAttributeIsReadBackAtOnce) {
+    TempDir dir;
+    const std::string link = dir.file("ttySIM0");
+    SimProcess sim(dir, {"modbus-rtu", "--link", link});
+    expect_slow_attribute_read_back_at_once(rtu_config(link, 300ms, {pdu_with_slow_setpoint()}));
+}
+
 TEST(ModbusWriteRtu, WritesAndReadsBackOverAPty) {
     TempDir dir;
     const std::string link = dir.file("ttySIM0");

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <optional>
 #include <vector>
 
 namespace nodebridge::modbus {
@@ -227,6 +229,62 @@ TEST(SplitRequest, ThenIntoSingleAttributesThenNoFurther) {
 TEST(SplitRequest, RefusesIndicesOutsideTheAttributes) {
     const std::vector<ModbusAttribute> attrs = {at(T::holding, 0, Y::uint16)};
     EXPECT_TRUE(split_request(ReadRequest{T::holding, 0, 2, {0, 5}}, attrs).empty());
+}
+
+// ---- plan_groups: attributes read at different intervals never share a request ----
+
+ModbusAttribute polled(ModbusAttribute attribute, std::optional<Millis> poll) {
+    attribute.poll = poll;
+    return attribute;
+}
+
+TEST(PlanGroups, CoalescesOnlyAttributesOfOneInterval) {
+    using std::chrono_literals::operator""s;
+    // An SDM630-like layout: power at 0..5 every second, energy at 6..9 every minute, one
+    // more instantaneous value at 10 (node's interval).
+    const std::vector<ModbusAttribute> attrs = {
+        polled(at(T::input, 0, Y::float32), 1s),  polled(at(T::input, 2, Y::float32), 1s),
+        polled(at(T::input, 4, Y::float32), 1s),  polled(at(T::input, 6, Y::float32), 60s),
+        polled(at(T::input, 8, Y::float32), 60s), at(T::input, 10, Y::float32)};
+    const auto groups = plan_groups(attrs, 1s, 0);
+    ASSERT_EQ(groups.size(), 2u);
+    EXPECT_EQ(groups[0].interval, 1s);
+    // Index 5 (node's 1s) joins the 1s group, but the energy registers between them are not
+    // read every second: two requests rather than one over 0..11.
+    ASSERT_EQ(groups[0].plan.requests.size(), 2u);
+    EXPECT_EQ(groups[0].plan.requests[0], (ReadRequest{T::input, 0, 6, {0, 1, 2}}));
+    EXPECT_EQ(groups[0].plan.requests[1], (ReadRequest{T::input, 10, 2, {5}}));
+    EXPECT_EQ(groups[1].interval, 60s);
+    ASSERT_EQ(groups[1].plan.requests.size(), 1u);
+    EXPECT_EQ(groups[1].plan.requests[0], (ReadRequest{T::input, 6, 4, {3, 4}}));
+}
+
+TEST(PlanGroups, WithoutAttributeIntervalsIsOneGroupAsPlanRequests) {
+    using std::chrono_literals::operator""ms;
+    const std::vector<ModbusAttribute> attrs = {
+        at(T::holding, 0, Y::uint16), at(T::holding, 3, Y::uint16), at(T::coil, 1, Y::boolean)};
+    const auto groups = plan_groups(attrs, 250ms, 2);
+    ASSERT_EQ(groups.size(), 1u);
+    EXPECT_EQ(groups[0].interval, 250ms);
+    EXPECT_EQ(groups[0].plan, plan_requests(attrs, 2));
+    EXPECT_TRUE(plan_groups({}, 250ms, 0).empty());
+}
+
+TEST(PlanGroups, GroupsAreShortestFirstAndKeepRejectsAsNodeIndices) {
+    using std::chrono_literals::operator""s;
+    const std::vector<ModbusAttribute> attrs = {
+        polled(at(T::holding, 0, Y::uint16), 10s), polled(at(T::holding, 1, Y::uint16), 2s),
+        polled(at(T::holding, 65535, Y::uint32), 10s),  // runs past 65535
+        polled(at(T::holding, 2, Y::uint16), 5s)};
+    const auto groups = plan_groups(attrs, 1s, 10);
+    ASSERT_EQ(groups.size(), 3u);
+    EXPECT_EQ(groups[0].interval, 2s);
+    EXPECT_EQ(groups[1].interval, 5s);
+    EXPECT_EQ(groups[2].interval, 10s);
+    EXPECT_EQ(groups[0].plan.requests, (std::vector<ReadRequest>{{T::holding, 1, 1, {1}}}));
+    EXPECT_EQ(groups[1].plan.requests, (std::vector<ReadRequest>{{T::holding, 2, 1, {3}}}));
+    EXPECT_EQ(groups[2].plan.requests, (std::vector<ReadRequest>{{T::holding, 0, 1, {0}}}));
+    EXPECT_EQ(groups[2].plan.rejected, (std::vector<std::size_t>{2}));
 }
 
 }  // namespace

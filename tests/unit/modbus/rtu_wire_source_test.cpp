@@ -220,5 +220,14 @@ TEST(RtuWireSource, ARefusedCoalescedReadIsSplitAndRemembered) {
         wire_config(dir.file("ttySIM"), 19200, Parity::none, 300ms, {node_around_the_hole()}));
 }
 
+// Issue #23, item 1: attributes with intervals of their own on the RTU line.
+TEST(RtuWireSource, ReadsEachAttributeAtItsOwnInterval) {
+    TempDir dir;
+    const std::string devices = dir.write("devices.yaml", kDeviceWithAHole);
+    SimProcess sim(dir, sim_args(dir, {"--baud", "19200", "--devices", devices}));
+    expect_attributes_read_at_their_intervals(
+        wire_config(dir.file("ttySIM"), 19200, Parity::none, 300ms, {node_around_the_hole()}));
+}
+
 }  // namespace
 }  // namespace nodebridge

@@ -21,11 +21,13 @@ class SimProcess {
         }
     }
 
-    // The TCP port from "ready modbus-tcp HOST:PORT ...", or -1.
+    // The TCP port from "ready modbus-tcp HOST:PORT ..." or, for a serial device server,
+    // "ready modbus-rtu tcp HOST:PORT ...", or -1.
     int port() const {
         std::smatch match;
         const std::string output = process_.output();
-        if (!std::regex_search(output, match, std::regex(R"(ready modbus-tcp [^ ]+:(\d+))")))
+        if (!std::regex_search(output, match,
+                               std::regex(R"(ready modbus-(?:tcp|rtu tcp) [^ ]+:(\d+))")))
             return -1;
         return std::stoi(match[1]);
     }
