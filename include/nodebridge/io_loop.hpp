@@ -85,10 +85,13 @@ class IoLoop {
     // Cancels a timer that has not run yet; unknown ids are ignored.
     void cancel(TimerId id);
 
-    // Runs `task` at the end of every turn, after the handlers, posted tasks and timers of
-    // that turn: where work collected during the turn is handed on at once (the Modbus TCP
-    // sources push the turn's samples to the mapping thread in one go). The id removes it.
+    // Keeps `task` to run at the end of the turns that ask for it (end_turn_with()), after
+    // their handlers, posted tasks and timers: where work collected during a turn is handed on
+    // at once (a Modbus TCP source pushes the turn's samples to the mapping thread in one go).
+    // Only the tasks asked for run, so a thousand idle sources cost a turn nothing.
     TimerId at_end_of_turn(Task task);
+    // Runs end-of-turn task `id` at the end of this turn, once however often it is asked.
+    void end_turn_with(TimerId id);
     void remove_end_of_turn(TimerId id);
 
     // Watched descriptors and pending timers, for tests and the memory bound.
@@ -104,6 +107,7 @@ class IoLoop {
     void run();
     void run_posted();
     void run_due_timers();
+    void run_asked_turn_ends();
     // How long the next wait may last: until the end of the earliest timer's slot; -1: no timer.
     SteadyClock::duration wait_time() const;
 
@@ -125,7 +129,12 @@ class IoLoop {
     std::map<std::pair<TimePoint, TimerId>, Task> timers_;
     std::unordered_map<TimerId, TimePoint> timer_times_;
     TimerId next_timer_id_ = 1;
-    std::map<TimerId, Task> turn_ends_;  // at_end_of_turn(), in the order they were added
+    struct TurnEnd {
+        Task task;
+        bool asked = false;  // end_turn_with() this turn
+    };
+    std::unordered_map<TimerId, TurnEnd> turn_ends_;  // at_end_of_turn()
+    std::vector<TimerId> asked_turn_ends_;            // in the order they were asked
 };
 
 }  // namespace nodebridge

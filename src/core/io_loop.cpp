@@ -135,8 +135,15 @@ void IoLoop::cancel(TimerId id) {
 
 IoLoop::TimerId IoLoop::at_end_of_turn(Task task) {
     const TimerId id = next_timer_id_++;
-    turn_ends_.emplace(id, std::move(task));
+    turn_ends_.emplace(id, TurnEnd{std::move(task)});
     return id;
+}
+
+void IoLoop::end_turn_with(TimerId id) {
+    const auto found = turn_ends_.find(id);
+    if (found == turn_ends_.end() || found->second.asked) return;
+    found->second.asked = true;
+    asked_turn_ends_.push_back(id);
 }
 
 void IoLoop::remove_end_of_turn(TimerId id) { turn_ends_.erase(id); }
@@ -175,6 +182,17 @@ void IoLoop::run_due_timers() {
     for (Task& task : due) task();
 }
 
+void IoLoop::run_asked_turn_ends() {
+    std::vector<TimerId> asked;
+    asked.swap(asked_turn_ends_);
+    for (const TimerId id : asked) {
+        const auto found = turn_ends_.find(id);  // removed meanwhile: nothing to run
+        if (found == turn_ends_.end()) continue;
+        found->second.asked = false;
+        found->second.task();
+    }
+}
+
 void IoLoop::run() {
     loop_thread_ = std::this_thread::get_id();
     std::array<epoll_event, 64> events{};
@@ -211,7 +229,7 @@ void IoLoop::run() {
             if (stopping_ && posted_.empty()) break;
         }
         run_due_timers();
-        for (auto& [id, task] : turn_ends_) task();
+        run_asked_turn_ends();
     }
     loop_thread_ = std::thread::id{};
 }

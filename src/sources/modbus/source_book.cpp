@@ -136,6 +136,7 @@ void SourceBook::started(SteadyClock::time_point start) {
 
 void SourceBook::hand_over(Sample sample) {
     if (batching_) {
+        if (held_.empty() && on_held_) on_held_();
         held_.push_back(std::move(sample));
     } else {
         queue_.push(std::move(sample));

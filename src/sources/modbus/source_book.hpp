@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -100,7 +101,11 @@ class SourceBook {
     // Holds the samples made from now on until flush_samples() hands them to the queue
     // together: one lock and one wake-up of the mapping thread per event-loop turn rather than
     // one per node poll. Without it (the RTU thread) each sample goes to the queue at once.
-    void batch_samples() { batching_ = true; }
+    // `held` is called when a sample is held and none was before: when a flush is due.
+    void batch_samples(std::function<void()> held) {
+        batching_ = true;
+        on_held_ = std::move(held);
+    }
     void flush_samples();
 
     // ---- writes ----
@@ -130,8 +135,9 @@ class SourceBook {
     mutable std::mutex stats_mutex_;
     SourceStats stats_;
     std::map<std::string, std::map<std::string, std::uint64_t>> node_errors_;
-    bool batching_ = false;     // the bus thread's
-    std::vector<Sample> held_;  // samples held for flush_samples()
+    bool batching_ = false;          // the bus thread's
+    std::vector<Sample> held_;       // samples held for flush_samples()
+    std::function<void()> on_held_;  // batch_samples()' `held`
 };
 
 // The intervals of every node's groups, node by node: what NodeSchedule is laid out from.

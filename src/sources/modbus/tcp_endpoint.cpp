@@ -263,8 +263,8 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     void start_on_loop() {
         running = true;
         stopped = false;
-        book.batch_samples();
         turn_end = loop.at_end_of_turn([this] { book.flush_samples(); });
+        book.batch_samples([this] { loop.end_turn_with(turn_end); });
         const auto start = Steady::now();
         book.started(start);
         schedule.emplace(group_intervals(book), book.name, start);

@@ -136,8 +136,14 @@ TEST(IoLoop, RunsEndOfTurnTasksAfterTheTurnsWork) {
             if (order.size() == 3) done.set_value();
         });
         const auto when = SteadyClock::now() + 10ms;
-        loop.at(when, [&] { order.push_back("timer a"); });
-        loop.at(when, [&] { order.push_back("timer b"); });
+        loop.at(when, [&] {
+            order.push_back("timer a");
+            loop.end_turn_with(hook);
+        });
+        loop.at(when, [&] {
+            order.push_back("timer b");
+            loop.end_turn_with(hook);  // asked twice, run once
+        });
     });
     ASSERT_EQ(done.get_future().wait_for(5s), std::future_status::ready);
     loop.run_sync([&] { loop.remove_end_of_turn(hook); });
@@ -163,6 +169,7 @@ TEST(IoLoop, RunsTheTimersOfOneSlotInOneTurn) {
         for (int i = 1; i <= 5; ++i) {
             const auto when = slot + kTimerSlot * i / 6;
             loop.at(when, [&, i, when] {
+                loop.end_turn_with(hook);
                 turns.push_back(turn.load());
                 lateness.push_back(SteadyClock::now() - when);
                 if (i == 5) done.set_value();
@@ -177,6 +184,32 @@ TEST(IoLoop, RunsTheTimersOfOneSlotInOneTurn) {
         EXPECT_GE(late, SteadyClock::duration::zero());
         EXPECT_LT(late, 50ms);  // a slot, and whatever a loaded machine adds
     }
+}
+
+// Only the end-of-turn tasks a turn asked for run: a thousand idle sources cost nothing.
+TEST(IoLoop, RunsOnlyTheEndOfTurnTasksAskedFor) {
+    IoLoop loop("test-loop");
+    loop.start();
+    int asked_runs = 0;
+    int idle_runs = 0;
+    IoLoop::TimerId asked = 0;
+    IoLoop::TimerId idle = 0;
+    std::promise<void> done;
+    loop.run_sync([&] {
+        asked = loop.at_end_of_turn([&] { ++asked_runs; });
+        idle = loop.at_end_of_turn([&] { ++idle_runs; });
+        loop.at(SteadyClock::now() + 5ms, [&] { loop.end_turn_with(asked); });
+        // Later turns with work but no asking.
+        for (const auto ms : {10ms, 15ms, 20ms}) loop.at(SteadyClock::now() + ms, [] {});
+        loop.at(SteadyClock::now() + 25ms, [&] { done.set_value(); });
+    });
+    ASSERT_EQ(done.get_future().wait_for(5s), std::future_status::ready);
+    loop.run_sync([&] {
+        loop.remove_end_of_turn(asked);
+        loop.remove_end_of_turn(idle);
+    });
+    EXPECT_EQ(asked_runs, 1);
+    EXPECT_EQ(idle_runs, 0);
 }
 
 }  // namespace

@@ -54,12 +54,14 @@ TEST(SourceBook, HoldsABatchUntilFlushedAndKeepsItsOrder) {
     SampleQueue queue(100);
     SilentLogger log;
     SourceBook book("bus", config, queue, log);
-    book.batch_samples();
+    int flushes_due = 0;  // a flush is asked for once per batch, by its first sample
+    book.batch_samples([&] { ++flushes_due; });
     book.started(SteadyClock::now());
     book.finish_poll(book.nodes[0], read_one(1), true);
     book.finish_poll(book.nodes[1], read_one(2), true);
     EXPECT_EQ(queue.size(), 0u);
     EXPECT_EQ(book.stats().samples, 2u);
+    EXPECT_EQ(flushes_due, 1);
     book.flush_samples();
     std::vector<Sample> got;
     queue.pop_all_until(SteadyClock::now(), got);
@@ -73,6 +75,8 @@ TEST(SourceBook, HoldsABatchUntilFlushedAndKeepsItsOrder) {
     EXPECT_EQ(got[3].attributes.at(0).value, Value{2.0});
     book.flush_samples();  // nothing held: nothing more
     EXPECT_EQ(queue.size(), 0u);
+    book.finish_poll(book.nodes[0], read_one(3), true);
+    EXPECT_EQ(flushes_due, 2);  // the next batch asks again
 }
 
 }  // namespace
