@@ -2,8 +2,11 @@
 
 #include <malloc.h>
 #include <pthread.h>
+#include <sys/resource.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -19,6 +22,23 @@
 #include "publish/spool.hpp"
 #include "sources/modbus/bus_load.hpp"
 #include "systemd/journal_logger.hpp"
+
+namespace {
+
+// A Modbus TCP endpoint is a descriptor, and a hosts: entry may stand for thousands. The soft
+// limit (1,024 under systemd and most shells) is raised to the hard one (524,288 under
+// systemd): nothing here uses select(), whose FD_SETSIZE the soft limit protects.
+void raise_descriptor_limit(nodebridge::Logger& log) {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        log.log(nodebridge::LogLevel::warning,
+                std::string("cannot raise the open-file limit: ") + std::strerror(errno));
+    }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     using namespace nodebridge;
@@ -138,6 +158,7 @@ int main(int argc, char** argv) {
     malloc_trim(0);
 
     std::unique_ptr<Logger> log = systemd::make_logger(options.log_level);
+    raise_descriptor_limit(*log);
     for (const ConfigError& warning : loaded.warnings) {
         log->log(LogLevel::warning, "config: " + warning.to_string());
     }

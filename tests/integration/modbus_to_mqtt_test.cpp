@@ -2,6 +2,7 @@
 // mosquitto, and a subscriber asserting what arrives.
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -236,6 +237,27 @@ TEST_F(ModbusToMqtt, TheDaemonsThreadsAreNamed) {
     EXPECT_EQ(names.count("mapping"), 1u);
     EXPECT_EQ(names.count("mqtt"), 1u);
     EXPECT_LE(names.size(), 6u);
+}
+
+// Issue #21: an endpoint is a descriptor and one hosts: entry may stand for thousands, so the
+// daemon raises its soft open-file limit (1,024 under systemd) to the hard one.
+TEST_F(ModbusToMqtt, TheDaemonRaisesItsOpenFileLimitToTheHardOne) {
+    rlimit own{};
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &own), 0);
+    if (own.rlim_max <= 1024) GTEST_SKIP() << "the hard limit is 1,024 already";
+    rlimit lowered = own;
+    lowered.rlim_cur = 1024;  // as systemd starts a service
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+    start_daemon();  // inherits the lowered limit
+    setrlimit(RLIMIT_NOFILE, &own);
+    ASSERT_TRUE(subscriber_->wait_for_message("dc1/gw-test/pdu-1/voltage", 15s).has_value())
+        << daemon_log();
+    const std::string limits = read_file("/proc/" + std::to_string(daemon_->pid()) + "/limits");
+    std::smatch match;
+    ASSERT_TRUE(std::regex_search(limits, match, std::regex(R"(Max open files\s+(\d+)\s+(\d+))")))
+        << limits;
+    EXPECT_EQ(match[1].str(), match[2].str()) << limits;
+    EXPECT_EQ(std::stoull(match[2].str()), own.rlim_max);
 }
 
 TEST_F(ModbusToMqtt, PublishesSelectedAttributesWithRuleQosRetainAndPayload) {
