@@ -54,6 +54,8 @@ constexpr int kMaxRound = 15;
 constexpr int kMaxRetries = 10;
 // Requests outstanding on one Modbus TCP connection at most (max_in_flight).
 constexpr int kMaxInFlight = 64;
+// request_gap of a framing: rtu source that sets none: t3.5 at 9,600 baud (3.65 ms) and some.
+constexpr Millis kRtuOverTcpRequestGap{5};
 constexpr int kMaxDeadAfter = 1000;
 
 bool is_bit_table(ModbusTable table) {
@@ -677,6 +679,12 @@ void read_modbus_source(MapReader& map, const std::string& type, ModbusSourceCon
     map.integer("max_gap", 0, kMaxGap, out.max_gap);
     map.integer("max_registers", 1, kMaxStringRegisters, out.max_registers);
     map.duration("request_gap", out.request_gap);
+    if (const auto* endpoint = std::get_if<ModbusTcpEndpoint>(&out.link);
+        endpoint != nullptr && endpoint->framing == TcpFraming::rtu && !map.find("request_gap")) {
+        // The line behind a serial server needs t3.5 of silence before each request, which
+        // the gateway cannot time across the network: 4 ms at 9,600 baud, and a little more.
+        out.request_gap = kRtuOverTcpRequestGap;
+    }
     map.integer("retries", 0, kMaxRetries, out.retries);
     map.integer("dead_after", 0, kMaxDeadAfter, out.dead_after);
     map.duration("dead_poll", out.dead_poll);
@@ -702,7 +710,13 @@ void read_modbus_source(MapReader& map, const std::string& type, ModbusSourceCon
     std::size_t index = 0;
     std::vector<NodeEntry> entries;
     for (const auto& item : *nodes) {
-        if (auto entry = read_node(item, index++, tcp, ctx)) entries.push_back(std::move(*entry));
+        // Unit 255 is Modbus TCP's "no unit"; on a serial line (RTU frames over TCP too)
+        // 248..255 are reserved (MODBUS over Serial Line V1.02, "MODBUS Addressing Rules").
+        const auto* endpoint = std::get_if<ModbusTcpEndpoint>(&out.link);
+        const bool unit_255 = endpoint != nullptr && endpoint->framing == TcpFraming::mbap;
+        if (auto entry = read_node(item, index++, unit_255, ctx)) {
+            entries.push_back(std::move(*entry));
+        }
     }
     std::set<std::pair<const ModbusNode*, const ModbusNode*>> clashes;  // reported once a pair
     for (const NodeEntry& entry : entries) {

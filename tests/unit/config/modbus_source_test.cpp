@@ -131,6 +131,28 @@ TEST(ModbusSource, FillsDefaults) {
     EXPECT_EQ(v.where.column, 11);
 }
 
+// RTU frames to a serial device server: the line behind it needs t3.5 before each request,
+// so request_gap defaults to 5 ms there (and stays 0 for Modbus TCP); a given one is kept.
+TEST(ModbusSource, RtuFramingOverTcpHasARequestGapByDefault) {
+    const std::string framed = "    framing: rtu\n    nodes:\n";
+    std::string text = tcp_node("          v: { address: 3 }\n");
+    text.replace(text.find("    nodes:\n"), 11, framed);
+    auto loaded = load_text(text);
+    ASSERT_TRUE(loaded.config) << ::testing::PrintToString(loaded.errors);
+    EXPECT_EQ(std::get<ModbusTcpEndpoint>(modbus(*loaded.config).link).framing, TcpFraming::rtu);
+    EXPECT_EQ(modbus(*loaded.config).request_gap, Millis(5));
+
+    text.replace(text.find(framed), framed.size(),
+                 "    framing: rtu\n    request_gap: 20ms\n    nodes:\n");
+    loaded = load_text(text);
+    ASSERT_TRUE(loaded.config) << ::testing::PrintToString(loaded.errors);
+    EXPECT_EQ(modbus(*loaded.config).request_gap, Millis(20));
+
+    loaded = load_text(tcp_node("          v: { address: 3 }\n"));
+    ASSERT_TRUE(loaded.config);
+    EXPECT_EQ(modbus(*loaded.config).request_gap, Millis(0));
+}
+
 TEST(ModbusSource, OfflineAfterIsUnsetByDefaultAndReadOnSourceAndNode) {
     auto defaults = load_text(tcp_node("          v: { address: 3 }\n"));
     ASSERT_TRUE(defaults.config) << ::testing::PrintToString(defaults.errors);
