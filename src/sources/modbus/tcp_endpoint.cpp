@@ -158,6 +158,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     // RTU framing: after a request failed, nothing is sent until the connection has been
     // silent for `timeout`; what arrives meanwhile is a late reply, dropped as "stale".
     Steady::time_point drain_until{};
+    bool stale_counted = false;  // bytes with no request waiting, counted since the last request
     // A read reply's words or bits, decoded into the same buffers for every reply.
     std::vector<std::uint16_t> registers_;
     std::vector<std::uint8_t> bits_;
@@ -182,6 +183,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     // (MBAP), or as the unit, the PDU and a CRC (RTU).
     void queue_request(std::uint8_t unit) {
         if (rtu_framing) {
+            stale_counted = false;
             rtu::append_frame(unit, mbap::request_pdu(request_), tx);
         } else {
             tx.insert(tx.end(), request_.begin(), request_.end());
@@ -669,6 +671,12 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         const auto now = Steady::now();
         while (!rx.empty()) {
             if (in_flight.empty()) {
+                // A late reply may come in many segments: counted once between two requests.
+                if (stale_counted) {
+                    drain(now);
+                    return;
+                }
+                stale_counted = true;
                 book.record_error(nullptr, "stale",
                                   std::to_string(rx.size()) + " bytes from " + book.link +
                                       " with no request waiting: late, after their request "
