@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 
-#include <cstdlib>
 #include <cstring>
 
 #include "sections.hpp"
@@ -80,23 +79,10 @@ void read_http_login(MapReader& map, HttpConfig& out) {
             out.password = std::move(*secret);
         }
     } else if (has_credential) {
-        const Position where = map.value_position("password_credential");
-        const char* directory = std::getenv("CREDENTIALS_DIRECTORY");
-        if (!valid_credential_name(credential)) {
-            ctx.error(where,
-                      "password_credential: expected a credential name (a file name), got '" +
-                          shown(credential) + "'");
-        } else if (directory == nullptr || *directory == '\0') {
-            ctx.error(where,
-                      "password_credential: $CREDENTIALS_DIRECTORY is not set; systemd sets it "
-                      "for a unit with LoadCredential=" +
-                          shown(credential) + ":/path/to/secret");
-        } else {
+        if (auto secret =
+                read_credential(credential, map.value_position("password_credential"), ctx)) {
             out.password_credential = credential;
-            if (auto secret = read_secret(std::string(directory) + "/" + credential, false,
-                                          "password_credential", where, ctx)) {
-                out.password = std::move(*secret);
-            }
+            out.password = std::move(*secret);
         }
     }
     if ((has_file || has_credential) && out.username.empty()) {

@@ -99,6 +99,14 @@ void read_tls(const YAML::Node& node, const Context& ctx, TlsConfig& out) {
     map.finish();
 }
 
+// A systemd credential name: a plain file name.
+bool valid_credential_name(const std::string& name) {
+    return !name.empty() && name.size() <= 255 && name != "." && name != ".." &&
+           name.find('/') == std::string::npos && std::all_of(name.begin(), name.end(), [](char c) {
+               return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+           });
+}
+
 }  // namespace
 
 // `path` as written, or joined to the directory of the config file that names it.
@@ -133,6 +141,25 @@ bool check_readable(const std::string& path, bool directory, std::string_view ke
 // The secret in `path` without its final line break, or nullopt after reporting why not.
 // With `private_only`, a file that group or others may read or change is refused, the way
 // ssh refuses such a key. The error messages name the file, never its content.
+std::optional<std::string> read_credential(const std::string& name, const Position& where,
+                                           const Context& ctx) {
+    const char* directory = std::getenv("CREDENTIALS_DIRECTORY");
+    if (!valid_credential_name(name)) {
+        ctx.error(where, "password_credential: expected a credential name (a file name), got '" +
+                             shown(name) + "'");
+        return std::nullopt;
+    }
+    if (directory == nullptr || *directory == '\0') {
+        ctx.error(where,
+                  "password_credential: $CREDENTIALS_DIRECTORY is not set; systemd sets it "
+                  "for a unit with LoadCredential=" +
+                      shown(name) + ":/path/to/secret");
+        return std::nullopt;
+    }
+    return read_secret((fs::path(directory) / name).string(), false, "password_credential", where,
+                       ctx);
+}
+
 std::optional<std::string> read_secret(const std::string& path, bool private_only,
                                        std::string_view key, const Position& where,
                                        const Context& ctx) {
@@ -188,12 +215,6 @@ std::optional<std::string> read_secret(const std::string& path, bool private_onl
 }
 
 // A systemd credential name: a plain file name.
-bool valid_credential_name(const std::string& name) {
-    return !name.empty() && name.size() <= 255 && name != "." && name != ".." &&
-           name.find('/') == std::string::npos && std::all_of(name.begin(), name.end(), [](char c) {
-               return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
-           });
-}
 
 void read_mqtt_security(MapReader& map, MqttConfig& out) {
     const Context& ctx = map.context();
@@ -227,24 +248,11 @@ void read_mqtt_security(MapReader& map, MqttConfig& out) {
             out.password_source = PasswordSource::file;
         }
     } else if (has_credential) {
-        const Position where = map.value_position("password_credential");
-        const char* directory = std::getenv("CREDENTIALS_DIRECTORY");
-        if (!valid_credential_name(credential)) {
-            ctx.error(where,
-                      "password_credential: expected a credential name (a file name), got '" +
-                          shown(credential) + "'");
-        } else if (directory == nullptr || *directory == '\0') {
-            ctx.error(where,
-                      "password_credential: $CREDENTIALS_DIRECTORY is not set; systemd sets it "
-                      "for a unit with LoadCredential=" +
-                          shown(credential) + ":/path/to/secret");
-        } else {
+        if (auto secret =
+                read_credential(credential, map.value_position("password_credential"), ctx)) {
             out.password_credential = credential;
-            const std::string path = (fs::path(directory) / credential).string();
-            if (auto secret = read_secret(path, false, "password_credential", where, ctx)) {
-                out.password = std::move(*secret);
-                out.password_source = PasswordSource::credential;
-            }
+            out.password = std::move(*secret);
+            out.password_source = PasswordSource::credential;
         }
     }
     if (given.size() == 1 && out.username.empty() && (!has_inline || !out.password.empty())) {

@@ -60,8 +60,11 @@ bool check_readable(const std::string& path, bool directory, std::string_view ke
 std::optional<std::string> read_secret(const std::string& path, bool private_only,
                                        std::string_view key, const Position& where,
                                        const Context& ctx);
-// A systemd credential name: a plain file name.
-bool valid_credential_name(const std::string& name);
+// The secret in systemd credential `name` (password_credential, reported at `where`): read
+// from $CREDENTIALS_DIRECTORY, or nullopt after reporting why not (a name that is no plain
+// file name, no such directory set, or a file that cannot be read).
+std::optional<std::string> read_credential(const std::string& name, const Position& where,
+                                           const Context& ctx);
 
 // `http:` (docs/http.md): a map, empty, or true/false. Sets `out` unless it is false.
 // Warns when `listen` is not a loopback address.
@@ -105,8 +108,8 @@ bool check_name(const std::string& name, std::string_view key, const Position& w
 // A per-node JSON message starts with the keys "node" and "ts" (docs/mapping.md); an
 // attribute published under either name would repeat that key. Reports at `where` and
 // returns false for those two names.
-bool check_attribute_name_free(const std::string& name, std::string_view key,
-                               const Position& where, const Context& ctx);
+bool check_attribute_name_free(const std::string& name, std::string_view key, const Position& where,
+                               const Context& ctx);
 
 // "L:C" when `where` is in `file`, else "FILE:L:C".
 std::string place_from(const Position& where, const std::string& file);

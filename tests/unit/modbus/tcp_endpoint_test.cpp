@@ -414,7 +414,8 @@ TEST(ModbusTcpBadInput, AFloodingDeviceDoesNotStarveTheOthersOnTheLoop) {
     EXPECT_GE(paced.readings, 20u);                       // 60 polls due in 3 s
     std::printf("beside a flood: %zu readings, longest gap %lld ms\n", paced.readings,
                 static_cast<long long>(paced.longest_gap.count()));
-    EXPECT_LT(paced.longest_gap, 300ms);  // about 60 ms here (170 under TSan); no bound: 800
+    // Seen: about 60 ms (170 under TSan); with no bound and an 8 MB flood, 409 ms.
+    EXPECT_LT(paced.longest_gap, 300ms);
     EXPECT_TRUE(calm.stats().errors.empty()) << calm.stats().last_error;
 }
 
