@@ -112,6 +112,7 @@ struct Daemon::Impl {
     Pipeline pipeline;
     // The one I/O thread of every Modbus TCP source; declared before them, so it outlives them.
     IoLoop modbus_tcp{"modbus-tcp"};
+    TurnSamples modbus_tcp_samples{modbus_tcp, samples};  // their samples, one hand-off a turn
     std::vector<RunningSource> sources;
     systemd::Notifier notifier;
     SteadyClock::time_point started = SteadyClock::now();
@@ -238,7 +239,7 @@ struct Daemon::Impl {
     }
 
     RunningSource start_source(const SourceConfig& source_config) {
-        RunningSource running{source_config, make_source(source_config, samples, log, modbus_tcp)};
+        RunningSource running{source_config, make_source(source_config, samples, log, modbus_tcp_samples)};
         running.source->start();
         return running;
     }

@@ -7,16 +7,17 @@
 #include <vector>
 
 #include "nodebridge/config.hpp"
-#include "nodebridge/io_loop.hpp"
+#include "nodebridge/turn_samples.hpp"
 #include "nodebridge/log.hpp"
 #include "nodebridge/source.hpp"
 
 namespace nodebridge {
 
 // Builds the source a config entry describes (Modbus TCP/RTU, serial-nodes). Modbus TCP
-// sources run on `tcp_loop`, which the daemon shares among them.
+// sources run on `tcp.loop()`, which the daemon shares among them, and hand their samples to
+// `tcp` (whose queue is `samples`).
 std::unique_ptr<Source> make_source(const SourceConfig& config, SampleQueue& samples, Logger& log,
-                                    IoLoop& tcp_loop);
+                                    TurnSamples& tcp);
 
 // The signals the daemon handles synchronously. Block them in the main thread before any
 // other thread starts, so every thread inherits the mask and only sigtimedwait sees them.

@@ -5,9 +5,9 @@
 namespace nodebridge {
 
 std::unique_ptr<Source> make_source(const SourceConfig& config, SampleQueue& samples, Logger& log,
-                                    IoLoop& tcp_loop) {
+                                    TurnSamples& tcp) {
     if (std::holds_alternative<ModbusSourceConfig>(config.settings)) {
-        return make_modbus_source(config, samples, log, &tcp_loop);
+        return make_modbus_source(config, samples, log, &tcp);
     }
     return make_serial_nodes_source(config, samples, log);
 }

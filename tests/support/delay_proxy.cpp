@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/tcp.h>  // tcp_info with tcpi_data_segs_in (not in glibc's netinet/tcp.h)
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -32,6 +33,7 @@ sockaddr_in loopback(int port) {
 struct Pair {
     int client = -1;
     int server = -1;
+    std::uint32_t client_segments = 0;  // data segments received from the client so far
     // Server bytes not yet passed on, each chunk with the time it may leave.
     std::deque<std::pair<Clock::time_point, std::vector<char>>> held;
 
@@ -111,6 +113,12 @@ void DelayProxy::run() {
                 if (n <= 0 || ::send(pair.server, buffer.data(), n, MSG_NOSIGNAL) != n) {
                     closed[i] = true;
                     continue;
+                }
+                tcp_info info{};
+                socklen_t size = sizeof info;
+                if (::getsockopt(pair.client, IPPROTO_TCP, TCP_INFO, &info, &size) == 0) {
+                    client_segments_ += info.tcpi_data_segs_in - pair.client_segments;
+                    pair.client_segments = info.tcpi_data_segs_in;
                 }
             }
             if (from_server.revents != 0) {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <thread>
 
 namespace nodebridge::test {
@@ -27,6 +28,9 @@ class DelayProxy {
 
     // Connections accepted so far.
     int connections() const { return connections_; }
+    // TCP segments with data received from clients so far (tcp_info's tcpi_data_segs_in),
+    // counted as the proxy reads them: how many pieces a client sent its bytes in.
+    std::uint64_t client_segments() const { return client_segments_; }
 
   private:
     void run();
@@ -37,6 +41,7 @@ class DelayProxy {
     int wake_[2] = {-1, -1};  // a pipe: the destructor writes to stop the thread
     std::atomic<long> delay_ms_{0};
     std::atomic<int> connections_{0};
+    std::atomic<std::uint64_t> client_segments_{0};
     std::thread thread_;
 };
 

@@ -442,18 +442,18 @@ struct ModbusSource::Impl {
 };
 
 ModbusSource::ModbusSource(std::string name, ModbusSourceConfig config, SampleQueue& queue,
-                           Logger& log, IoLoop* tcp_loop) {
+                           Logger& log, TurnSamples* tcp) {
     if (std::holds_alternative<SerialLine>(config.link)) {
         impl_ = std::make_unique<Impl>(std::move(name), std::move(config), queue, log);
         return;
     }
-    if (tcp_loop == nullptr) {
+    if (tcp == nullptr) {
         own_loop_ = std::make_unique<IoLoop>("modbus-tcp");
+        own_samples_ = std::make_unique<TurnSamples>(*own_loop_, queue);
         own_loop_->start();
-        tcp_loop = own_loop_.get();
+        tcp = own_samples_.get();
     }
-    tcp_ = std::make_unique<modbus::TcpEndpoint>(std::move(name), std::move(config), queue, log,
-                                                 *tcp_loop);
+    tcp_ = std::make_unique<modbus::TcpEndpoint>(std::move(name), std::move(config), *tcp, log);
 }
 
 ModbusSource::~ModbusSource() { stop(); }
@@ -511,10 +511,10 @@ std::map<std::string, std::map<std::string, std::uint64_t>> ModbusSource::node_e
 }
 
 std::unique_ptr<Source> make_modbus_source(const SourceConfig& config, SampleQueue& queue,
-                                           Logger& log, IoLoop* tcp_loop) {
+                                           Logger& log, TurnSamples* tcp) {
     const auto* settings = std::get_if<ModbusSourceConfig>(&config.settings);
     if (settings == nullptr) return nullptr;
-    return std::make_unique<ModbusSource>(config.name, *settings, queue, log, tcp_loop);
+    return std::make_unique<ModbusSource>(config.name, *settings, queue, log, tcp);
 }
 
 }  // namespace nodebridge

@@ -49,6 +49,7 @@
 #include "nodebridge/io_loop.hpp"
 #include "nodebridge/log.hpp"
 #include "nodebridge/source.hpp"
+#include "nodebridge/turn_samples.hpp"
 #include "source_book.hpp"
 #include "tcp_endpoint.hpp"
 
@@ -76,10 +77,11 @@ std::string_view classify_failure(int errnum, Millis elapsed, Millis timeout);
 class ModbusSource final : public Source {
   public:
     // `config.link` chooses TCP or RTU. Nothing is opened until start(). `queue`, `log` and
-    // `tcp_loop` must outlive the source. A TCP source runs on `tcp_loop`, which must be
-    // running by start(); without one it starts an IoLoop of its own.
+    // `tcp` must outlive the source. A TCP source runs on `tcp->loop()`, which must be running
+    // by start(), and hands its samples to `tcp` (whose queue is `queue`); without one it
+    // starts an IoLoop of its own.
     ModbusSource(std::string name, ModbusSourceConfig config, SampleQueue& queue, Logger& log,
-                 IoLoop* tcp_loop = nullptr);
+                 TurnSamples* tcp = nullptr);
     // Stops it if it still runs.
     ~ModbusSource() override;
     ModbusSource(const ModbusSource&) = delete;
@@ -111,12 +113,13 @@ class ModbusSource final : public Source {
     struct Impl;                                // the RTU line's thread
     std::unique_ptr<Impl> impl_;                // modbus-rtu
     std::unique_ptr<IoLoop> own_loop_;          // modbus-tcp without a shared loop
+    std::unique_ptr<TurnSamples> own_samples_;  // and its samples
     std::unique_ptr<modbus::TcpEndpoint> tcp_;  // modbus-tcp
 };
 
 // Builds a ModbusSource for a "modbus-tcp" or "modbus-rtu" source. Returns nullptr when
 // `config.settings` does not hold a ModbusSourceConfig.
 std::unique_ptr<Source> make_modbus_source(const SourceConfig& config, SampleQueue& queue,
-                                           Logger& log, IoLoop* tcp_loop = nullptr);
+                                           Logger& log, TurnSamples* tcp = nullptr);
 
 }  // namespace nodebridge

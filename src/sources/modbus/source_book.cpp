@@ -135,15 +135,16 @@ void SourceBook::started(SteadyClock::time_point start) {
 }
 
 void SourceBook::hand_over(Sample sample) {
-    if (batching_) {
-        if (held_.empty() && on_held_) on_held_();
-        held_.push_back(std::move(sample));
+    if (turn_ != nullptr) {
+        turn_->add(std::move(sample));
     } else {
         queue_.push(std::move(sample));
     }
 }
 
-void SourceBook::flush_samples() { queue_.push_all(held_); }
+void SourceBook::flush_samples() {
+    if (turn_ != nullptr) turn_->flush();
+}
 
 void SourceBook::push_availability(const NodeState& node, bool online) {
     Sample sample;

@@ -23,6 +23,7 @@
 #include "nodebridge/config.hpp"
 #include "nodebridge/log.hpp"
 #include "nodebridge/source.hpp"
+#include "nodebridge/turn_samples.hpp"
 #include "request_plan.hpp"
 #include "unit_health.hpp"
 
@@ -98,14 +99,11 @@ class SourceBook {
     // for NodeSchedule::polled(): zero, or dead_poll for a dead unit.
     Millis finish_poll(NodeState& node, PollOutcome outcome, bool connected);
 
-    // Holds the samples made from now on until flush_samples() hands them to the queue
-    // together: one lock and one wake-up of the mapping thread per event-loop turn rather than
-    // one per node poll. Without it (the RTU thread) each sample goes to the queue at once.
-    // `held` is called when a sample is held and none was before: when a flush is due.
-    void batch_samples(std::function<void()> held) {
-        batching_ = true;
-        on_held_ = std::move(held);
-    }
+    // Hands the samples made from now on to `turn` (an event loop's, which hands every
+    // source's samples of a turn to the queue together) rather than to the queue one by one,
+    // as the RTU thread does. `turn` must outlive the book.
+    void batch_samples(TurnSamples& turn) { turn_ = &turn; }
+    // With batch_samples(): hands over at once what the turn holds (a source that stops).
     void flush_samples();
 
     // ---- writes ----
@@ -135,9 +133,7 @@ class SourceBook {
     mutable std::mutex stats_mutex_;
     SourceStats stats_;
     std::map<std::string, std::map<std::string, std::uint64_t>> node_errors_;
-    bool batching_ = false;          // the bus thread's
-    std::vector<Sample> held_;       // samples held for flush_samples()
-    std::function<void()> on_held_;  // batch_samples()' `held`
+    TurnSamples* turn_ = nullptr;  // batch_samples()
 };
 
 // The intervals of every node's groups, node by node: what NodeSchedule is laid out from.

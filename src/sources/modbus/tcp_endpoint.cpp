@@ -15,6 +15,7 @@
 #include <cstring>
 #include <deque>
 #include <optional>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -104,16 +105,17 @@ struct QueuedWrite {
 }  // namespace
 
 struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
-    State(std::string name, ModbusSourceConfig config_in, SampleQueue& queue, Logger& log_in,
-          IoLoop& loop_in, Resolver resolver_in)
+    State(std::string name, ModbusSourceConfig config_in, TurnSamples& samples_in, Logger& log_in,
+          Resolver resolver_in)
         : config(std::move(config_in)),
           endpoint(std::get<ModbusTcpEndpoint>(config.link)),
           numeric_host(is_numeric_address(endpoint.host)),
           rtu_framing(endpoint.framing == TcpFraming::rtu),
           resolver(resolver_in ? std::move(resolver_in) : Resolver(resolve_host)),
-          book(std::move(name), config, queue, log_in),
+          book(std::move(name), config, samples_in.queue(), log_in),
           log(log_in),
-          loop(loop_in),
+          loop(samples_in.loop()),
+          samples(samples_in),
           rounds(book.nodes.size()),
           attempts(book.nodes.size(), 0),
           busy(book.nodes.size(), false) {}
@@ -126,6 +128,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     SourceBook book;
     Logger& log;
     IoLoop& loop;
+    TurnSamples& samples;
     std::atomic<std::size_t> queued_writes{0};  // writes accepted and not yet answered
     std::atomic<bool> accepting{true};          // false once stop() was called
 
@@ -154,7 +157,8 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     std::vector<std::uint8_t> rx;  // received, not yet framed
     Steady::time_point rx_partial_since;
     std::vector<std::uint8_t> tx;        // encoded, not yet sent
-    std::vector<std::uint8_t> request_;  // the request being encoded, as an MBAP ADU
+    bool watching_out = false;           // EPOLLOUT is watched: tx waits for room
+    std::vector<std::uint8_t> request_;  // RTU framing: the request being encoded, as an ADU
     // RTU framing: after a request failed, nothing is sent until the connection has been
     // silent for `timeout`; what arrives meanwhile is a late reply, dropped as "stale".
     Steady::time_point drain_until{};
@@ -170,7 +174,6 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     Steady::time_point pump_at = Steady::time_point::max();
     IoLoop::TimerId timeout_timer = 0;
     Steady::time_point timeout_at = Steady::time_point::max();
-    IoLoop::TimerId turn_end = 0;  // hands the turn's samples over (SourceBook batching)
     IoLoop::TimerId availability_timer = 0;
     Steady::time_point availability_at = Steady::time_point::max();
 
@@ -179,15 +182,23 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         return static_cast<std::size_t>(std::max(endpoint.max_in_flight, 1));
     }
 
-    // Moves the request encoded in request_ to tx, framed for the connection: as it is
-    // (MBAP), or as the unit, the PDU and a CRC (RTU).
-    void queue_request(std::uint8_t unit) {
+    // Encodes a request into tx with `encode` (an mbap encoder appending an ADU), framed for
+    // the connection: the ADU as it is (MBAP), or the unit, the PDU and a CRC (RTU). It is
+    // sent with the rest of the turn's requests when pump() ends. Returns the PDU as encoded
+    // (valid until tx or request_ changes).
+    template <typename Encode>
+    std::span<const std::uint8_t> queue_request(std::uint8_t unit, Encode encode) {
         if (rtu_framing) {
             stale_counted = false;
-            rtu::append_frame(unit, mbap::request_pdu(request_), tx);
-        } else {
-            tx.insert(tx.end(), request_.begin(), request_.end());
+            request_.clear();
+            encode(request_);
+            const auto pdu = mbap::request_pdu(request_);
+            rtu::append_frame(unit, pdu, tx);
+            return pdu;
         }
+        const std::size_t start = tx.size();
+        encode(tx);
+        return mbap::request_pdu(std::span<const std::uint8_t>(tx).subspan(start));
     }
 
     // ---- timers ----
@@ -265,8 +276,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     void start_on_loop() {
         running = true;
         stopped = false;
-        turn_end = loop.at_end_of_turn([this] { book.flush_samples(); });
-        book.batch_samples([this] { loop.end_turn_with(turn_end); });
+        book.batch_samples(samples);
         const auto start = Steady::now();
         book.started(start);
         schedule.emplace(group_intervals(book), book.name, start);
@@ -293,8 +303,6 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         std::fill(busy.begin(), busy.end(), false);
         book.link_lost();  // a stopped source has nothing online
         book.flush_samples();
-        loop.remove_end_of_turn(turn_end);
-        turn_end = 0;
     }
 
     // ---- the connection ----
@@ -306,6 +314,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         fd = -1;
         rx.clear();
         tx.clear();
+        watching_out = false;
     }
 
     void connect() {
@@ -374,6 +383,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
             return;
         }
         link = Link::up;
+        watching_out = false;
         failed_connects = 0;
         failing = false;
         loop.watch(fd, EPOLLIN, [this](std::uint32_t events) { on_socket(events); });
@@ -456,6 +466,8 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
 
     // ---- sending ----
 
+    // Writes what tx holds; watches for room (EPOLLOUT) only while some of it is left, so a
+    // request that goes out at once costs one send and no epoll_ctl.
     void send_pending() {
         while (!tx.empty()) {
             const ssize_t sent = ::send(fd, tx.data(), tx.size(), MSG_NOSIGNAL);
@@ -467,7 +479,10 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
             }
             tx.erase(tx.begin(), tx.begin() + sent);
         }
-        loop.modify(fd, tx.empty() ? EPOLLIN : (EPOLLIN | EPOLLOUT));
+        const bool want_out = !tx.empty();
+        if (want_out == watching_out) return;
+        watching_out = want_out;
+        loop.modify(fd, want_out ? (EPOLLIN | EPOLLOUT) : EPOLLIN);
     }
 
     std::uint16_t take_transaction() {
@@ -485,8 +500,8 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         return static_cast<std::uint8_t>(book.nodes[node].config->unit);
     }
 
-    // Sends the current read of node `i`'s round.
-    void send_read(std::size_t i) {
+    // Queues the current read of node `i`'s round.
+    void send_read(std::size_t i, Steady::time_point now) {
         const ReadRequest* request = rounds[i]->next();
         if (request == nullptr) {
             finish_round(i);
@@ -497,21 +512,19 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         flight.unit = unit_of(i);
         flight.node = i;
         flight.attempt = attempts[i];
-        flight.deadline = Steady::now() + config.timeout;
+        flight.deadline = now + config.timeout;
         flight.table = request->table;
         flight.address = request->address;
         flight.count = request->count;
         if (flight.attempt == 0) book.count_request();
-        request_.clear();
-        mbap::encode_read(flight.transaction, flight.unit, request->table, request->address,
-                          request->count, request_);
-        queue_request(flight.unit);
+        queue_request(flight.unit, [&](std::vector<std::uint8_t>& out) {
+            mbap::encode_read(flight.transaction, flight.unit, request->table, request->address,
+                              request->count, out);
+        });
         in_flight.push_back(std::move(flight));
-        send_pending();
-        arm_timeouts();
     }
 
-    void send_write(QueuedWrite queued) {
+    void send_write(QueuedWrite queued, Steady::time_point now) {
         const std::size_t i = queued.write.node;
         const ModbusAttribute& attribute = book.nodes[i].config->attributes[queued.write.attribute];
         const WriteData& data = queued.write.data;
@@ -520,26 +533,23 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         flight.unit = unit_of(i);
         flight.node = i;
         flight.attempt = queued.attempt;
-        flight.deadline = Steady::now() + config.timeout;
-        request_.clear();
-        if (data.table == ModbusTable::coil) {
-            mbap::encode_write_coil(flight.transaction, flight.unit, attribute.address, data.bit,
-                                    request_);
-        } else if (data.registers.size() == 1) {
-            mbap::encode_write_register(flight.transaction, flight.unit, attribute.address,
-                                        data.registers[0], request_);
-        } else {
-            mbap::encode_write_registers(flight.transaction, flight.unit, attribute.address,
-                                         data.registers, request_);
-        }
-        const auto pdu = mbap::request_pdu(request_);
+        flight.deadline = now + config.timeout;
+        const auto pdu = queue_request(flight.unit, [&](std::vector<std::uint8_t>& out) {
+            if (data.table == ModbusTable::coil) {
+                mbap::encode_write_coil(flight.transaction, flight.unit, attribute.address,
+                                        data.bit, out);
+            } else if (data.registers.size() == 1) {
+                mbap::encode_write_register(flight.transaction, flight.unit, attribute.address,
+                                            data.registers[0], out);
+            } else {
+                mbap::encode_write_registers(flight.transaction, flight.unit, attribute.address,
+                                             data.registers, out);
+            }
+        });
         flight.write_pdu.assign(pdu.begin(), pdu.end());
-        queue_request(flight.unit);
         flight.write = std::move(queued.write);
         busy[i] = true;
         in_flight.push_back(std::move(flight));
-        send_pending();
-        arm_timeouts();
     }
 
     // Whether node `i` may send now, its request_gap after the bus last went quiet; arms the
@@ -553,11 +563,18 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
 
     // Sends what may go now, up to max_in_flight: a queued write whose node is free, then
     // the next read of a poll under way, then a poll that is due; arms the pump for the next
-    // due poll otherwise.
+    // due poll otherwise. The requests of one call leave in one send.
     void pump() {
         if (link != Link::up) return;
-        const auto now = Steady::now();
-        while (fd >= 0 && in_flight.size() < max_in_flight()) {
+        const std::size_t queued = in_flight.size();
+        queue_due(Steady::now());
+        if (in_flight.size() == queued) return;
+        send_pending();
+        if (fd >= 0) arm_timeouts();
+    }
+
+    void queue_due(Steady::time_point now) {
+        while (in_flight.size() < max_in_flight()) {
             const auto write =
                 std::find_if(writes.begin(), writes.end(),
                              [&](const QueuedWrite& w) { return !busy[w.write.node]; });
@@ -565,14 +582,14 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
                 if (!gap_kept(write->write.node, now)) return;
                 QueuedWrite queued = std::move(*write);
                 writes.erase(write);
-                send_write(std::move(queued));
+                send_write(std::move(queued), now);
                 continue;
             }
             if (!ready.empty()) {
                 const std::size_t i = ready.front();
                 if (!gap_kept(i, now)) return;
                 ready.pop_front();
-                send_read(i);
+                send_read(i, now);
                 continue;
             }
             if (book.nodes.empty()) return;
@@ -587,7 +604,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
             busy[i] = true;
             attempts[i] = 0;
             rounds[i].emplace(book, book.nodes[i], schedule->started(i, now));
-            send_read(i);
+            send_read(i, now);
         }
     }
 
@@ -618,6 +635,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
                 return;
             }
             taken += static_cast<std::size_t>(got);
+            const bool drained = static_cast<std::size_t>(got) < buffer.size();
             if (rx.empty()) rx_partial_since = Steady::now();
             rx.insert(rx.end(), buffer.begin(), buffer.begin() + got);
             if (rtu_framing) {
@@ -625,6 +643,9 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
             } else if (!take_frames()) {
                 return;
             }
+            // A short read took all there was: the next recv() would only say EAGAIN. More
+            // arriving meanwhile wakes the (level-triggered) loop again.
+            if (drained) break;
         }
         arm_timeouts();
         pump();
@@ -922,9 +943,9 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     }
 };
 
-TcpEndpoint::TcpEndpoint(std::string name, ModbusSourceConfig config, SampleQueue& queue,
-                         Logger& log, IoLoop& loop, Resolver resolver)
-    : state_(std::make_shared<State>(std::move(name), std::move(config), queue, log, loop,
+TcpEndpoint::TcpEndpoint(std::string name, ModbusSourceConfig config, TurnSamples& samples,
+                         Logger& log, Resolver resolver)
+    : state_(std::make_shared<State>(std::move(name), std::move(config), samples, log,
                                      std::move(resolver))) {}
 
 TcpEndpoint::~TcpEndpoint() { stop(); }

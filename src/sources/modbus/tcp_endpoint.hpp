@@ -44,6 +44,7 @@
 #include "nodebridge/io_loop.hpp"
 #include "nodebridge/log.hpp"
 #include "nodebridge/source.hpp"
+#include "nodebridge/turn_samples.hpp"
 
 namespace nodebridge::modbus {
 
@@ -62,10 +63,11 @@ inline constexpr std::size_t kMaxBytesPerTurn = 64 * 1024;
 
 class TcpEndpoint {
   public:
-    // `config.link` must be a ModbusTcpEndpoint. `queue`, `log` and `loop` must outlive the
-    // endpoint; `loop` must be running by start(). An empty `resolver` is getaddrinfo().
-    TcpEndpoint(std::string name, ModbusSourceConfig config, SampleQueue& queue, Logger& log,
-                IoLoop& loop, Resolver resolver = {});
+    // `config.link` must be a ModbusTcpEndpoint. It runs on `samples.loop()` and hands its
+    // samples to `samples`, which with `log` must outlive it; the loop must be running by
+    // start(). An empty `resolver` is getaddrinfo().
+    TcpEndpoint(std::string name, ModbusSourceConfig config, TurnSamples& samples, Logger& log,
+                Resolver resolver = {});
     // Stops it if it still runs, and waits for a resolution under way.
     ~TcpEndpoint();
     TcpEndpoint(const TcpEndpoint&) = delete;

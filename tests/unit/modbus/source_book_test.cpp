@@ -1,9 +1,15 @@
-// SourceBook's hand-over of samples: at once for the RTU thread, held until flush_samples()
-// for the TCP event loop, so one turn's readings reach the mapping thread in one wake-up.
+// SourceBook's hand-over of samples: at once for the RTU thread; for the TCP event loop held in
+// the loop's TurnSamples, so one turn's readings of every source reach the mapping thread in
+// one wake-up.
 
 #include "source_book.hpp"
 
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace nodebridge::modbus {
 namespace {
@@ -49,34 +55,64 @@ TEST(SourceBook, HandsEachSampleOverAtOnceUnlessBatching) {
     EXPECT_EQ(queue.size(), 2u);  // "online", then the reading
 }
 
-TEST(SourceBook, HoldsABatchUntilFlushedAndKeepsItsOrder) {
+// Two sources on one loop: what both make in a turn stays in the TurnSamples until the turn
+// ends, then reaches the queue together, in the order it was made.
+TEST(SourceBook, HoldsEverySourcesSamplesUntilTheTurnEndsAndKeepsTheirOrder) {
     const ModbusSourceConfig config = two_nodes();
     SampleQueue queue(100);
     SilentLogger log;
+    IoLoop loop("turn-test");
+    TurnSamples turn(loop, queue);
+    SourceBook first("bus1", config, queue, log);
+    SourceBook second("bus2", config, queue, log);
+    first.batch_samples(turn);
+    second.batch_samples(turn);
+    loop.start();
+    std::size_t queued_during_turn = 99;
+    ASSERT_TRUE(loop.run_sync([&] {
+        first.started(SteadyClock::now());
+        second.started(SteadyClock::now());
+        first.finish_poll(first.nodes[0], read_one(1), true);
+        second.finish_poll(second.nodes[1], read_one(2), true);
+        first.finish_poll(first.nodes[1], read_one(3), true);
+        queued_during_turn = queue.size();
+    }));
+    EXPECT_EQ(queued_during_turn, 0u);
+    EXPECT_EQ(first.stats().samples, 2u);
+    EXPECT_EQ(second.stats().samples, 1u);
+    std::vector<Sample> got;
+    const auto deadline = SteadyClock::now() + std::chrono::seconds(5);
+    while (got.size() < 6 && SteadyClock::now() < deadline) queue.pop_all_until(deadline, got);
+    loop.stop();
+    ASSERT_EQ(got.size(), 6u);
+    const std::vector<std::pair<std::string, std::string>> order = {
+        {"bus1", "a"}, {"bus1", "a"}, {"bus2", "b"}, {"bus2", "b"}, {"bus1", "b"}, {"bus1", "b"}};
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        EXPECT_EQ(got[i].source, order[i].first) << i;
+        EXPECT_EQ(got[i].node, order[i].second) << i;
+        EXPECT_EQ(got[i].online.has_value(), i % 2 == 0) << i;  // "online" before each reading
+    }
+    EXPECT_EQ(got[1].attributes.at(0).value, Value{1.0});
+    EXPECT_EQ(got[3].attributes.at(0).value, Value{2.0});
+    EXPECT_EQ(got[5].attributes.at(0).value, Value{3.0});
+}
+
+// A source that stops hands over at once what the turn holds.
+TEST(SourceBook, FlushHandsOverAtOnce) {
+    const ModbusSourceConfig config = two_nodes();
+    SampleQueue queue(100);
+    SilentLogger log;
+    IoLoop loop("turn-test");  // never started: the test's thread is its only user
+    TurnSamples turn(loop, queue);
     SourceBook book("bus", config, queue, log);
-    int flushes_due = 0;  // a flush is asked for once per batch, by its first sample
-    book.batch_samples([&] { ++flushes_due; });
+    book.batch_samples(turn);
     book.started(SteadyClock::now());
     book.finish_poll(book.nodes[0], read_one(1), true);
-    book.finish_poll(book.nodes[1], read_one(2), true);
     EXPECT_EQ(queue.size(), 0u);
-    EXPECT_EQ(book.stats().samples, 2u);
-    EXPECT_EQ(flushes_due, 1);
     book.flush_samples();
-    std::vector<Sample> got;
-    queue.pop_all_until(SteadyClock::now(), got);
-    ASSERT_EQ(got.size(), 4u);
-    EXPECT_EQ(got[0].node, "a");
-    EXPECT_EQ(got[0].online, true);
-    EXPECT_EQ(got[1].node, "a");
-    EXPECT_EQ(got[1].attributes.at(0).value, Value{1.0});
-    EXPECT_EQ(got[2].node, "b");
-    EXPECT_EQ(got[2].online, true);
-    EXPECT_EQ(got[3].attributes.at(0).value, Value{2.0});
+    EXPECT_EQ(queue.size(), 2u);
     book.flush_samples();  // nothing held: nothing more
-    EXPECT_EQ(queue.size(), 0u);
-    book.finish_poll(book.nodes[0], read_one(3), true);
-    EXPECT_EQ(flushes_due, 2);  // the next batch asks again
+    EXPECT_EQ(queue.size(), 2u);
 }
 
 }  // namespace

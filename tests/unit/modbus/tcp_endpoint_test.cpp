@@ -396,11 +396,12 @@ TEST(ModbusTcpBadInput, AFloodingDeviceDoesNotStarveTheOthersOnTheLoop) {
     IoLoop loop("test-loop");
     loop.start();
     SampleQueue queue(10'000);
+    TurnSamples samples(loop, queue);
     RecordingLogger log;
     modbus::TcpEndpoint flooded("flooder", tcp_config(flooder.port(), 200ms, {one_register_node()}),
-                                queue, log, loop);
+                                samples, log);
     modbus::TcpEndpoint calm("calm", tcp_config(sim.port(), 500ms, {generated_node(1, 1, 50ms)}),
-                             queue, log, loop);
+                             samples, log);
     calm.start();
     flooded.start();
     const Paced paced = pace_of(queue, "unit-1", 3s);
@@ -462,13 +463,15 @@ TEST(ModbusTcpResolve, AHostThatMovedIsLookedUpAgainOffTheLoop) {
     loop.run_sync([&] { loop_thread = std::this_thread::get_id(); });
     SampleQueue moved_queue(1000);
     SampleQueue calm_queue(1000);
+    TurnSamples moved_samples(loop, moved_queue);
+    TurnSamples calm_samples(loop, calm_queue);
     RecordingLogger log;
     auto config = tcp_config(0, 300ms, {generated_node(1, 1, 50ms)});
     std::get<ModbusTcpEndpoint>(config.link).host = "device.test";
-    modbus::TcpEndpoint device("moved", config, moved_queue, log, loop, names.resolver());
+    modbus::TcpEndpoint device("moved", config, moved_samples, log, names.resolver());
     modbus::TcpEndpoint calm("calm",
                              tcp_config(calm_sim.port(), 300ms, {generated_node(1, 1, 50ms)}),
-                             calm_queue, log, loop);
+                             calm_samples, log);
     calm.start();
     device.start();             // resolves to the old port, which refuses
     names.port = moved.port();  // the name now gives the device's new address
@@ -534,14 +537,15 @@ TEST(ModbusTcpBadInput, TenThousandUnreachableEndpointsKeepMemoryAndDescriptorsB
     IoLoop loop("test-loop");
     loop.start();
     SampleQueue queue(100);
+    TurnSamples samples(loop, queue);
     CountingLogger log;
     const std::size_t descriptors_before = open_descriptors();
     const long before = resident_kib();
     std::vector<std::unique_ptr<modbus::TcpEndpoint>> endpoints;
     for (int i = 0; i < kEndpoints; ++i) {
         endpoints.push_back(std::make_unique<modbus::TcpEndpoint>(
-            "pdu-" + std::to_string(i), tcp_config(closed, 200ms, {one_register_node()}), queue,
-            log, loop));
+            "pdu-" + std::to_string(i), tcp_config(closed, 200ms, {one_register_node()}), samples,
+            log));
         endpoints.back()->start();
     }
     std::this_thread::sleep_for(1s);  // the first attempts and the 0.5 s retries are done

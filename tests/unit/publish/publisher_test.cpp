@@ -11,12 +11,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "capturing_logger.hpp"
+#include "support/delay_proxy.hpp"
 #include "support/support.hpp"
 
 namespace nodebridge {
@@ -416,6 +418,41 @@ TEST(Publisher, TurnsOffNagleOnItsConnection) {
         ++checked;
     }
     EXPECT_EQ(checked, 1);
+}
+
+// What one wake-up of the network thread takes leaves in a few TCP segments, not one per
+// message (TCP_NODELAY alone would send each message in a segment of its own): the broker
+// and every subscriber read the burst at once. Counted by a proxy in front of the broker.
+TEST(Publisher, SendsABurstInAFewSegmentsNotOnePerMessage) {
+    Broker broker;
+    broker.start();
+    Subscriber subscriber(broker.port(), {"burst/#", "test/burst/status"});
+    test::DelayProxy proxy(broker.port());
+    CapturingLogger log;
+    Publisher publisher(config_for(proxy.port(), "burst"), log);
+    publisher.start();
+    ASSERT_TRUE(wait_for_stats(publisher, [](const auto& s) { return s.connected; }));
+    ASSERT_TRUE(subscriber.wait_for_message("test/burst/status", 5s).has_value());
+    // Bursts of five, the size of one event-loop turn's readings at a few thousand a second.
+    constexpr int kBursts = 20;
+    constexpr int kBurst = 5;
+    const std::uint64_t before = proxy.client_segments();
+    for (int b = 0; b < kBursts; ++b) {
+        std::vector<Message> burst;
+        for (int i = 0; i < kBurst; ++i) {
+            burst.push_back(message("burst/" + std::to_string(b) + "/" + std::to_string(i),
+                                    "{\"value\":" + std::to_string(i) + "}", 0));
+        }
+        publisher.publish(burst);
+        const std::string last = "burst/" + std::to_string(b) + "/" + std::to_string(kBurst - 1);
+        ASSERT_TRUE(wait_until([&] { return subscriber.on_topic(last).size() == 1; }, 10s)) << b;
+    }
+    const std::uint64_t segments = proxy.client_segments() - before;
+    std::printf("%d bursts of %d messages in %llu segments\n", kBursts, kBurst,
+                static_cast<unsigned long long>(segments));
+    EXPECT_GE(segments, static_cast<std::uint64_t>(kBursts));
+    EXPECT_LE(segments, static_cast<std::uint64_t>(kBursts * 3 / 2));  // one a burst, a few more
+    EXPECT_EQ(subscriber.messages().size(), kBursts * kBurst + 1u);  // and the birth
 }
 
 TEST(Publisher, SeveralPublishersShareTheProcess) {

@@ -1,0 +1,25 @@
+#include "nodebridge/turn_samples.hpp"
+
+namespace nodebridge {
+
+TurnSamples::TurnSamples(IoLoop& loop, SampleQueue& queue) : loop_(loop), queue_(queue) {
+    const auto add_turn_end = [this] { turn_end_ = loop_.at_end_of_turn([this] { flush(); }); };
+    if (!loop_.run_sync(add_turn_end)) add_turn_end();  // not running: nothing else touches it
+}
+
+TurnSamples::~TurnSamples() {
+    const auto remove_turn_end = [this] {
+        loop_.remove_end_of_turn(turn_end_);
+        flush();
+    };
+    if (!loop_.run_sync(remove_turn_end)) remove_turn_end();
+}
+
+void TurnSamples::add(Sample sample) {
+    if (held_.empty()) loop_.end_turn_with(turn_end_);
+    held_.push_back(std::move(sample));
+}
+
+void TurnSamples::flush() { queue_.push_all(held_); }
+
+}  // namespace nodebridge
