@@ -4,13 +4,25 @@
 // turn in which any did, they all go to the mapping thread under one lock and with at most one
 // wake-up, however many sources polled in that turn. Without it each source would wake the
 // mapping thread on its own, several times a turn once many endpoints share the loop.
+//
+// Hand-offs are also paced to one per kMinHandOff on average, with a burst of kHandOffBurst
+// (a generic cell rate algorithm): while they come less often, each goes when its turn ends;
+// when turns come faster (a reply turn follows every poll turn, thousands a second), the
+// samples wait for a timer and go together, so the mapping and MQTT threads wake at most about
+// 1/kMinHandOff times a second however busy the loop is, and a sample waits at most about
+// kMinHandOff plus a timer slot more. 10,000 attributes/s of 20-attribute nodes (a poll every
+// 2 ms) are never held.
 
+#include <chrono>
 #include <vector>
 
 #include "nodebridge/io_loop.hpp"
 #include "nodebridge/source.hpp"
 
 namespace nodebridge {
+
+inline constexpr std::chrono::microseconds kMinHandOff{1000};
+inline constexpr int kHandOffBurst = 4;
 
 class TurnSamples {
   public:
@@ -34,6 +46,10 @@ class TurnSamples {
     IoLoop& loop_;
     SampleQueue& queue_;
     IoLoop::TimerId turn_end_ = 0;
+    IoLoop::TimerId timer_ = 0;  // a hand-off held back by the pacing
+    // When the hand-offs so far would have ended at one per kMinHandOff (GCRA's theoretical
+    // arrival time): one may go now while this is at most kHandOffBurst of them ahead.
+    SteadyClock::time_point rate_clock_{};
     std::vector<Sample> held_;
 };
 

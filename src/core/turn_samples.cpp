@@ -1,5 +1,7 @@
 #include "nodebridge/turn_samples.hpp"
 
+#include <algorithm>
+
 namespace nodebridge {
 
 TurnSamples::TurnSamples(IoLoop& loop, SampleQueue& queue) : loop_(loop), queue_(queue) {
@@ -16,10 +18,27 @@ TurnSamples::~TurnSamples() {
 }
 
 void TurnSamples::add(Sample sample) {
-    if (held_.empty()) loop_.end_turn_with(turn_end_);
+    if (held_.empty()) {
+        // Allowed while the hand-offs so far are within their rate, with a burst of a few.
+        const auto due = rate_clock_ - kHandOffBurst * kMinHandOff;
+        if (SteadyClock::now() >= due) {
+            loop_.end_turn_with(turn_end_);
+        } else {
+            timer_ = loop_.at(due, [this] {
+                timer_ = 0;
+                flush();
+            });
+        }
+    }
     held_.push_back(std::move(sample));
 }
 
-void TurnSamples::flush() { queue_.push_all(held_); }
+void TurnSamples::flush() {
+    if (timer_ != 0) loop_.cancel(timer_);
+    timer_ = 0;
+    if (held_.empty()) return;
+    rate_clock_ = std::max(rate_clock_, SteadyClock::now()) + kMinHandOff;
+    queue_.push_all(held_);
+}
 
 }  // namespace nodebridge
