@@ -69,10 +69,10 @@ sigset_t daemon_signals() {
     return set;
 }
 
-// A running source and the settings it was built from, so a reload can tell whether it
-// changed.
+// A running source. The daemon keeps them in the order of config.sources, so sources[i] was
+// built from config.sources[i] and a reload can tell whether it changed without a copy of the
+// settings (thousands of endpoints' nodes).
 struct RunningSource {
-    SourceConfig config;
     std::unique_ptr<Source> source;
 };
 
@@ -116,7 +116,7 @@ struct Daemon::Impl {
     std::vector<RunningSource> sources;
     systemd::Notifier notifier;
     SteadyClock::time_point started = SteadyClock::now();
-    std::optional<StatsSnapshot> last_stats;
+    std::optional<StatsSnapshot> last_stats;  // totals only (without_sources), for rates
     std::optional<StatsSnapshot> last_status;
     // ---- Sparkplug B edge node (docs/sparkplug.md): null unless `sparkplug:` is set ----
     std::unique_ptr<SparkplugLink> sparkplug = make_sparkplug();
@@ -150,7 +150,10 @@ struct Daemon::Impl {
     // Each Modbus node's configured poll interval, for /metrics; renewed with the config.
     std::shared_ptr<const http::PollIntervals> poll_intervals = poll_intervals_of(config);
 
+    // Every Modbus node's poll interval, for the HTTP endpoint's lateness figures; none without
+    // `http:`, so thousands of nodes cost nothing there.
     static std::shared_ptr<const http::PollIntervals> poll_intervals_of(const Config& config) {
+        if (!config.http) return nullptr;
         auto out = std::make_shared<http::PollIntervals>();
         for (const SourceConfig& source : config.sources) {
             if (const auto* modbus = std::get_if<ModbusSourceConfig>(&source.settings)) {
@@ -239,7 +242,7 @@ struct Daemon::Impl {
     }
 
     RunningSource start_source(const SourceConfig& source_config) {
-        RunningSource running{source_config, make_source(source_config, samples, log, modbus_tcp_samples)};
+        RunningSource running{make_source(source_config, samples, log, modbus_tcp_samples)};
         running.source->start();
         return running;
     }
@@ -286,6 +289,13 @@ struct Daemon::Impl {
         }
     }
 
+    // What is kept of a snapshot for the next one's rates: the totals, not the thousands of
+    // sources' figures.
+    static StatsSnapshot without_sources(StatsSnapshot snap) {
+        snap.sources = {};
+        return snap;
+    }
+
     StatsSnapshot snapshot() const {
         StatsSnapshot snap;
         snap.taken = SteadyClock::now();
@@ -301,6 +311,7 @@ struct Daemon::Impl {
             std::lock_guard lock(publisher_mutex);
             if (publisher) snap.publisher = publisher->stats();
         }
+        snap.sources.reserve(sources.size());
         for (const auto& running : sources) {
             snap.sources.emplace_back(running.source->name(), running.source->stats());
         }
@@ -310,14 +321,14 @@ struct Daemon::Impl {
     void publish_stats(StatsSnapshot snap) {
         publish(Message{config.stats.topic, stats_json(snap, last_stats ? &*last_stats : nullptr),
                         0, true});
-        last_stats = std::move(snap);
+        last_stats = without_sources(std::move(snap));
         if (sparkplug) sparkplug->publish_node_data();
     }
 
     void update_status() {
         StatsSnapshot snap = snapshot();
         notifier.status(status_line(snap, last_status ? &*last_status : nullptr));
-        last_status = std::move(snap);
+        last_status = without_sources(std::move(snap));
     }
 
     // Pings the watchdog only while the mapping thread is going round its loop.
@@ -401,8 +412,9 @@ struct Daemon::Impl {
         std::size_t kept = 0;
         std::vector<std::optional<RunningSource>> reused(next.sources.size());
         for (std::size_t i = 0; i < next.sources.size(); ++i) {
-            for (auto& old : previous) {
-                if (old.source && old.config == next.sources[i]) {
+            for (std::size_t j = 0; j < previous.size(); ++j) {
+                RunningSource& old = previous[j];
+                if (old.source && config.sources[j] == next.sources[i]) {
                     reused[i] = std::move(old);
                     ++kept;
                     break;

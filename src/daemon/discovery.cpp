@@ -20,19 +20,17 @@ std::vector<std::string> serial_sources(const Config& config) {
 
 }  // namespace
 
-Discovery::Discovery(const Config& config, Logger& log) : config_(config), log_(log) {
-    heard_.set_sources(serial_sources(config_));
-    replan();
-}
+Discovery::Discovery(const Config& config, Logger& log) : log_(log) { reload(config); }
 
 void Discovery::replan() {
     heard_generation_ = heard_.generation();
-    announcer_.update(homeassistant::plan_discovery(config_, heard_.snapshot()));
+    announcer_.update(config_ ? homeassistant::plan_discovery(*config_, heard_.snapshot())
+                              : homeassistant::DiscoveryPlan{});
 }
 
 void Discovery::wrap(std::vector<std::string>& topics, Publisher::IncomingHandler& handler) {
-    if (!config_.homeassistant) return;
-    const std::string status = config_.homeassistant->status_topic;
+    if (!config_) return;
+    const std::string status = config_->homeassistant->status_topic;
     topics.push_back(status);
     homeassistant::OwnConfigs own(announcer_.plan());
     for (std::string& filter : own.filters()) topics.push_back(std::move(filter));
@@ -57,8 +55,12 @@ void Discovery::wrap(std::vector<std::string>& topics, Publisher::IncomingHandle
 }
 
 void Discovery::reload(const Config& config) {
-    config_ = config;
-    heard_.set_sources(serial_sources(config_));
+    if (config.homeassistant) {
+        config_ = config;
+    } else {
+        config_.reset();
+    }
+    heard_.set_sources(serial_sources(config));
     replan();
 }
 
@@ -75,11 +77,11 @@ std::vector<Message> Discovery::due(bool connected, std::uint64_t connects, bool
         log_.log(LogLevel::info, "Home Assistant is online: announcing discovery again",
                  {.event = "discovery"});
     }
-    if (again && config_.homeassistant) {
+    if (again && config_) {
         announcer_.announce();
         log_.log(LogLevel::info,
                  "announcing " + std::to_string(announcer_.plan().devices.size()) +
-                     " devices to Home Assistant on " + config_.homeassistant->discovery_prefix,
+                     " devices to Home Assistant on " + config_->homeassistant->discovery_prefix,
                  {.event = "discovery"});
     }
     std::vector<std::string> found;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,7 +61,10 @@ class Discovery final : public SampleObserver {
   private:
     void replan();
 
-    Config config_;
+    // The configuration while discovery is on (`homeassistant:` set), which plans are made
+    // from; unset while it is off, so a site of thousands of nodes without Home Assistant
+    // keeps no second copy of their settings.
+    std::optional<Config> config_;
     Logger& log_;
     homeassistant::HeardNodes heard_;
     homeassistant::Announcer announcer_;

@@ -104,8 +104,10 @@ struct NodeEntry {
     std::string source;
     std::string node;
     std::vector<std::uint32_t> attributes;  // LabelPool ids, in order of first appearance
-    std::vector<const StateNames::Table*> states;  // per attribute: its codes, or null
-    bool coded = false;                            // some attribute has codes
+    // Per attribute: its codes, or null; empty until some attribute has codes (most nodes
+    // have none, and a site may have thousands of nodes).
+    std::vector<const StateNames::Table*> states;
+    bool coded = false;  // some attribute has codes
     std::vector<Binding> bindings;          // matching rules, in rule order
 };
 
@@ -216,7 +218,7 @@ struct Mapper::Impl {
             if (index == node.attributes.size()) {
                 if (index >= kMaxAttributesPerNode) return kUnresolved;
                 node.attributes.push_back(labels.intern(attribute.name, attribute.unit));
-                note_states(node, attribute.name);
+                note_states(node, index, attribute.name);
                 for (Binding& binding : node.bindings) {
                     const CompiledRule& rule = rules[binding.rule];
                     binding.selected.push_back(rule.selects(attribute.name) ? 1 : 0);
@@ -231,12 +233,16 @@ struct Mapper::Impl {
         return static_cast<std::uint16_t>(index);
     }
 
-    // Looks up whether the attribute just added to `node` is coded.
-    void note_states(NodeEntry& node, std::string_view attribute) {
+    // Looks up whether `attribute`, the node's attribute `index` (all before it noted), is
+    // coded.
+    void note_states(NodeEntry& node, std::size_t index, std::string_view attribute) {
         const StateNames::Table* table =
             states.empty() ? nullptr : states.find(node.source, node.node, attribute);
-        node.states.push_back(table);
-        node.coded |= table != nullptr;
+        if (table != nullptr && !node.coded) {
+            node.coded = true;
+            node.states.assign(index, nullptr);
+        }
+        if (node.coded) node.states.push_back(table);
     }
 
     // `sample` with every code of a coded attribute replaced by its name, in scratch_sample;
@@ -407,7 +413,9 @@ void Mapper::Impl::carry_over(NodeEntry& old_node, const std::vector<std::uint32
     entry->source = std::move(old_node.source);
     entry->node = std::move(old_node.node);
     entry->attributes = std::move(old_node.attributes);
-    for (const std::uint32_t label : entry->attributes) note_states(*entry, labels[label].name);
+    for (std::size_t i = 0; i < entry->attributes.size(); ++i) {
+        note_states(*entry, i, labels[entry->attributes[i]].name);
+    }
     for (std::uint32_t r = 0; r < rules.size(); ++r) {
         const CompiledRule& rule = rules[r];
         if (!rule.source.matches(entry->source) || !rule.node.matches(entry->node)) continue;

@@ -7,7 +7,7 @@ namespace nodebridge::modbus {
 namespace {
 
 std::vector<std::size_t> every_group(const NodeState& node) {
-    std::vector<std::size_t> all(node.groups.size());
+    std::vector<std::size_t> all(node.groups().size());
     for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
     return all;
 }
@@ -18,9 +18,9 @@ PollRound::PollRound(SourceBook& book, NodeState& node, std::vector<std::size_t>
     : book_(book), node_(node) {
     outcome_.values.resize(node.config->attributes.size());
     for (const std::size_t group : groups) {
-        if (group >= node.groups.size()) continue;
+        if (group >= node.groups().size()) continue;
         groups_.push_back(group);
-        if (!node.groups[group].plan.rejected.empty()) outcome_.complete = false;
+        if (!node.groups()[group].plan.rejected.empty()) outcome_.complete = false;
     }
     // Past any group without requests, so next() is the first read or nullptr.
     while (group_ < groups_.size() && requests().empty()) ++group_;
@@ -31,7 +31,7 @@ PollRound::PollRound(SourceBook& book, NodeState& node)
 
 const ReadRequest* PollRound::next() const {
     if (over_ || group_ >= groups_.size()) return nullptr;
-    return &node_.groups[groups_[group_]].plan.requests[request_];
+    return &node_.groups()[groups_[group_]].plan.requests[request_];
 }
 
 void PollRound::advance() {
@@ -83,7 +83,8 @@ void PollRound::refused(int code) {
         // split for every later poll.
         const std::string what = describe();
         const std::size_t pieces =
-            split_in_place(requests(), request_, node_.config->attributes.list());
+            split_in_place(node_.own_groups()[groups_[group_]].plan.requests, request_,
+                           node_.config->attributes.list());
         if (pieces > 0) {
             const ModbusNode& config_node = *node_.config;
             book_.log().log(

@@ -27,7 +27,7 @@ inline constexpr int kIllegalDataAddress = 2;
 
 class PollRound {
   public:
-    // Starts a poll of `node` that reads the groups `groups` (indices into node.groups, in
+    // Starts a poll of `node` that reads the groups `groups` (indices into node.groups(), in
     // order; out-of-range ones are ignored); book and node must outlive the round.
     PollRound(SourceBook& book, NodeState& node, std::vector<std::size_t> groups);
     // Starts a poll of every group of `node`.
@@ -63,11 +63,13 @@ class PollRound {
     SourceBook& book_;
     NodeState& node_;
     // The requests of the group being read.
-    std::vector<ReadRequest>& requests() { return node_.groups[groups_[group_]].plan.requests; }
+    const std::vector<ReadRequest>& requests() const {
+        return node_.groups()[groups_[group_]].plan.requests;
+    }
     // Moves past the current request (and past groups with nothing left to read).
     void advance();
 
-    std::vector<std::size_t> groups_;  // indices into node_.groups
+    std::vector<std::size_t> groups_;  // indices into node_.groups()
     std::size_t group_ = 0;            // index into groups_
     std::size_t request_ = 0;          // index into requests()
     bool over_ = false;

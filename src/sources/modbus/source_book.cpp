@@ -1,6 +1,7 @@
 #include "source_book.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "decode.hpp"
 
@@ -36,7 +37,7 @@ std::vector<std::vector<Millis>> group_intervals(const SourceBook& book) {
     intervals.reserve(book.nodes.size());
     for (const NodeState& node : book.nodes) {
         std::vector<Millis>& own = intervals.emplace_back();
-        for (const PollGroup& group : node.groups) own.push_back(group.interval);
+        for (const PollGroup& group : node.groups()) own.push_back(group.interval);
     }
     return intervals;
 }
@@ -67,11 +68,33 @@ SourceBook::SourceBook(std::string name_, const ModbusSourceConfig& config_, Sam
       link(describe_link(config_)),
       queue_(queue),
       log_(log) {
+    // Nodes with the same attribute list (shared, not equal: one parse) and limits share a plan.
+    struct PlanKey {
+        const ModbusAttribute* attributes;
+        std::size_t count;
+        Millis poll;
+        std::uint16_t max_gap;
+        std::uint16_t max_registers;
+        bool operator<(const PlanKey& other) const {
+            return std::tie(attributes, count, poll, max_gap, max_registers) <
+                   std::tie(other.attributes, other.count, other.poll, other.max_gap,
+                            other.max_registers);
+        }
+    };
+    std::map<PlanKey, std::shared_ptr<std::vector<PollGroup>>> plans;
+    nodes.reserve(config.nodes.size());
     for (const ModbusNode& node : config.nodes) {
         NodeState state;
         state.config = &node;
-        state.groups = plan_groups(node.attributes.list(), node.poll, max_gap_for(config, node),
-                                   max_registers_for(config, node));
+        const std::vector<ModbusAttribute>& attributes = node.attributes.list();
+        const PlanKey key{attributes.data(), attributes.size(), node.poll,
+                          max_gap_for(config, node), max_registers_for(config, node)};
+        auto& plan = plans[key];
+        if (!plan) {
+            plan = std::make_shared<std::vector<PollGroup>>(
+                plan_groups(attributes, node.poll, key.max_gap, key.max_registers));
+        }
+        state.plan = plan;
         state.health = UnitHealth(config.dead_after, config.dead_poll);
         state.request_gap = request_gap_for(config, node);
         state.retries = node.retries.value_or(config.retries);
@@ -124,7 +147,7 @@ void SourceBook::set_last_error(std::string text) {
 void SourceBook::started(SteadyClock::time_point start) {
     for (NodeState& node : nodes) {
         node.last_reading = start;  // a node that never answers is offline after its allowance
-        for (const PollGroup& group : node.groups) {
+        for (const PollGroup& group : node.groups()) {
             for (std::size_t index : group.plan.rejected) {
                 record_error(&node, "decode",
                              "attribute " + node.config->attributes[index].name +

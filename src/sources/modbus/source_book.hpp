@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -32,9 +33,16 @@ namespace nodebridge::modbus {
 // One node's polling state.
 struct NodeState {
     const ModbusNode* config = nullptr;
-    // Its attributes by read interval, shortest first (plan_groups()); refused coalesced
-    // reads are split in their group's plan, and stay split.
-    std::vector<PollGroup> groups;
+    // Its attributes by read interval, shortest first (plan_groups()). One plan is shared by
+    // the source's nodes with the same attribute list and limits (a `units:` range, a model's
+    // nodes); a node gets its own copy when a refused coalesced read is split in it
+    // (own_groups()), and that stays split.
+    std::shared_ptr<std::vector<PollGroup>> plan;
+    const std::vector<PollGroup>& groups() const { return *plan; }
+    std::vector<PollGroup>& own_groups() {
+        if (plan.use_count() > 1) plan = std::make_shared<std::vector<PollGroup>>(*plan);
+        return *plan;
+    }
     UnitHealth health{3, Millis{30000}};
     Millis request_gap{0};  // extra silence before each of its requests
     int retries = 0;        // repeats of a request without a valid reply

@@ -13,7 +13,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <deque>
 #include <optional>
 #include <span>
 #include <thread>
@@ -91,8 +90,9 @@ struct InFlight {
     ModbusTable table = ModbusTable::holding;
     std::uint16_t address = 0;
     std::uint16_t count = 0;
-    // A write: the command and the PDU sent, whose echo the reply must be.
-    std::optional<PendingWrite> write;
+    // A write: the command and the PDU sent, whose echo the reply must be. Held apart, so
+    // the reads (nearly every request) stay small.
+    std::unique_ptr<PendingWrite> write;
     std::vector<std::uint8_t> write_pdu;
 };
 
@@ -147,8 +147,10 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     std::vector<std::optional<PollRound>> rounds;  // a poll under way, per node
     std::vector<int> attempts;      // attempts of each node's current read that failed
     std::vector<bool> busy;         // a round under way or a write in flight
-    std::deque<std::size_t> ready;  // nodes whose round has a read to send
-    std::deque<QueuedWrite> writes;
+    // Vectors rather than deques, used front first: an empty std::deque allocates about 600
+    // bytes, and a daemon may hold thousands of endpoints; these hold a few items at most.
+    std::vector<std::size_t> ready;  // nodes whose round has a read to send
+    std::vector<QueuedWrite> writes;
     std::vector<InFlight> in_flight;
 
     enum class Link { down, connecting, up } link = Link::down;
@@ -547,7 +549,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
             }
         });
         flight.write_pdu.assign(pdu.begin(), pdu.end());
-        flight.write = std::move(queued.write);
+        flight.write = std::make_unique<PendingWrite>(std::move(queued.write));
         busy[i] = true;
         in_flight.push_back(std::move(flight));
     }
@@ -588,7 +590,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
             if (!ready.empty()) {
                 const std::size_t i = ready.front();
                 if (!gap_kept(i, now)) return;
-                ready.pop_front();
+                ready.erase(ready.begin());
                 send_read(i, now);
                 continue;
             }
@@ -831,7 +833,8 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         const bool again = request.attempt < node.retries;
         if (request.write) {
             if (again) {
-                writes.push_front(QueuedWrite{std::move(*request.write), request.attempt + 1});
+                writes.insert(writes.begin(),
+                              QueuedWrite{std::move(*request.write), request.attempt + 1});
                 busy[i] = false;
             } else {
                 write_failed(std::move(request), kind == "timeout"
@@ -842,7 +845,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         }
         if (again) {
             attempts[i] = request.attempt + 1;
-            ready.push_front(i);
+            ready.insert(ready.begin(), i);
             return;
         }
         attempts[i] = 0;
@@ -921,7 +924,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     }
 
     void fail_queued_writes(const std::string& reason) {
-        std::deque<QueuedWrite> failed;
+        std::vector<QueuedWrite> failed;
         failed.swap(writes);
         for (QueuedWrite& queued : failed) {
             --queued_writes;

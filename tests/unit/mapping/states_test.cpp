@@ -108,6 +108,27 @@ TEST(MapperStates, AKnownCodeIsPublishedAsItsName) {
     EXPECT_EQ(mapper.unknown_states(), 0u);
 }
 
+// The coded attribute after an uncoded one, and a reading that brings it only the second
+// time: each value is still named by its own attribute's codes.
+TEST(MapperStates, ACodedAttributeAfterOthersIsNamedByItsOwnCodes) {
+    Mapper mapper("gw", {rule("p/{node}/{attribute}", PayloadForm::value)},
+                  StateNames(coded_config()));
+    const Sample voltage_only{"ups-bus", "ups-1", kWall, {{"output_voltage", 2.0, "V"}}};
+    auto out = map(mapper, voltage_only);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].payload, "2");  // 2 is "bypass" for output_source, not for the voltage
+    const Sample both{"ups-bus",
+                      "ups-1",
+                      kWall,
+                      {{"output_voltage", 2.0, "V"}, {"output_source", std::int64_t{2}, ""}}};
+    out = map(mapper, both);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].topic, "p/ups-1/output_voltage");
+    EXPECT_EQ(out[0].payload, "2");
+    EXPECT_EQ(out[1].topic, "p/ups-1/output_source");
+    EXPECT_EQ(out[1].payload, "bypass");
+}
+
 TEST(MapperStates, AnUnknownCodeIsPublishedAsItIsAndCountedOnce) {
     Mapper mapper(
         "gw",

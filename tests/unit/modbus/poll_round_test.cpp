@@ -57,7 +57,7 @@ TEST(PollRound, ReadsOnlyTheGroupsItIsGiven) {
     SourceBook book("bus", config, queue, log);
     book.started(SteadyClock::now());
     NodeState& node = book.nodes[0];
-    ASSERT_EQ(node.groups.size(), 2u);
+    ASSERT_EQ(node.groups().size(), 2u);
 
     PollRound fast(book, node, {0});
     ASSERT_NE(fast.next(), nullptr);
@@ -99,8 +99,29 @@ TEST(PollRound, SplitsARefusedReadWithinItsGroupForGood) {
     EXPECT_EQ(*slow.next(), (ReadRequest{ModbusTable::input, 12, 1, {3}}));
     slow.replied(one, {}, WallClock::now());
     EXPECT_EQ(slow.next(), nullptr);
-    EXPECT_EQ(node.groups[1].plan.requests.size(), 2u);  // stays split
-    EXPECT_EQ(node.groups[0].plan.requests.size(), 1u);  // the other group untouched
+    EXPECT_EQ(node.groups()[1].plan.requests.size(), 2u);  // stays split
+    EXPECT_EQ(node.groups()[0].plan.requests.size(), 1u);  // the other group untouched
+}
+
+// Two meters of one `units:` range share one plan; a read the first one refuses is split
+// for it alone, the second keeps the coalesced read.
+TEST(PollRound, ASplitStaysWithTheNodeThatRefusedNotTheOthersSharingItsPlan) {
+    ModbusSourceConfig config = meter();
+    config.nodes.push_back(config.nodes[0]);  // the same attribute list, shared
+    config.nodes[1].id = "meter-2";
+    config.nodes[1].unit = 2;
+    SampleQueue queue(10);
+    SilentLogger log;
+    SourceBook book("bus", config, queue, log);
+    book.started(SteadyClock::now());
+    ASSERT_EQ(&book.nodes[0].groups(), &book.nodes[1].groups());  // one plan for both
+
+    PollRound refused(book, book.nodes[0], {1});
+    refused.refused(kIllegalDataAddress);
+    EXPECT_EQ(book.nodes[0].groups()[1].plan.requests.size(), 2u);
+    EXPECT_EQ(book.nodes[1].groups()[1].plan.requests.size(), 1u);
+    PollRound other(book, book.nodes[1], {1});
+    EXPECT_EQ(*other.next(), (ReadRequest{ModbusTable::input, 10, 3, {1, 3}}));
 }
 
 TEST(PollRound, AFailedReadEndsThePollAcrossGroups) {
