@@ -210,23 +210,24 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         id = 0;
     }
 
-    // (Re)arms `id` to run `task` at `when` unless it is armed for that time already.
-    template <typename Task>
-    void arm(IoLoop::TimerId& id, Steady::time_point& armed_at, Steady::time_point when,
-             Task task) {
+    // (Re)arms `id` to run `Task` at `when` unless it is armed for that time already. The
+    // timer holds two pointers, which std::function keeps without allocating (a timer or two
+    // per poll); stop() cancels every timer before the state can go away.
+    template <void (State::*Task)()>
+    void arm(IoLoop::TimerId& id, Steady::time_point& armed_at, Steady::time_point when) {
         if (id != 0 && armed_at == when) return;
         cancel(id);
         armed_at = when;
         if (when == Steady::time_point::max()) return;
-        id = loop.at(when, [self = shared_from_this(), task, &id] {
+        id = loop.at(when, [this, &id] {
             id = 0;
-            (self.get()->*task)();
+            (this->*Task)();
         });
     }
 
     void arm_pump(Steady::time_point when) {
         if (pump_timer != 0 && pump_at <= when) return;
-        arm(pump_timer, pump_at, when, &State::on_pump_timer);
+        arm<&State::on_pump_timer>(pump_timer, pump_at, when);
     }
     void on_pump_timer() {
         pump_at = Steady::time_point::max();
@@ -237,12 +238,12 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         auto earliest = Steady::time_point::max();
         for (const InFlight& request : in_flight) earliest = std::min(earliest, request.deadline);
         if (!rx.empty()) earliest = std::min(earliest, rx_partial_since + config.timeout);
-        arm(timeout_timer, timeout_at, earliest, &State::on_timeouts);
+        arm<&State::on_timeouts>(timeout_timer, timeout_at, earliest);
     }
 
     void arm_availability(Steady::time_point when) {
         if (availability_timer != 0 && availability_at <= when) return;
-        arm(availability_timer, availability_at, when, &State::on_availability);
+        arm<&State::on_availability>(availability_timer, availability_at, when);
     }
     void on_availability() {
         availability_at = Steady::time_point::max();
@@ -364,7 +365,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         link = Link::connecting;
         loop.watch(fd, EPOLLOUT, [this](std::uint32_t) { on_connected(); });
         Steady::time_point unused;
-        arm(link_timer, unused, Steady::now() + config.timeout, &State::on_connect_timeout);
+        arm<&State::on_connect_timeout>(link_timer, unused, Steady::now() + config.timeout);
     }
 
     void on_connect_timeout() {
@@ -430,7 +431,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     void retry_later() {
         fail_queued_writes("not connected to " + book.link);
         Steady::time_point unused;
-        arm(link_timer, unused, Steady::now() + reconnect_delay, &State::connect);
+        arm<&State::connect>(link_timer, unused, Steady::now() + reconnect_delay);
         reconnect_delay = std::min(reconnect_delay * 2, kMaxReconnectDelay);
     }
 
@@ -970,12 +971,12 @@ void TcpEndpoint::start() {
 void TcpEndpoint::stop() {
     State& state = *state_;
     state.accepting = false;
-    if (!state.loop.run_sync([&] {
-            if (!state.stopped) state.stop_on_loop();
-        })) {
-        // The loop is not running (it stopped first): nothing of ours can run on it any more.
-        state.running = false;
-    }
+    const auto stop_on_loop = [&] {
+        if (!state.stopped) state.stop_on_loop();
+    };
+    // The loop not running (it stopped first), nothing else touches the state or the loop:
+    // stop here, which closes the socket and cancels the timers (they hold a plain pointer).
+    if (!state.loop.run_sync(stop_on_loop)) stop_on_loop();
     // Its result, posted or not, is dropped: the source is not running.
     if (state.resolver_thread.joinable()) state.resolver_thread.join();
 }
