@@ -55,18 +55,20 @@ TEST(TurnSamples, FastTurnsAreHandedOverAtMostOncePerMinHandOff) {
     loop.start();
     constexpr int kTurns = 4000;
     std::atomic<bool> done{false};
-    std::vector<Sample> got;
-    int wake_ups = 0;  // pops that found samples
+    std::vector<Sample> got;                 // the consumer's until it is joined
+    std::atomic<std::size_t> received{0};   // got.size(), for the test's thread
+    int wake_ups = 0;                       // pops that found samples
     std::thread consumer([&] {
         while (!done || queue.size() > 0) {
             if (queue.pop_all_until(SteadyClock::now() + 10ms, got) > 0) ++wake_ups;
+            received = got.size();
         }
     });
     const auto start = SteadyClock::now();
     for (int i = 0; i < kTurns; ++i) loop.run_sync([&] { turn.add(numbered(i)); });  // a turn each
     const auto posted = SteadyClock::now();
     const auto deadline = posted + 5s;
-    while (queue.size() + got.size() < kTurns && SteadyClock::now() < deadline) {
+    while (received < kTurns && SteadyClock::now() < deadline) {
         std::this_thread::sleep_for(1ms);
     }
     const auto elapsed = SteadyClock::now() - start;
