@@ -206,16 +206,16 @@ SteadyClock::time_point SourceBook::check_availability(SteadyClock::time_point n
     return next;
 }
 
-void SourceBook::update_online() {
-    int online = 0;
-    for (const NodeState& node : nodes) online += node.online ? 1 : 0;
+void SourceBook::set_online(NodeState& node, bool online) {
+    if (node.online == online) return;
+    node.online = online;
+    online_count_ += online ? 1 : -1;
     std::lock_guard lock(stats_mutex_);
-    stats_.nodes_online = online;
+    stats_.nodes_online = online_count_;
 }
 
 void SourceBook::link_lost() {
-    for (NodeState& node : nodes) node.online = false;
-    update_online();
+    for (NodeState& node : nodes) set_online(node, false);
 }
 
 Millis SourceBook::finish_poll(NodeState& node, PollOutcome outcome, bool connected) {
@@ -226,9 +226,8 @@ Millis SourceBook::finish_poll(NodeState& node, PollOutcome outcome, bool connec
             config_node.id + ": answering again",
             LogContext{.source = name, .node = config_node.id, .event = "modbus-recovered"});
     }
-    node.online = outcome.complete;
+    set_online(node, outcome.complete);  // before the sample, so a consumer sees matching stats
     node.ever_polled = true;
-    update_online();  // before the sample, so a consumer sees matching stats
     if (connected) note_health(node, outcome.answered);
 
     Sample sample;

@@ -46,7 +46,7 @@ struct NodeState {
     UnitHealth health{3, Millis{30000}};
     Millis request_gap{0};  // extra silence before each of its requests
     int retries = 0;        // repeats of a request without a valid reply
-    bool online = false;    // the last poll read every attribute
+    bool online = false;    // the last poll read every attribute (set by SourceBook only)
     bool ever_polled = false;
     // Availability, as published: unset until the first reading or the first offline_after.
     Millis offline_after{30000};
@@ -134,7 +134,8 @@ class SourceBook {
     void hand_over(Sample sample);
     void push_availability(const NodeState& node, bool online);
     void note_health(NodeState& node, bool answered);
-    void update_online();
+    // Sets node.online and keeps the count of online nodes (nodes_online) with it.
+    void set_online(NodeState& node, bool online);
 
     SampleQueue& queue_;
     Logger& log_;
@@ -142,6 +143,7 @@ class SourceBook {
     SourceStats stats_;
     std::map<std::string, std::map<std::string, std::uint64_t>> node_errors_;
     TurnSamples* turn_ = nullptr;  // batch_samples()
+    int online_count_ = 0;          // nodes with online set, the bus thread's
 };
 
 // The intervals of every node's groups, node by node: what NodeSchedule is laid out from.

@@ -55,6 +55,30 @@ TEST(SourceBook, HandsEachSampleOverAtOnceUnlessBatching) {
     EXPECT_EQ(queue.size(), 2u);  // "online", then the reading
 }
 
+// nodes_online counts the nodes whose last poll read everything, as polls come and go.
+TEST(SourceBook, CountsTheNodesOnlineAsPollsComeAndGo) {
+    const ModbusSourceConfig config = two_nodes();
+    SampleQueue queue(100);
+    SilentLogger log;
+    SourceBook book("bus", config, queue, log);
+    book.started(SteadyClock::now());
+    EXPECT_EQ(book.stats().nodes_online, 0);
+    book.finish_poll(book.nodes[0], read_one(1), true);
+    EXPECT_EQ(book.stats().nodes_online, 1);
+    book.finish_poll(book.nodes[0], read_one(2), true);  // again: still one
+    EXPECT_EQ(book.stats().nodes_online, 1);
+    book.finish_poll(book.nodes[1], read_one(3), true);
+    EXPECT_EQ(book.stats().nodes_online, 2);
+    PollOutcome partial = read_one(4);
+    partial.complete = false;
+    book.finish_poll(book.nodes[0], partial, true);
+    EXPECT_EQ(book.stats().nodes_online, 1);
+    book.link_lost();
+    EXPECT_EQ(book.stats().nodes_online, 0);
+    book.finish_poll(book.nodes[1], read_one(5), true);
+    EXPECT_EQ(book.stats().nodes_online, 1);
+}
+
 // Two sources on one loop: what both make in a turn stays in the TurnSamples until the turn
 // ends, then reaches the queue together, in the order it was made.
 TEST(SourceBook, HoldsEverySourcesSamplesUntilTheTurnEndsAndKeepsTheirOrder) {
