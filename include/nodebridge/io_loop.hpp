@@ -16,8 +16,8 @@
 //
 // Timers run in slots of kTimerSlot on the steady clock: a timer runs once the slot that holds
 // its time has ended, in one turn with every other timer of that slot. So thousands of polls
-// spread evenly over a second wake the loop (and, through the end-of-turn hand-off, the
-// mapping and MQTT threads) at most once a slot, each at most one slot late, never early.
+// spread evenly over a second wake the loop at most once a slot, each at most one slot late,
+// never early (the hand-off to the mapping and MQTT threads is paced further: TurnSamples).
 
 #include <atomic>
 #include <cstdint>
