@@ -397,10 +397,18 @@ int run(const Settings& settings) {
         for (int round = 0; round < settings.rounds; ++round) {
             for (int k = 0; k < 4; ++k) {
                 switch ((k + round) % 4) {
-                    case 0: ones.push_back(daemon_case(1)); break;
-                    case 1: eights.push_back(daemon_case(8)); break;
-                    case 2: floor_ones.push_back(floor_case(1)); break;
-                    default: floor_eights.push_back(floor_case(8)); break;
+                    case 0:
+                        ones.push_back(daemon_case(1));
+                        break;
+                    case 1:
+                        eights.push_back(daemon_case(8));
+                        break;
+                    case 2:
+                        floor_ones.push_back(floor_case(1));
+                        break;
+                    default:
+                        floor_eights.push_back(floor_case(8));
+                        break;
                 }
             }
         }
@@ -426,7 +434,8 @@ int run(const Settings& settings) {
         flat_row("floor, 8 requests in flight", floor_eight);
         auto per_round = [](const char* what, const std::vector<Figures>& rounds) {
             std::printf("%s", what);
-            for (const Figures& f : rounds) std::printf(" %s", rate_text(f.attributes_per_s).c_str());
+            for (const Figures& f : rounds)
+                std::printf(" %s", rate_text(f.attributes_per_s).c_str());
             std::printf("\n");
         };
         std::printf("\nattr/s per round (the table gives the means):\n");

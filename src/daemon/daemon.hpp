@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "nodebridge/config.hpp"
-#include "nodebridge/turn_samples.hpp"
 #include "nodebridge/log.hpp"
 #include "nodebridge/source.hpp"
+#include "nodebridge/turn_samples.hpp"
 
 namespace nodebridge {
 

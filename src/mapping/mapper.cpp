@@ -107,7 +107,7 @@ struct NodeEntry {
     // Per attribute: its codes, or null; empty until some attribute has codes (most nodes
     // have none, and a site may have thousands of nodes).
     std::vector<const StateNames::Table*> states;
-    bool coded = false;  // some attribute has codes
+    bool coded = false;                     // some attribute has codes
     std::vector<Binding> bindings;          // matching rules, in rule order
 };
 

@@ -148,9 +148,7 @@ class DrainCork {
     }
 
   private:
-    bool set(int on) const {
-        return setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &on, sizeof on) == 0;
-    }
+    bool set(int on) const { return setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &on, sizeof on) == 0; }
 
     mosquitto* mosq_;
     int fd_;

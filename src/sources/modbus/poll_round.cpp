@@ -82,9 +82,8 @@ void PollRound::refused(int code) {
         // A coalesced read over registers the device does not map: split it, and remember the
         // split for every later poll.
         const std::string what = describe();
-        const std::size_t pieces =
-            split_in_place(node_.own_groups()[groups_[group_]].plan.requests, request_,
-                           node_.config->attributes.list());
+        const std::size_t pieces = split_in_place(node_.own_groups()[groups_[group_]].plan.requests,
+                                                  request_, node_.config->attributes.list());
         if (pieces > 0) {
             const ModbusNode& config_node = *node_.config;
             book_.log().log(

@@ -143,7 +143,7 @@ class SourceBook {
     SourceStats stats_;
     std::map<std::string, std::map<std::string, std::uint64_t>> node_errors_;
     TurnSamples* turn_ = nullptr;  // batch_samples()
-    int online_count_ = 0;          // nodes with online set, the bus thread's
+    int online_count_ = 0;         // nodes with online set, the bus thread's
 };
 
 // The intervals of every node's groups, node by node: what NodeSchedule is laid out from.

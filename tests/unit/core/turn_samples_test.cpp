@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 #include <vector>
 
@@ -55,9 +55,9 @@ TEST(TurnSamples, FastTurnsAreHandedOverAtMostOncePerMinHandOff) {
     loop.start();
     constexpr int kTurns = 4000;
     std::atomic<bool> done{false};
-    std::vector<Sample> got;                 // the consumer's until it is joined
-    std::atomic<std::size_t> received{0};   // got.size(), for the test's thread
-    int wake_ups = 0;                       // pops that found samples
+    std::vector<Sample> got;               // the consumer's until it is joined
+    std::atomic<std::size_t> received{0};  // got.size(), for the test's thread
+    int wake_ups = 0;                      // pops that found samples
     std::thread consumer([&] {
         while (!done || queue.size() > 0) {
             if (queue.pop_all_until(SteadyClock::now() + 10ms, got) > 0) ++wake_ups;
@@ -78,7 +78,8 @@ TEST(TurnSamples, FastTurnsAreHandedOverAtMostOncePerMinHandOff) {
     ASSERT_EQ(got.size(), static_cast<std::size_t>(kTurns));
     for (int i = 0; i < kTurns; ++i) ASSERT_EQ(got[i].node, "n" + std::to_string(i)) << i;
     const auto bound = elapsed / kMinHandOff + kHandOffBurst + 1;
-    EXPECT_LE(wake_ups, bound) << "in " << std::chrono::duration<double, std::milli>(elapsed).count()
+    EXPECT_LE(wake_ups, bound) << "in "
+                               << std::chrono::duration<double, std::milli>(elapsed).count()
                                << " ms";
     EXPECT_GE(wake_ups, 1);
     std::printf("%d turns, %d wake-ups in %.1f ms\n", kTurns, wake_ups,

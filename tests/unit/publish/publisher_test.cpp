@@ -452,7 +452,7 @@ TEST(Publisher, SendsABurstInAFewSegmentsNotOnePerMessage) {
                 static_cast<unsigned long long>(segments));
     EXPECT_GE(segments, static_cast<std::uint64_t>(kBursts));
     EXPECT_LE(segments, static_cast<std::uint64_t>(kBursts * 3 / 2));  // one a burst, a few more
-    EXPECT_EQ(subscriber.messages().size(), kBursts * kBurst + 1u);  // and the birth
+    EXPECT_EQ(subscriber.messages().size(), kBursts * kBurst + 1u);    // and the birth
 }
 
 TEST(Publisher, SeveralPublishersShareTheProcess) {
