@@ -504,7 +504,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
     }
 
     // Queues the current read of node `i`'s round.
-    void send_read(std::size_t i, Steady::time_point now) {
+    void queue_read_request(std::size_t i, Steady::time_point now) {
         const ReadRequest* request = rounds[i]->next();
         if (request == nullptr) {
             finish_round(i);
@@ -527,7 +527,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
         in_flight.push_back(std::move(flight));
     }
 
-    void send_write(QueuedWrite queued, Steady::time_point now) {
+    void queue_write_request(QueuedWrite queued, Steady::time_point now) {
         const std::size_t i = queued.write.node;
         const ModbusAttribute& attribute = book.nodes[i].config->attributes[queued.write.attribute];
         const WriteData& data = queued.write.data;
@@ -585,14 +585,14 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
                 if (!gap_kept(write->write.node, now)) return;
                 QueuedWrite queued = std::move(*write);
                 writes.erase(write);
-                send_write(std::move(queued), now);
+                queue_write_request(std::move(queued), now);
                 continue;
             }
             if (!ready.empty()) {
                 const std::size_t i = ready.front();
                 if (!gap_kept(i, now)) return;
                 ready.erase(ready.begin());
-                send_read(i, now);
+                queue_read_request(i, now);
                 continue;
             }
             if (book.nodes.empty()) return;
@@ -607,7 +607,7 @@ struct TcpEndpoint::State : std::enable_shared_from_this<TcpEndpoint::State> {
             busy[i] = true;
             attempts[i] = 0;
             rounds[i].emplace(book, book.nodes[i], schedule->started(i, now));
-            send_read(i, now);
+            queue_read_request(i, now);
         }
     }
 
