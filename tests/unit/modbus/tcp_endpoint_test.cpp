@@ -118,7 +118,9 @@ TEST(ModbusTcpPipelining, TheRequestsOfATurnLeaveInOneSegment) {
                 static_cast<unsigned long long>(segments));
     EXPECT_TRUE(stats.errors.empty()) << stats.last_error;
     EXPECT_GE(segments, 1u);
-    EXPECT_LE(segments * 2, stats.polls);  // one each without coalescing; about 3 with it
+    // One a request without coalescing; 116 to 201 for 400 here, fewer per segment on a busy
+    // machine (ASan, tests in parallel).
+    EXPECT_LE(segments * 4, stats.polls * 3);
 }
 
 // ---- a scripted device -------------------------------------------------------------------
